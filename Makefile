@@ -1,0 +1,47 @@
+# Entry points a person (and CI) runs. Every target installs what it needs into .venv first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+REQS   := requirements/service.txt requirements/ops.txt requirements/dev.txt requirements/constraints.txt
+
+.DEFAULT_GOAL := help
+.PHONY: help venv lint test test-unit serve migrate bench lock clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): $(REQS)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is required (found: $$($(PYTHON) --version))"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade 'pip>=25,<26'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -r requirements/dev.txt
+	touch $@
+
+venv: $(STAMP)  ## create .venv with the pinned dependencies (quick when up to date)
+
+lint: $(STAMP)  ## ruff, yamllint, ansible-lint (production profile)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/yamllint --strict .
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ansible-lint --offline --profile production
+
+test: lint  ## lint, then the whole test suite (PostgreSQL tests need 127.0.0.1:5432)
+	$(BIN)/pytest
+
+test-unit: $(STAMP)  ## only the unit tests, no lint
+	$(BIN)/pytest tests/unit
+
+serve: $(STAMP)  ## run the service locally on SQLite (http://127.0.0.1:8000)
+	$(BIN)/python -m service migrate && $(BIN)/python -m service serve
+
+bench: $(STAMP)  ## service throughput and latency vs a bare Starlette app
+	$(BIN)/python bench/service_bench.py
+
+lock: $(STAMP)  ## re-lock every transitive version into requirements/constraints.txt
+	{ echo '# Every transitive version, locked: pip install -c requirements/constraints.txt -r requirements/<group>.txt'; \
+	  echo '# Regenerate with: make lock'; \
+	  $(BIN)/python -m pip freeze --all --exclude pip --exclude setuptools --exclude wheel; } > requirements/constraints.txt
+
+clean:  ## remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .ruff_cache

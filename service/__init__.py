@@ -1,0 +1,1 @@
+"""The FastAPI service that the playbooks deploy blue/green to ECS."""
