@@ -35,9 +35,7 @@ def free_port() -> int:
 
 @contextmanager
 def running(command: list[str], env: dict[str, str], port: int):
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -112,9 +110,7 @@ def measure(base: str, path: str, requests: int, concurrency: int) -> dict[str, 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
@@ -155,10 +151,7 @@ def main() -> None:
                     results[(name, path)] = measure(base, path, args.requests, args.concurrency)
 
     print(f"{args.requests} requests per row, concurrency {args.concurrency}, uvicorn, one worker each")
-    header = (
-        f"{'server':<10}{'path':<9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
-        f"{'req/s vs baseline':>20}"
-    )
+    header = f"{'server':<10}{'path':<9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'req/s vs baseline':>20}"
     print(header)
     print("-" * len(header))
     for (name, path), row in results.items():

@@ -37,9 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     from service import migrate as migrations  # noqa: PLC0415  (imports Alembic only when needed)
 
     if args.command == "current":
-        print(
-            f"database: {migrations.current_revision(settings)}  head: {migrations.head_revision(settings)}"
-        )
+        print(f"database: {migrations.current_revision(settings)}  head: {migrations.head_revision(settings)}")
         return 0
 
     try:

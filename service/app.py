@@ -124,6 +124,4 @@ def create_app(settings: Settings | None = None, extra_checks: Iterable[Readines
 
 
 def _not_ready(settings: Settings, reason: str) -> JSONResponse:
-    return JSONResponse(
-        {"status": "not ready", "version": settings.app_version, "reason": reason}, status_code=503
-    )
+    return JSONResponse({"status": "not ready", "version": settings.app_version, "reason": reason}, status_code=503)

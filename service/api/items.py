@@ -39,9 +39,7 @@ def create_item(body: ItemCreate, session: SessionDep, response: Response) -> It
         session.commit()
     except IntegrityError:
         session.rollback()
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, detail=f"an item with sku {body.sku!r} already exists"
-        ) from None
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"an item with sku {body.sku!r} already exists") from None
     session.refresh(item)
     response.headers["Location"] = f"/items/{item.id}"
     return item
@@ -55,9 +53,7 @@ def list_items(
 ) -> ItemPage:
     total = session.scalar(select(func.count()).select_from(Item)) or 0
     rows = session.scalars(select(Item).order_by(Item.id).limit(limit).offset(offset)).all()
-    return ItemPage(
-        items=[ItemRead.model_validate(row) for row in rows], total=total, limit=limit, offset=offset
-    )
+    return ItemPage(items=[ItemRead.model_validate(row) for row in rows], total=total, limit=limit, offset=offset)
 
 
 @router.get("/{item_id}", response_model=ItemRead)

@@ -41,9 +41,7 @@ def run_migrations_online() -> None:
                 if connection.dialect.name == "postgresql":
                     # A retried hook may start a second migration task while the first still runs:
                     # they take turns, and the second finds the schema already at head.
-                    connection.execute(
-                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
-                    )
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
                 context.run_migrations()
     finally:
         engine.dispose()

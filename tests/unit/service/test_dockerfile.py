@@ -38,9 +38,7 @@ def test_runs_as_a_non_root_user_in_a_multi_stage_build() -> None:
 
 def test_dockerignore_sends_only_the_service_and_its_requirements() -> None:
     rules = [
-        line
-        for line in (REPO_ROOT / ".dockerignore").read_text().splitlines()
-        if line and not line.startswith("#")
+        line for line in (REPO_ROOT / ".dockerignore").read_text().splitlines() if line and not line.startswith("#")
     ]
     assert rules[0] == "*"
     assert {"!service/", "!requirements/service.txt", "!requirements/constraints.txt"} <= set(rules)
@@ -67,9 +65,7 @@ def test_cmd_serves_and_healthcheck_passes_against_it(tmp_path: Path) -> None:
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
         "DRAIN_SECONDS": "0",
     }
-    server = subprocess.Popen(
-        cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    server = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

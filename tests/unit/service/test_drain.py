@@ -50,9 +50,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
         "DRAIN_SECONDS": "2",
         "SHUTDOWN_GRACE_SECONDS": "10",
     }
-    subprocess.run(
-        [sys.executable, "-m", "service", "migrate"], cwd=REPO_ROOT, env=env, check=True, timeout=60
-    )
+    subprocess.run([sys.executable, "-m", "service", "migrate"], cwd=REPO_ROOT, env=env, check=True, timeout=60)
     with log_path.open("w") as log_file:
         process = subprocess.Popen(
             [sys.executable, "-m", "tests.unit.service.slow_server"],

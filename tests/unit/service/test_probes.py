@@ -100,9 +100,7 @@ def test_pluggable_check_failure_is_named(migrated_settings: Settings) -> None:
     with TestClient(app) as client:
         response = client.get("/ready")
     assert response.status_code == 503
-    assert response.json()["reason"] == (
-        "cache: ConnectionRefusedError: cache at 10.0.0.9:6379 refused the connection"
-    )
+    assert response.json()["reason"] == ("cache: ConnectionRefusedError: cache at 10.0.0.9:6379 refused the connection")
 
 
 def test_configured_tcp_dependency(migrated_settings: Settings) -> None:

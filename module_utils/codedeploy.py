@@ -1,0 +1,657 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""CodeDeploy for the ECS compute platform: API helpers, the deployment status model and the wait.
+
+Modules stay thin (argument spec, dispatch, exit); the logic is here, and what needs no AWS call
+(status interpretation, progress lines, failure messages, group normalization) is pure and tested
+on its own. AWS behaviour followed: CodeDeploy API reference and user guide, ECS blue/green.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+
+try:
+    from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+except ImportError:  # pragma: no cover - the collection is a declared dependency
+    AWSRetry = None
+
+# Deployment statuses (GetDeployment's deploymentInfo.status).
+TERMINAL_STATUSES = ("Succeeded", "Failed", "Stopped")
+ACTIVE_STATUSES = ("Created", "Queued", "InProgress", "Baking", "Ready")
+
+# Lifecycle events of an ECS blue/green deployment, in the order they run.
+LIFECYCLE_EVENTS = (
+    "BeforeInstall",
+    "Install",
+    "AfterInstall",
+    "AllowTestTraffic",
+    "AfterAllowTestTraffic",
+    "BeforeAllowTraffic",
+    "AllowTraffic",
+    "AfterAllowTraffic",
+)
+EVENT_STARTED = ("InProgress", "Succeeded", "Failed", "Skipped")
+
+AUTO_ROLLBACK_EVENTS = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM", "DEPLOYMENT_STOP_ON_REQUEST")
+TRIGGER_EVENTS = (
+    "DeploymentStart",
+    "DeploymentSuccess",
+    "DeploymentFailure",
+    "DeploymentStop",
+    "DeploymentRollback",
+    "DeploymentReady",
+)
+PREDEFINED_CONFIG_PREFIX = "CodeDeployDefault."
+
+# BatchGet* calls take at most 25 ids.
+BATCH_SIZE = 25
+
+
+def retry_decorator():
+    """Jittered back-off for every call that opts in with aws_retry=True.
+
+    CodeDeploy throttles with ThrottlingException, which AWSRetry's default list does not name.
+    """
+    return AWSRetry.jittered_backoff(retries=8, delay=1, max_delay=15, catch_extra_error_codes=["ThrottlingException"])
+
+
+def _chunks(items, size=BATCH_SIZE):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def iso(value):
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.isoformat()
+    return value
+
+
+def _seconds_between(start, end):
+    if isinstance(start, datetime) and isinstance(end, datetime):
+        return round((end - start).total_seconds(), 3)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading deployments
+# ---------------------------------------------------------------------------------------------
+
+
+def get_deployment(client, deployment_id):
+    return client.get_deployment(deploymentId=deployment_id, aws_retry=True)["deploymentInfo"]
+
+
+def batch_get_deployments(client, deployment_ids):
+    infos = []
+    for chunk in _chunks(list(deployment_ids)):
+        infos.extend(client.batch_get_deployments(deploymentIds=chunk, aws_retry=True)["deploymentsInfo"])
+    return infos
+
+
+def list_deployment_ids(client, application_name, deployment_group_name, statuses=None):
+    params = {"applicationName": application_name, "deploymentGroupName": deployment_group_name}
+    if statuses:
+        params["includeOnlyStatuses"] = list(statuses)
+    paginator = client.get_paginator("list_deployments")
+    return paginator.paginate(**params).build_full_result().get("deployments", [])
+
+
+def deployments_of_group(client, application_name, deployment_group_name, statuses=None, limit=None):
+    """Deployments of a group, newest first (ListDeployments promises no order: sort by createTime)."""
+    ids = list_deployment_ids(client, application_name, deployment_group_name, statuses)
+    infos = batch_get_deployments(client, ids)
+    infos.sort(key=lambda info: info.get("createTime") or datetime.min.replace(tzinfo=UTC), reverse=True)
+    return infos[:limit] if limit else infos
+
+
+def get_ecs_targets(client, deployment_id):
+    """The ECS targets of a deployment: lifecycle events and task sets with their traffic weights."""
+    paginator = client.get_paginator("list_deployment_targets")
+    target_ids = paginator.paginate(deploymentId=deployment_id).build_full_result().get("targetIds", [])
+    targets = []
+    for chunk in _chunks(target_ids):
+        response = client.batch_get_deployment_targets(deploymentId=deployment_id, targetIds=chunk, aws_retry=True)
+        targets.extend(t["ecsTarget"] for t in response.get("deploymentTargets", []) if t.get("ecsTarget"))
+    return targets
+
+
+# ---------------------------------------------------------------------------------------------
+# The status model: one snapshot of a deployment, as the modules return it
+# ---------------------------------------------------------------------------------------------
+
+
+def _lifecycle_events(targets):
+    by_name = {}
+    for target in targets:
+        for event in target.get("lifecycleEvents") or []:
+            by_name[event.get("lifecycleEventName")] = event
+    order = {name: index for index, name in enumerate(LIFECYCLE_EVENTS)}
+    events = []
+    for name in sorted(by_name, key=lambda n: order.get(n, len(order))):
+        event = by_name[name]
+        diagnostics = event.get("diagnostics") or {}
+        events.append(
+            {
+                "lifecycle_event_name": name,
+                "status": event.get("status", "Pending"),
+                "start_time": iso(event.get("startTime")),
+                "end_time": iso(event.get("endTime")),
+                "duration_seconds": _seconds_between(event.get("startTime"), event.get("endTime")),
+                "diagnostics": camel_dict_to_snake_dict(diagnostics) if diagnostics else {},
+            }
+        )
+    return events
+
+
+def _task_sets(targets):
+    task_sets = []
+    for target in targets:
+        for task_set in target.get("taskSetsInfo") or []:
+            task_sets.append(
+                {
+                    "task_set_label": task_set.get("taskSetLabel"),
+                    # AWS's model spells this field "identifer"; keep the value under a correct name too.
+                    "identifier": task_set.get("identifer"),
+                    "status": task_set.get("status"),
+                    "traffic_weight": task_set.get("trafficWeight"),
+                    "desired_count": task_set.get("desiredCount"),
+                    "running_count": task_set.get("runningCount"),
+                    "pending_count": task_set.get("pendingCount"),
+                    "target_group": (task_set.get("targetGroup") or {}).get("name"),
+                }
+            )
+    return task_sets
+
+
+def traffic_split(task_sets):
+    """{'original': %, 'replacement': %} from the Blue (original) and Green (replacement) task sets."""
+    split = {"original": None, "replacement": None}
+    for task_set in task_sets:
+        key = {"Blue": "original", "Green": "replacement"}.get(task_set["task_set_label"])
+        if key and task_set["traffic_weight"] is not None:
+            split[key] = float(task_set["traffic_weight"])
+    return split
+
+
+def snapshot(info, targets=None, rollback_info=None):
+    """Everything a module returns about one deployment, snake_cased, with derived fields."""
+    targets = targets or []
+    revision = info.get("revision") or {}
+    content = revision.get("appSpecContent") or revision.get("string") or {}
+    events = _lifecycle_events(targets)
+    task_sets = _task_sets(targets)
+    rollback = camel_dict_to_snake_dict(info.get("rollbackInfo") or {})
+    if rollback_info is not None:
+        rollback["rollback_deployment_status"] = rollback_info.get("status")
+        rollback["rollback_deployment_error"] = camel_dict_to_snake_dict(rollback_info.get("errorInformation") or {})
+    return {
+        "deployment_id": info.get("deploymentId"),
+        "status": info.get("status"),
+        "application_name": info.get("applicationName"),
+        "deployment_group_name": info.get("deploymentGroupName"),
+        "deployment_config_name": info.get("deploymentConfigName"),
+        "description": info.get("description"),
+        "creator": info.get("creator"),
+        "is_rollback": info.get("creator") == "codeDeployRollback",
+        "revision_sha256": content.get("sha256"),
+        "error_information": camel_dict_to_snake_dict(info.get("errorInformation") or {}),
+        "rollback_info": rollback,
+        "lifecycle_events": events,
+        "task_sets": task_sets,
+        "traffic": traffic_split(task_sets),
+        "deployment_overview": camel_dict_to_snake_dict(info.get("deploymentOverview") or {}),
+        "timings": {
+            "create_time": iso(info.get("createTime")),
+            "start_time": iso(info.get("startTime")),
+            "complete_time": iso(info.get("completeTime")),
+            "duration_seconds": _seconds_between(
+                info.get("startTime") or info.get("createTime"), info.get("completeTime")
+            ),
+            "lifecycle_events": {e["lifecycle_event_name"]: e["duration_seconds"] for e in events},
+        },
+        "instance_termination_wait_time_started": bool(info.get("instanceTerminationWaitTimeStarted")),
+    }
+
+
+def event_status(snap, name):
+    for event in snap["lifecycle_events"]:
+        if event["lifecycle_event_name"] == name:
+            return event["status"]
+    return None
+
+
+def failed_event(snap):
+    for event in snap["lifecycle_events"]:
+        if event["status"] == "Failed":
+            return event
+    return None
+
+
+def is_failure(snap):
+    """Failed, stopped, or ended by a rollback: production did not move to the new revision."""
+    return snap["status"] in ("Failed", "Stopped") or bool(snap["rollback_info"].get("rollback_deployment_id"))
+
+
+def failure_message(snap):
+    """One paragraph for the operator: what failed, why, and where production is now."""
+    parts = [f"Deployment {snap['deployment_id']} {snap['status'].lower()}"]
+    event = failed_event(snap)
+    if event:
+        diagnostics = event.get("diagnostics") or {}
+        why = diagnostics.get("message") or diagnostics.get("error_code") or "no diagnostic given"
+        parts.append(f"at lifecycle event {event['lifecycle_event_name']}: {why}")
+    error = snap["error_information"]
+    if error.get("code") or error.get("message"):
+        parts.append(f"({error.get('code', 'error')}: {error.get('message', '')})".replace(": )", ")"))
+    message = " ".join(parts) + "."
+    rollback = snap["rollback_info"]
+    if rollback.get("rollback_deployment_id"):
+        rollback_status = rollback.get("rollback_deployment_status")
+        message += f" Rollback deployment {rollback['rollback_deployment_id']}"
+        if rollback_status == "Succeeded":
+            message += " succeeded: production traffic is back on the original task set."
+        elif rollback_status:
+            message += f" is {rollback_status}."
+        else:
+            message += " was started."
+    elif snap["status"] in ("Failed", "Stopped"):
+        message += " No rollback was made: check which task set serves production (status playbook)."
+    return message
+
+
+def progress_lines(previous, current):
+    """What changed between two snapshots, as lines an operator reads in a job log."""
+    lines = []
+    status_line = None
+    if previous is None or previous["status"] != current["status"]:
+        before = previous["status"] if previous else None
+        status_line = f"deployment {current['status']}" + (f" (was {before})" if before else "")
+        # A deployment starts before its events and ends after them: read in that order.
+        if current["status"] not in TERMINAL_STATUSES:
+            lines.append(status_line)
+    before_events = {e["lifecycle_event_name"]: e for e in (previous or {}).get("lifecycle_events", [])}
+    for event in current["lifecycle_events"]:
+        old = before_events.get(event["lifecycle_event_name"])
+        if old is not None and old["status"] == event["status"]:
+            continue
+        if event["status"] == "Pending" and old is None:
+            continue
+        line = f"{event['lifecycle_event_name']} {event['status']}"
+        if event["duration_seconds"] is not None and event["status"] in ("Succeeded", "Failed"):
+            line += f" in {event['duration_seconds']:g}s"
+        if event["status"] == "Failed":
+            diagnostics = event.get("diagnostics") or {}
+            line += f": {diagnostics.get('message') or diagnostics.get('error_code') or 'no diagnostic given'}"
+        lines.append(line)
+    old_traffic = (previous or {}).get("traffic") or {}
+    traffic = current["traffic"]
+    if traffic.get("replacement") is not None and traffic != old_traffic:
+        lines.append(
+            f"traffic: original {traffic.get('original') or 0:g}% / replacement {traffic.get('replacement') or 0:g}%"
+        )
+    if status_line and current["status"] in TERMINAL_STATUSES:
+        lines.append(status_line)
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------
+# Waiting
+# ---------------------------------------------------------------------------------------------
+
+
+def wait_condition(wait_for):
+    """A predicate over snapshots for the module's `wait_for` option (None = a terminal status)."""
+    wait_for = wait_for or {}
+    if wait_for.get("status") == "Ready":
+        return lambda snap, timeline: snap["status"] == "Ready", "status Ready"
+    if wait_for.get("lifecycle_event"):
+        name = wait_for["lifecycle_event"]
+        wanted = ("Succeeded",) if wait_for.get("lifecycle_event_status", "succeeded") == "succeeded" else EVENT_STARTED
+        return (lambda snap, timeline: event_status(snap, name) in wanted), f"{name} {'/'.join(wanted)}"
+    if wait_for.get("replacement_traffic_percent") is not None:
+        percent = float(wait_for["replacement_traffic_percent"])
+        return (
+            lambda snap, timeline: (snap["traffic"].get("replacement") or 0) >= percent,
+            f"replacement task set at {percent:g}% of production traffic",
+        )
+    if wait_for.get("progress"):
+        return (lambda snap, timeline: len(timeline) > 0), "the next change"
+    return (lambda snap, timeline: False), "a terminal status"
+
+
+class DeploymentWatcher:
+    """Polls a deployment and notices changes quickly without hammering the API.
+
+    GetDeployment is polled every `min_interval` to `max_interval` seconds: quickly after a change,
+    backing off while nothing happens, never slower than `max_interval` (2 s), so a terminal status is
+    seen within 2 s (the AWS CLI waiter polls every 15 s). The targets (lifecycle events, weights),
+    which take two calls, are read when GetDeployment shows a change and otherwise at most every
+    `targets_max_interval` seconds. Throttling is retried with back-off by the client's decorator.
+    """
+
+    def __init__(
+        self,
+        client,
+        deployment_id,
+        *,
+        clock=None,
+        sleep=None,
+        min_interval=0.5,
+        max_interval=2.0,
+        targets_max_interval=6.0,
+        read_targets=True,
+    ):
+        self.client = client
+        self.deployment_id = deployment_id
+        # Looked up at run time, so tests can drive the wait with a simulated clock.
+        self.clock = clock or time.monotonic
+        self.sleep = sleep or time.sleep
+        self.min_interval = min_interval
+        self.max_interval = max_interval
+        self.targets_max_interval = targets_max_interval
+        self.read_targets = read_targets
+        self.api_calls = 0
+        self._targets = []
+        self._targets_read_at = None
+        self._targets_interval = min_interval
+        self._last_info_key = None
+
+    def _info_key(self, info):
+        return (
+            info.get("status"),
+            tuple(sorted((info.get("deploymentOverview") or {}).items())),
+            bool(info.get("instanceTerminationWaitTimeStarted")),
+            (info.get("rollbackInfo") or {}).get("rollbackDeploymentId"),
+        )
+
+    def poll(self, force_targets=False):
+        info = get_deployment(self.client, self.deployment_id)
+        self.api_calls += 1
+        key = self._info_key(info)
+        now = self.clock()
+        due = self._targets_read_at is None or now - self._targets_read_at >= self._targets_interval
+        if self.read_targets and (force_targets or key != self._last_info_key or due):
+            targets = get_ecs_targets(self.client, self.deployment_id)
+            self.api_calls += 2
+            if targets == self._targets:
+                self._targets_interval = min(self._targets_interval * 2, self.targets_max_interval)
+            else:
+                self._targets_interval = self.min_interval * 2
+            self._targets = targets
+            self._targets_read_at = now
+        self._last_info_key = key
+        rollback = None
+        rollback_id = (info.get("rollbackInfo") or {}).get("rollbackDeploymentId")
+        if rollback_id:
+            rollback = get_deployment(self.client, rollback_id)
+            self.api_calls += 1
+        return snapshot(info, self._targets, rollback)
+
+    def wait(self, condition, timeout, on_progress=None):
+        """Poll until `condition(snapshot, timeline)` or a terminal status (after any rollback), or timeout.
+
+        Returns (snapshot, timeline, reached, timed_out). The timeline holds every progress line seen.
+        """
+        started = self.clock()
+        timeline = []
+        previous = None
+        interval = self.min_interval
+        while True:
+            current = self.poll()
+            lines = progress_lines(previous, current) if previous is not None else []
+            if lines:
+                elapsed = round(self.clock() - started, 1)
+                for line in lines:
+                    entry = {
+                        "elapsed_seconds": elapsed,
+                        "time": iso(datetime.now(UTC)),
+                        "message": line,
+                    }
+                    timeline.append(entry)
+                    if on_progress:
+                        on_progress(entry)
+                interval = self.min_interval
+            else:
+                interval = min(interval * 1.5, self.max_interval)
+            previous = current
+            if condition(current, timeline):
+                return current, timeline, True, False
+            if current["status"] in TERMINAL_STATUSES and _rollback_settled(current):
+                return current, timeline, False, False
+            remaining = timeout - (self.clock() - started)
+            if remaining <= 0:
+                return current, timeline, False, True
+            self.sleep(min(interval, remaining))
+
+
+def _rollback_settled(snap):
+    """A failed deployment is finished for us once its rollback (if any) is finished too."""
+    rollback = snap["rollback_info"]
+    if not rollback.get("rollback_deployment_id"):
+        return True
+    return rollback.get("rollback_deployment_status") in TERMINAL_STATUSES
+
+
+# ---------------------------------------------------------------------------------------------
+# Deployment group: desired state from module parameters, normalized comparison
+# ---------------------------------------------------------------------------------------------
+
+
+def desired_group(params):
+    """The API fields of a deployment group that the module's parameters set (unset = not touched)."""
+    desired = {}
+    if params.get("service_role_arn") is not None:
+        desired["serviceRoleArn"] = params["service_role_arn"]
+    if params.get("deployment_config_name") is not None:
+        desired["deploymentConfigName"] = params["deployment_config_name"]
+    if params.get("ecs_service") is not None:
+        desired["ecsServices"] = [
+            {"clusterName": params["ecs_service"]["cluster"], "serviceName": params["ecs_service"]["service"]}
+        ]
+    if params.get("target_group_names") is not None:
+        pair = {"targetGroups": [{"name": name} for name in params["target_group_names"]]}
+        pair["prodTrafficRoute"] = {"listenerArns": list(params.get("prod_listener_arns") or [])}
+        if params.get("test_listener_arns"):
+            pair["testTrafficRoute"] = {"listenerArns": list(params["test_listener_arns"])}
+        desired["loadBalancerInfo"] = {"targetGroupPairInfoList": [pair]}
+    blue_green = {}
+    if params.get("deployment_ready_wait_minutes") is not None:
+        minutes = params["deployment_ready_wait_minutes"]
+        blue_green["deploymentReadyOption"] = (
+            {"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": minutes}
+            if minutes > 0
+            else {"actionOnTimeout": "CONTINUE_DEPLOYMENT", "waitTimeInMinutes": 0}
+        )
+    if params.get("blue_termination_wait_minutes") is not None:
+        blue_green["terminateBlueInstancesOnDeploymentSuccess"] = {
+            "action": "TERMINATE",
+            "terminationWaitTimeInMinutes": params["blue_termination_wait_minutes"],
+        }
+    if blue_green:
+        desired["blueGreenDeploymentConfiguration"] = blue_green
+    if params.get("auto_rollback_events") is not None:
+        events = list(params["auto_rollback_events"])
+        desired["autoRollbackConfiguration"] = {"enabled": bool(events), "events": events}
+    if params.get("alarms") is not None:
+        desired["alarmConfiguration"] = {
+            "enabled": bool(params["alarms"]),
+            "ignorePollAlarmFailure": bool(params.get("alarm_ignore_poll_failure")),
+            "alarms": [{"name": name} for name in params["alarms"]],
+        }
+    if params.get("triggers") is not None:
+        desired["triggerConfigurations"] = [
+            {
+                "triggerName": trigger["name"],
+                "triggerTargetArn": trigger["target_arn"],
+                "triggerEvents": list(trigger["events"]),
+            }
+            for trigger in params["triggers"]
+        ]
+    return desired
+
+
+def _sorted_names(items, key="name"):
+    return sorted(item.get(key) for item in items or [])
+
+
+def normalize_group(fields):
+    """A canonical form of group fields, so that order and AWS's defaults do not look like changes."""
+    normal = {}
+    if "serviceRoleArn" in fields:
+        normal["serviceRoleArn"] = fields["serviceRoleArn"]
+    if "deploymentConfigName" in fields:
+        normal["deploymentConfigName"] = fields["deploymentConfigName"]
+    if "ecsServices" in fields:
+        normal["ecsServices"] = sorted(
+            (s.get("clusterName"), s.get("serviceName")) for s in fields.get("ecsServices") or []
+        )
+    if "loadBalancerInfo" in fields:
+        pairs = []
+        for pair in (fields.get("loadBalancerInfo") or {}).get("targetGroupPairInfoList") or []:
+            pairs.append(
+                (
+                    tuple(_sorted_names(pair.get("targetGroups"))),
+                    tuple(sorted((pair.get("prodTrafficRoute") or {}).get("listenerArns") or [])),
+                    tuple(sorted((pair.get("testTrafficRoute") or {}).get("listenerArns") or [])),
+                )
+            )
+        normal["loadBalancerInfo"] = sorted(pairs)
+    if "blueGreenDeploymentConfiguration" in fields:
+        blue_green = fields.get("blueGreenDeploymentConfiguration") or {}
+        normal_bg = {}
+        ready = blue_green.get("deploymentReadyOption")
+        if ready is not None:
+            action = ready.get("actionOnTimeout", "CONTINUE_DEPLOYMENT")
+            minutes = ready.get("waitTimeInMinutes", 0) if action == "STOP_DEPLOYMENT" else 0
+            normal_bg["deploymentReadyOption"] = (action, minutes)
+        terminate = blue_green.get("terminateBlueInstancesOnDeploymentSuccess")
+        if terminate is not None:
+            normal_bg["terminateBlueInstancesOnDeploymentSuccess"] = (
+                terminate.get("action", "TERMINATE"),
+                terminate.get("terminationWaitTimeInMinutes", 0),
+            )
+        normal["blueGreenDeploymentConfiguration"] = normal_bg
+    if "autoRollbackConfiguration" in fields:
+        rollback = fields.get("autoRollbackConfiguration") or {}
+        enabled = bool(rollback.get("enabled"))
+        normal["autoRollbackConfiguration"] = (
+            enabled,
+            tuple(sorted(rollback.get("events") or [])) if enabled else (),
+        )
+    if "alarmConfiguration" in fields:
+        alarms = fields.get("alarmConfiguration") or {}
+        enabled = bool(alarms.get("enabled"))
+        normal["alarmConfiguration"] = (
+            (enabled, bool(alarms.get("ignorePollAlarmFailure")), tuple(_sorted_names(alarms.get("alarms"))))
+            if enabled
+            else (False,)
+        )
+    if "triggerConfigurations" in fields:
+        normal["triggerConfigurations"] = sorted(
+            (t.get("triggerName"), t.get("triggerTargetArn"), tuple(sorted(t.get("triggerEvents") or [])))
+            for t in fields.get("triggerConfigurations") or []
+        )
+    return normal
+
+
+def group_changes(current, desired):
+    """The desired fields whose normalized value differs from the current group's; only those are sent.
+
+    A partly given blueGreenDeploymentConfiguration is merged with the current one first, so that
+    setting the ready option alone does not reset the termination wait (UpdateDeploymentGroup
+    replaces the whole structure).
+    """
+    desired = dict(desired)
+    if "blueGreenDeploymentConfiguration" in desired:
+        merged = dict(current.get("blueGreenDeploymentConfiguration") or {})
+        merged.pop("greenFleetProvisioningOption", None)  # EC2 only; ECS rejects it
+        merged.update(desired["blueGreenDeploymentConfiguration"])
+        desired["blueGreenDeploymentConfiguration"] = merged
+    current_normal = normalize_group({key: current.get(key) for key in desired})
+    desired_normal = normalize_group(desired)
+    return {key: value for key, value in desired.items() if current_normal.get(key) != desired_normal.get(key)}
+
+
+def group_view(info):
+    """What the module returns about a group: the fields it manages, snake_cased."""
+    keep = (
+        "applicationName",
+        "deploymentGroupId",
+        "deploymentGroupName",
+        "deploymentConfigName",
+        "serviceRoleArn",
+        "computePlatform",
+        "deploymentStyle",
+        "ecsServices",
+        "loadBalancerInfo",
+        "blueGreenDeploymentConfiguration",
+        "autoRollbackConfiguration",
+        "alarmConfiguration",
+        "triggerConfigurations",
+        "lastSuccessfulDeployment",
+        "lastAttemptedDeployment",
+    )
+    view = {key: info[key] for key in keep if key in info}
+    for key in ("lastSuccessfulDeployment", "lastAttemptedDeployment"):
+        if key in view:
+            view[key] = {k: iso(v) for k, v in view[key].items()}
+    return camel_dict_to_snake_dict(view)
+
+
+# ---------------------------------------------------------------------------------------------
+# Deployment configs
+# ---------------------------------------------------------------------------------------------
+
+
+def traffic_routing_config(routing_type, percentage=None, interval=None):
+    """The API's trafficRoutingConfig for an ECS config; percentages and intervals (minutes) as ints."""
+    if routing_type == "AllAtOnce":
+        return {"type": "AllAtOnce"}
+    if routing_type == "TimeBasedCanary":
+        return {
+            "type": routing_type,
+            "timeBasedCanary": {"canaryPercentage": percentage, "canaryInterval": interval},
+        }
+    return {
+        "type": routing_type,
+        "timeBasedLinear": {"linearPercentage": percentage, "linearInterval": interval},
+    }
+
+
+def normalize_routing(config):
+    config = config or {}
+    routing_type = config.get("type", "AllAtOnce")
+    if routing_type == "TimeBasedCanary":
+        detail = config.get("timeBasedCanary") or {}
+        return (routing_type, detail.get("canaryPercentage"), detail.get("canaryInterval"))
+    if routing_type == "TimeBasedLinear":
+        detail = config.get("timeBasedLinear") or {}
+        return (routing_type, detail.get("linearPercentage"), detail.get("linearInterval"))
+    return (routing_type, None, None)
+
+
+def groups_using_config(client, config_name):
+    """Every (application, group) whose deployment config is `config_name`, across the account/region."""
+    users = []
+    applications = client.get_paginator("list_applications").paginate().build_full_result().get("applications", [])
+    for application in applications:
+        group_names = (
+            client.get_paginator("list_deployment_groups")
+            .paginate(applicationName=application)
+            .build_full_result()
+            .get("deploymentGroups", [])
+        )
+        for chunk in _chunks(group_names):
+            response = client.batch_get_deployment_groups(
+                applicationName=application, deploymentGroupNames=chunk, aws_retry=True
+            )
+            for group in response.get("deploymentGroupsInfo", []):
+                if group.get("deploymentConfigName") == config_name:
+                    users.append(f"{application}/{group['deploymentGroupName']}")
+    return users

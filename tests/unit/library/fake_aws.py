@@ -1,0 +1,353 @@
+"""A scriptable CodeDeploy for module tests, checked against the real service model.
+
+botocore validates every request against the CodeDeploy model before our handler sees it (a wrong
+parameter name or type fails the test as it would fail against AWS), and every response the fake gives
+is validated against the operation's output shape, as botocore's Stubber does. Unlike Stubber's fixed
+queue, responses come from handlers, so a deployment can move on a simulated clock whatever the
+polling order.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+
+import boto3
+from botocore.awsrequest import AWSResponse
+from botocore.validate import ParamValidator
+
+T0 = datetime(2026, 11, 27, 10, 0, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    """Replaces time.monotonic and time.sleep: sleeping advances the clock at once."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def at(self, seconds: float) -> datetime:
+        return T0 + timedelta(seconds=seconds)
+
+
+class AwsError(Exception):
+    def __init__(self, code: str, message: str = "", status: int = 400) -> None:
+        super().__init__(code)
+        self.code, self.message, self.status = code, message, status
+
+
+class FakeService:
+    """A boto3 client whose calls are answered by `handlers[operation](params)`."""
+
+    def __init__(self, service: str = "codedeploy") -> None:
+        self.client = boto3.client(
+            service, region_name="eu-west-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+        )
+        self.handlers: dict = {}
+        self.calls: list[tuple[str, dict]] = []
+        self.throttles: dict[str, int] = defaultdict(int)
+        self._pending: list[tuple[str, dict]] = []
+        self.client.meta.events.register_first("before-parameter-build.*.*", self._capture)
+        self.client.meta.events.register("before-call.*.*", self._answer)
+
+    def throttle(self, operation: str, times: int) -> None:
+        """The next `times` calls of `operation` fail with ThrottlingException."""
+        self.throttles[operation] += times
+
+    def called(self, operation: str) -> list[dict]:
+        return [params for name, params in self.calls if name == operation]
+
+    def _capture(self, model, params, **_kwargs):
+        self._pending.append((model.name, copy.deepcopy(params)))
+
+    def _answer(self, model, **_kwargs):
+        name, params = self._pending.pop()
+        self.calls.append((name, params))
+        if self.throttles[name] > 0:
+            self.throttles[name] -= 1
+            return self._error(AwsError("ThrottlingException", "Rate exceeded", 400))
+        handler = self.handlers.get(name)
+        if handler is None:
+            raise AssertionError(f"unexpected call {name}({params})")
+        try:
+            response = handler(params) or {}
+        except AwsError as error:
+            return self._error(error)
+        report = ParamValidator().validate(response, model.output_shape) if model.output_shape else None
+        if report is not None and report.has_errors():
+            raise AssertionError(f"fake {name} response does not fit the model: {report.generate_report()}")
+        return AWSResponse(None, 200, {}, None), dict(response, ResponseMetadata={"HTTPStatusCode": 200})
+
+    @staticmethod
+    def _error(error: AwsError):
+        parsed = {
+            "ResponseMetadata": {"HTTPStatusCode": error.status},
+            "Error": {"Code": error.code, "Message": error.message},
+        }
+        return AWSResponse(None, error.status, {}, None), parsed
+
+
+EVENTS = (
+    "BeforeInstall",
+    "Install",
+    "AfterInstall",
+    "AllowTestTraffic",
+    "AfterAllowTestTraffic",
+    "BeforeAllowTraffic",
+    "AllowTraffic",
+    "AfterAllowTraffic",
+)
+
+
+class ScriptedDeployment:
+    """A deployment whose state at each moment comes from a script of (seconds, changes) steps."""
+
+    def __init__(self, clock: FakeClock, deployment_id: str, steps: list[tuple[float, dict]], **info) -> None:
+        self.clock = clock
+        self.deployment_id = deployment_id
+        self.steps = sorted(steps, key=lambda step: step[0])
+        self.info = info
+
+    def state(self) -> dict:
+        state: dict = {"status": "Created", "events": {}, "weights": None, "started": {}, "ended": {}}
+        for at, changes in self.steps:
+            if at > self.clock.now:
+                break
+            for event, status in changes.get("events", {}).items():
+                if status == "InProgress":
+                    state["started"][event] = at
+                elif status in ("Succeeded", "Failed"):
+                    state["started"].setdefault(event, at)
+                    state["ended"][event] = at
+            state["events"] = {**state["events"], **changes.get("events", {})}
+            state.update({k: v for k, v in changes.items() if k != "events"})
+            state["changed_at"] = at
+        return state
+
+    def deployment_info(self) -> dict:
+        state = self.state()
+        info = {
+            "deploymentId": self.deployment_id,
+            "applicationName": "orders",
+            "deploymentGroupName": "orders-prod",
+            "deploymentConfigName": "CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
+            "status": state["status"],
+            "createTime": self.clock.at(0),
+            "computePlatform": "ECS",
+            "creator": "user",
+            "deploymentOverview": {
+                "Pending": 0 if state["status"] != "Created" else 1,
+                "InProgress": 1 if state["status"] in ("InProgress", "Baking", "Ready") else 0,
+                "Succeeded": 1 if state["status"] == "Succeeded" else 0,
+                "Failed": 1 if state["status"] in ("Failed", "Stopped") else 0,
+                "Skipped": 0,
+                "Ready": 1 if state["status"] == "Ready" else 0,
+            },
+        }
+        info.update(copy.deepcopy(self.info))
+        if state["status"] != "Created":
+            info["startTime"] = self.clock.at(0.5)
+        if state["status"] in ("Succeeded", "Failed", "Stopped"):
+            info["completeTime"] = self.clock.at(state["changed_at"])
+        for key in ("errorInformation", "rollbackInfo", "instanceTerminationWaitTimeStarted", "creator"):
+            if key in state:
+                info[key] = state[key]
+        return info
+
+    def ecs_target(self) -> dict:
+        state = self.state()
+        events = []
+        for name in EVENTS:
+            status = state["events"].get(name, "Pending")
+            event = {"lifecycleEventName": name, "status": status}
+            if name in state["started"]:
+                event["startTime"] = self.clock.at(state["started"][name])
+            if name in state["ended"]:
+                event["endTime"] = self.clock.at(state["ended"][name])
+            if status == "Failed" and "diagnostics" in state:
+                event["diagnostics"] = state["diagnostics"]
+            events.append(event)
+        target = {
+            "deploymentId": self.deployment_id,
+            "targetId": "prod:orders",
+            "targetArn": "arn:aws:ecs:eu-west-1:123456789012:service/prod/orders",
+            "lastUpdatedAt": self.clock.at(state.get("changed_at", 0)),
+            "lifecycleEvents": events,
+            "status": state["status"] if state["status"] in ("Succeeded", "Failed", "Ready") else "InProgress",
+        }
+        if state["weights"] is not None:
+            blue, green = state["weights"]
+            target["taskSetsInfo"] = [
+                {
+                    "identifer": "ecs-svc/111",
+                    "taskSetLabel": "Blue",
+                    "trafficWeight": float(blue),
+                    "desiredCount": 2,
+                    "runningCount": 2,
+                    "pendingCount": 0,
+                    "status": "PRIMARY",
+                    "targetGroup": {"name": "orders-prod-blue"},
+                },
+                {
+                    "identifer": "ecs-svc/222",
+                    "taskSetLabel": "Green",
+                    "trafficWeight": float(green),
+                    "desiredCount": 2,
+                    "runningCount": 2,
+                    "pendingCount": 0,
+                    "status": "ACTIVE",
+                    "targetGroup": {"name": "orders-prod-green"},
+                },
+            ]
+        return target
+
+
+APPSPEC_SHA_FIELD = "appSpecContent"
+
+
+class FakeCodeDeploy(FakeService):
+    """CodeDeploy with one application `orders`, one group `orders-prod` and scripted deployments."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__("codedeploy")
+        self.clock = clock
+        self.deployments: dict[str, ScriptedDeployment] = {}
+        self.revisions: dict[str, dict] = {}
+        self.last_attempted: str | None = None
+        self.next_script: list[tuple[float, dict]] = []
+        self.group_exists = True
+        self.handlers.update(
+            GetDeployment=self._get_deployment,
+            BatchGetDeployments=self._batch_get_deployments,
+            ListDeployments=self._list_deployments,
+            ListDeploymentTargets=self._list_targets,
+            BatchGetDeploymentTargets=self._batch_get_targets,
+            GetDeploymentGroup=self._get_group,
+            CreateDeployment=self._create_deployment,
+            StopDeployment=self._stop_deployment,
+            ContinueDeployment=self._continue_deployment,
+        )
+
+    def add(self, deployment_id: str, steps, sha256: str = "old", content: str = "{}", **info) -> ScriptedDeployment:
+        scripted = ScriptedDeployment(self.clock, deployment_id, steps, **info)
+        self.deployments[deployment_id] = scripted
+        self.revisions[deployment_id] = {
+            "revisionType": "AppSpecContent",
+            "appSpecContent": {"content": content, "sha256": sha256},
+        }
+        self.last_attempted = deployment_id
+        return scripted
+
+    def _info(self, deployment_id: str) -> dict:
+        if deployment_id not in self.deployments:
+            raise AwsError("DeploymentDoesNotExistException", f"{deployment_id} does not exist")
+        info = self.deployments[deployment_id].deployment_info()
+        info["revision"] = self.revisions[deployment_id]
+        return info
+
+    def _get_deployment(self, params):
+        return {"deploymentInfo": self._info(params["deploymentId"])}
+
+    def _batch_get_deployments(self, params):
+        return {"deploymentsInfo": [self._info(i) for i in params["deploymentIds"]]}
+
+    def _list_deployments(self, params):
+        wanted = set(params.get("includeOnlyStatuses") or [])
+        ids = [i for i in self.deployments if not wanted or self._info(i)["status"] in wanted]
+        return {"deployments": ids}
+
+    def _list_targets(self, params):
+        self._info(params["deploymentId"])
+        return {"targetIds": ["prod:orders"]}
+
+    def _batch_get_targets(self, params):
+        target = self.deployments[params["deploymentId"]].ecs_target()
+        return {"deploymentTargets": [{"deploymentTargetType": "ECSTarget", "ecsTarget": target}]}
+
+    def _get_group(self, params):
+        if not self.group_exists:
+            raise AwsError("DeploymentGroupDoesNotExistException", "No such group")
+        group = {
+            "applicationName": params["applicationName"],
+            "deploymentGroupName": params["deploymentGroupName"],
+            "computePlatform": "ECS",
+        }
+        if self.last_attempted:
+            info = self._info(self.last_attempted)
+            group["lastAttemptedDeployment"] = {"deploymentId": self.last_attempted, "status": info["status"]}
+        return {"deploymentGroupInfo": group}
+
+    def _create_deployment(self, params):
+        active = [i for i in self.deployments if self._info(i)["status"] not in ("Succeeded", "Failed", "Stopped")]
+        if active:
+            raise AwsError("DeploymentLimitExceededException", f"The deployment {active[0]} is already in progress")
+        deployment_id = f"d-NEW{len(self.deployments):06d}"
+        start = self.clock.now
+        steps = [(start + at, changes) for at, changes in self.next_script]
+        revision = params["revision"]["appSpecContent"]
+        self.add(deployment_id, steps, sha256=revision["sha256"], content=revision["content"])
+        return {"deploymentId": deployment_id}
+
+    def _stop_deployment(self, params):
+        scripted = self.deployments[params["deploymentId"]]
+        now = self.clock.now
+        if params.get("autoRollbackEnabled"):
+            rollback_id = f"d-RB{len(self.deployments):07d}"
+            self.add(
+                rollback_id,
+                [
+                    (now, {"status": "InProgress", "weights": (50, 50)}),
+                    (now + 4, {"status": "Succeeded", "weights": (100, 0)}),
+                ],
+                sha256="rollback",
+                creator="codeDeployRollback",
+                rollbackInfo={"rollbackTriggeringDeploymentId": params["deploymentId"]},
+            )
+            self.last_attempted = rollback_id
+            scripted.steps.append(
+                (
+                    now + 1,
+                    {
+                        "status": "Stopped",
+                        "rollbackInfo": {
+                            "rollbackDeploymentId": rollback_id,
+                            "rollbackMessage": "Stopped on request",
+                        },
+                        "errorInformation": {"code": "MANUAL_STOP", "message": "Stopped on request"},
+                    },
+                )
+            )
+        else:
+            scripted.steps.append(
+                (
+                    now + 1,
+                    {
+                        "status": "Stopped",
+                        "errorInformation": {"code": "MANUAL_STOP", "message": "Stopped on request"},
+                    },
+                )
+            )
+        return {"status": "Pending", "statusMessage": "Stopping"}
+
+    def _continue_deployment(self, params):
+        scripted = self.deployments[params["deploymentId"]]
+        now = self.clock.now
+        scripted.steps.extend(
+            [
+                (
+                    now,
+                    {"status": "InProgress", "events": {"AllowTraffic": "InProgress"}, "weights": (0, 100)},
+                ),
+                (now + 2, {"events": {"AllowTraffic": "Succeeded", "AfterAllowTraffic": "Succeeded"}}),
+                (now + 3, {"status": "Succeeded"}),
+            ]
+        )
+        return {}

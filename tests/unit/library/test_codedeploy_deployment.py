@@ -1,0 +1,421 @@
+"""codedeploy_deployment: create / attach / wait / stop / continue, against a model-checked fake CodeDeploy."""
+
+from __future__ import annotations
+
+import codedeploy_deployment as module
+import pytest
+from ansible.module_utils.ecs_appspec import build_appspec, render_json, sha256
+
+from tests.unit.library.fake_aws import FakeCodeDeploy
+
+TASK_DEFINITION = "arn:aws:ecs:eu-west-1:123456789012:task-definition/orders:42"
+APPSPEC = build_appspec(TASK_DEFINITION, "web", 8000, hooks={"BeforeAllowTraffic": "orders-run-migrations"})
+CONTENT = render_json(APPSPEC)
+DIGEST = sha256(CONTENT)
+BASE_ARGS = {"application_name": "orders", "deployment_group_name": "orders-prod", "appspec_content": APPSPEC}
+
+LINEAR_HAPPY_PATH = [
+    (0.0, {"status": "InProgress", "events": {"BeforeInstall": "InProgress"}}),
+    (3.0, {"events": {"BeforeInstall": "Succeeded", "Install": "InProgress"}}),
+    (
+        20.0,
+        {
+            "events": {"Install": "Succeeded", "AfterInstall": "Succeeded", "AllowTestTraffic": "Succeeded"},
+            "weights": (100, 0),
+        },
+    ),
+    (31.0, {"events": {"AfterAllowTestTraffic": "Succeeded", "BeforeAllowTraffic": "InProgress"}}),
+    (
+        45.0,
+        {"events": {"BeforeAllowTraffic": "Succeeded", "AllowTraffic": "InProgress"}, "weights": (90, 10)},
+    ),
+    (105.0, {"weights": (80, 20)}),
+    (165.0, {"weights": (70, 30)}),
+    (
+        225.0,
+        {"weights": (0, 100), "events": {"AllowTraffic": "Succeeded", "AfterAllowTraffic": "InProgress"}},
+    ),
+    (240.0, {"events": {"AfterAllowTraffic": "Succeeded"}}),
+    (241.5, {"status": "Succeeded"}),
+]
+
+HOOK_FAILURE = [
+    (
+        0.0,
+        {
+            "status": "InProgress",
+            "events": {
+                "BeforeInstall": "Succeeded",
+                "Install": "Succeeded",
+                "AfterInstall": "Succeeded",
+                "AllowTestTraffic": "Succeeded",
+                "AfterAllowTestTraffic": "InProgress",
+            },
+            "weights": (100, 0),
+        },
+    ),
+    (
+        12.0,
+        {
+            "events": {"AfterAllowTestTraffic": "Failed"},
+            "diagnostics": {
+                "errorCode": "ScriptFailed",
+                "scriptName": "orders-validate-test-traffic",
+                "message": "GET /ready on the test listener answered 503: database: timeout",
+                "logTail": "",
+            },
+        },
+    ),
+    (
+        13.0,
+        {
+            "status": "Failed",
+            "errorInformation": {
+                "code": "HOOK_EXECUTION_FAILURE",
+                "message": "The deployment failed because a lifecycle hook failed",
+            },
+            "rollbackInfo": {
+                "rollbackDeploymentId": "d-ROLLBACK1",
+                "rollbackMessage": "Deployment rolled back by d-ROLLBACK1",
+            },
+        },
+    ),
+]
+
+
+@pytest.fixture
+def codedeploy(clock) -> FakeCodeDeploy:
+    fake = FakeCodeDeploy(clock)
+    fake.add("d-PREVIOUS", [(-900, {"status": "Succeeded"})], sha256="previous-revision")
+    return fake
+
+
+def test_linear_happy_path_reports_every_event_and_traffic_step(run_module, codedeploy, clock) -> None:
+    codedeploy.next_script = LINEAR_HAPPY_PATH
+    result = run_module(module, {**BASE_ARGS, "description": "orders 1.4.2"}, {"codedeploy": codedeploy})
+
+    assert not result.failed, result.get("msg")
+    assert result["changed"] is True
+    assert result["attached"] is False
+    assert result["status"] == "Succeeded"
+    created = codedeploy.called("CreateDeployment")
+    assert created == [
+        {
+            "applicationName": "orders",
+            "deploymentGroupName": "orders-prod",
+            "description": "orders 1.4.2",
+            "revision": {
+                "revisionType": "AppSpecContent",
+                "appSpecContent": {"content": CONTENT, "sha256": DIGEST},
+            },
+        }
+    ]
+    events = {e["lifecycle_event_name"]: e["status"] for e in result["deployment"]["lifecycle_events"]}
+    assert set(events.values()) == {"Succeeded"}
+    assert len(events) == 8
+    messages = [entry["message"] for entry in result["progress"]]
+    assert messages[0] == "deployment InProgress (was Created)" or messages[0].startswith("BeforeInstall")
+    traffic = [m for m in messages if m.startswith("traffic:")]
+    assert traffic == [
+        "traffic: original 100% / replacement 0%",
+        "traffic: original 90% / replacement 10%",
+        "traffic: original 80% / replacement 20%",
+        "traffic: original 70% / replacement 30%",
+        "traffic: original 0% / replacement 100%",
+    ]
+    order = [
+        m.split()[0] for m in messages if m.endswith(("Succeeded", "s")) and not m.startswith(("traffic", "deployment"))
+    ]
+    assert order.index("BeforeInstall") < order.index("AfterAllowTestTraffic") < order.index("AfterAllowTraffic")
+    assert "BeforeAllowTraffic Succeeded in 14s" in messages
+    assert messages[-1] == "deployment Succeeded (was InProgress)"
+    assert result["deployment"]["traffic"] == {"original": 0.0, "replacement": 100.0}
+    # Noticed within 2 s of the API showing Succeeded (the AWS CLI waiter polls every 15 s).
+    assert clock.now - 241.5 <= 2.0
+    assert max(clock.sleeps) <= 2.0
+    assert result["deployment"]["timings"]["lifecycle_events"]["BeforeAllowTraffic"] == 14.0
+
+
+def test_polling_backs_off_while_nothing_changes(run_module, codedeploy, clock) -> None:
+    codedeploy.next_script = [(0.0, {"status": "InProgress"}), (600.0, {"status": "Succeeded"})]
+    result = run_module(module, BASE_ARGS, {"codedeploy": codedeploy})
+    assert result["status"] == "Succeeded"
+    get_calls = len(codedeploy.called("GetDeployment"))
+    target_calls = len(codedeploy.called("BatchGetDeploymentTargets"))
+    # At 2 s at most between GetDeployment calls, ~300 polls; the targets far less often.
+    assert 290 <= get_calls <= 320
+    assert target_calls < get_calls / 2.5
+
+
+def test_hook_failure_fails_the_task_naming_the_event_and_the_rollback(run_module, codedeploy) -> None:
+    codedeploy.next_script = HOOK_FAILURE
+    # The rollback deployment CodeDeploy creates when the hook fails (at 13 s). Before that it must not
+    # look active, or the module would see another revision in progress: it shows as an old, ended one.
+    codedeploy.add(
+        "d-ROLLBACK1",
+        [
+            (-1000.0, {"status": "Succeeded"}),
+            (13.0, {"status": "InProgress"}),
+            (19.0, {"status": "Succeeded"}),
+        ],
+        sha256="previous-revision",
+        creator="codeDeployRollback",
+    )
+    codedeploy.last_attempted = "d-PREVIOUS"
+
+    result = run_module(module, BASE_ARGS, {"codedeploy": codedeploy})
+
+    assert result.failed
+    assert result["msg"] == (
+        f"Deployment {result['deployment_id']} failed at lifecycle event AfterAllowTestTraffic: GET /ready on the "
+        "test listener answered 503: database: timeout (HOOK_EXECUTION_FAILURE: The deployment failed because a "
+        "lifecycle hook failed). Rollback deployment d-ROLLBACK1 succeeded: production traffic is back on the "
+        "original task set."
+    )
+    assert result["deployment"]["rollback_info"]["rollback_deployment_status"] == "Succeeded"
+    assert "AfterAllowTestTraffic Failed in 12s: GET /ready on the test listener answered 503: database: timeout" in [
+        e["message"] for e in result["progress"]
+    ]
+
+
+def test_failure_is_reported_but_not_failed_when_asked(run_module, codedeploy) -> None:
+    codedeploy.next_script = [
+        (0.0, {"status": "InProgress"}),
+        (
+            5.0,
+            {
+                "status": "Stopped",
+                "errorInformation": {"code": "ALARM_ACTIVE", "message": "Alarm orders-5xx went off"},
+            },
+        ),
+    ]
+    strict = run_module(module, BASE_ARGS, {"codedeploy": codedeploy})
+    assert strict.failed
+    assert strict["msg"] == (
+        f"Deployment {strict['deployment_id']} stopped (ALARM_ACTIVE: Alarm orders-5xx went off). No rollback was "
+        "made: check which task set serves production (status playbook)."
+    )
+
+
+def test_fail_on_rollback_false_returns_the_failure(run_module, codedeploy) -> None:
+    codedeploy.next_script = [(0.0, {"status": "InProgress"}), (5.0, {"status": "Failed"})]
+    result = run_module(module, {**BASE_ARGS, "fail_on_rollback": False}, {"codedeploy": codedeploy})
+    assert not result.failed
+    assert result["status"] == "Failed"
+
+
+def test_throttling_is_retried(run_module, codedeploy) -> None:
+    codedeploy.next_script = [(0.0, {"status": "InProgress"}), (10.0, {"status": "Succeeded"})]
+    codedeploy.throttle("CreateDeployment", 2)
+    codedeploy.throttle("GetDeployment", 3)
+    codedeploy.throttle("BatchGetDeploymentTargets", 1)
+    result = run_module(module, BASE_ARGS, {"codedeploy": codedeploy})
+    assert not result.failed, result.get("msg")
+    assert result["status"] == "Succeeded"
+    assert len(codedeploy.called("CreateDeployment")) == 3  # two throttled, then created once
+
+
+def test_attaches_to_an_active_deployment_of_the_same_revision(run_module, codedeploy) -> None:
+    codedeploy.add(
+        "d-RUNNING",
+        [(0.0, {"status": "InProgress"}), (30.0, {"status": "Succeeded"})],
+        sha256=DIGEST,
+        content=CONTENT,
+    )
+    result = run_module(module, BASE_ARGS, {"codedeploy": codedeploy})
+    assert not result.failed
+    assert (result["changed"], result["attached"], result["deployment_id"]) == (False, True, "d-RUNNING")
+    assert result["status"] == "Succeeded"
+    assert codedeploy.called("CreateDeployment") == []
+
+
+def test_same_revision_already_deployed_is_a_no_op(run_module, codedeploy) -> None:
+    codedeploy.add("d-DONE", [(-60.0, {"status": "Succeeded"})], sha256=DIGEST, content=CONTENT)
+    result = run_module(module, BASE_ARGS, {"codedeploy": codedeploy})
+    assert (result["changed"], result["attached"], result["deployment_id"]) == (False, True, "d-DONE")
+    assert codedeploy.called("CreateDeployment") == []
+
+
+def test_another_active_revision_blocks_with_its_name(run_module, codedeploy) -> None:
+    other = render_json(build_appspec("arn:aws:ecs:eu-west-1:123456789012:task-definition/orders:41", "web", 8000))
+    codedeploy.add("d-OTHER", [(0.0, {"status": "InProgress"})], sha256=sha256(other), content=other)
+    result = run_module(module, BASE_ARGS, {"codedeploy": codedeploy})
+    assert result.failed
+    assert result["msg"].startswith(
+        "Deployment d-OTHER (InProgress, arn:aws:ecs:eu-west-1:123456789012:task-definition/orders:41) is active "
+        "in deployment group orders-prod: only one deployment can run at a time."
+    )
+    assert result["active_deployment_id"] == "d-OTHER"
+    assert codedeploy.called("StopDeployment") == []
+    assert codedeploy.called("CreateDeployment") == []
+
+
+def test_replace_active_stops_with_rollback_then_deploys(run_module, codedeploy) -> None:
+    codedeploy.add("d-OTHER", [(0.0, {"status": "InProgress"})], sha256="other")
+    codedeploy.next_script = [(0.0, {"status": "InProgress"}), (5.0, {"status": "Succeeded"})]
+    result = run_module(module, {**BASE_ARGS, "replace_active": True}, {"codedeploy": codedeploy})
+    assert not result.failed, result.get("msg")
+    assert codedeploy.called("StopDeployment") == [{"deploymentId": "d-OTHER", "autoRollbackEnabled": True}]
+    assert result["replaced_deployment_id"] == "d-OTHER"
+    assert result["replaced_deployment"]["rollback_info"]["rollback_deployment_status"] == "Succeeded"
+    assert len(codedeploy.called("CreateDeployment")) == 1
+    assert result["status"] == "Succeeded"
+
+
+def test_check_mode_predicts_and_changes_nothing(run_module, codedeploy) -> None:
+    result = run_module(module, BASE_ARGS, {"codedeploy": codedeploy}, check_mode=True, diff=True)
+    assert result["changed"] is True
+    assert "deployment_id" not in result
+    assert result["diff"]["after"] == {"revision_sha256": DIGEST, "task_definition": TASK_DEFINITION}
+    assert result["diff"]["before"]["revision_sha256"] == "previous-revision"
+    assert codedeploy.called("CreateDeployment") == []
+
+
+def test_waits_at_ready_then_promote_continues(run_module, codedeploy, clock) -> None:
+    codedeploy.next_script = [
+        (0.0, {"status": "InProgress", "events": {"BeforeInstall": "Succeeded"}}),
+        (
+            8.0,
+            {
+                "status": "Ready",
+                "events": {
+                    "Install": "Succeeded",
+                    "AfterInstall": "Succeeded",
+                    "AllowTestTraffic": "Succeeded",
+                    "AfterAllowTestTraffic": "Succeeded",
+                    "BeforeAllowTraffic": "Succeeded",
+                },
+                "weights": (100, 0),
+            },
+        ),
+    ]
+    ready = run_module(module, {**BASE_ARGS, "wait_for": {"status": "Ready"}}, {"codedeploy": codedeploy})
+    assert not ready.failed
+    assert (ready["status"], ready["reached"]) == ("Ready", True)
+
+    clock.now += 120  # the operator looks at the test listener, then promotes
+    promoted = run_module(
+        module,
+        {"application_name": "orders", "deployment_group_name": "orders-prod", "state": "continued"},
+        {"codedeploy": codedeploy},
+    )
+    assert not promoted.failed, promoted.get("msg")
+    assert promoted["changed"] is True
+    assert codedeploy.called("ContinueDeployment") == [
+        {"deploymentId": ready["deployment_id"], "deploymentWaitType": "READY_WAIT"}
+    ]
+    assert promoted["status"] == "Succeeded"
+
+    again = run_module(
+        module,
+        {"application_name": "orders", "deployment_id": ready["deployment_id"], "state": "continued"},
+        {"codedeploy": codedeploy},
+    )
+    assert again["changed"] is False
+    assert len(codedeploy.called("ContinueDeployment")) == 1
+
+
+def test_continue_refuses_a_deployment_not_at_ready(run_module, codedeploy) -> None:
+    codedeploy.add("d-EARLY", [(0.0, {"status": "InProgress", "events": {"BeforeInstall": "InProgress"}})])
+    result = run_module(
+        module,
+        {"application_name": "orders", "deployment_id": "d-EARLY", "state": "continued"},
+        {"codedeploy": codedeploy},
+    )
+    assert result.failed
+    assert result["msg"] == "Deployment d-EARLY is InProgress, not waiting at Ready: promote it once it reaches Ready"
+    assert codedeploy.called("ContinueDeployment") == []
+
+
+def test_stop_with_rollback_waits_for_the_rollback(run_module, codedeploy) -> None:
+    codedeploy.add("d-LIVE", [(0.0, {"status": "InProgress", "weights": (50, 50)})])
+    result = run_module(
+        module,
+        {"application_name": "orders", "deployment_group_name": "orders-prod", "state": "stopped"},
+        {"codedeploy": codedeploy},
+    )
+    assert not result.failed, result.get("msg")
+    assert result["changed"] is True
+    assert codedeploy.called("StopDeployment") == [{"deploymentId": "d-LIVE", "autoRollbackEnabled": True}]
+    assert result["status"] == "Stopped"
+    rollback = result["deployment"]["rollback_info"]
+    assert rollback["rollback_deployment_status"] == "Succeeded"
+
+    nothing = run_module(
+        module,
+        {"application_name": "orders", "deployment_group_name": "orders-prod", "state": "stopped"},
+        {"codedeploy": codedeploy},
+    )
+    assert nothing["changed"] is False
+    assert nothing["msg"] == "No active deployment in the group: nothing to stop"
+
+
+def test_timeout_fail_leaves_it_running(run_module, codedeploy) -> None:
+    codedeploy.next_script = [(0.0, {"status": "InProgress"})]
+    result = run_module(module, {**BASE_ARGS, "wait_timeout": 30}, {"codedeploy": codedeploy})
+    assert result.failed
+    assert result["timed_out"] is True
+    assert "is InProgress and was left running (on_timeout=fail)" in result["msg"]
+    assert codedeploy.called("StopDeployment") == []
+
+
+def test_timeout_rollback_stops_it(run_module, codedeploy) -> None:
+    codedeploy.next_script = [(0.0, {"status": "InProgress"})]
+    result = run_module(module, {**BASE_ARGS, "wait_timeout": 30, "on_timeout": "rollback"}, {"codedeploy": codedeploy})
+    assert result.failed
+    assert result["msg"].startswith("Timed out after 30s waiting for a terminal status; stopped deployment")
+    assert "production traffic is back on the original task set" in result["msg"]
+    assert codedeploy.called("StopDeployment")[0]["autoRollbackEnabled"] is True
+
+
+def test_progress_mode_returns_at_each_change(run_module, codedeploy, clock) -> None:
+    codedeploy.next_script = LINEAR_HAPPY_PATH
+    first = run_module(
+        module,
+        {**BASE_ARGS, "wait_for": {"progress": True}, "wait_timeout": 60, "on_timeout": "return"},
+        {"codedeploy": codedeploy},
+    )
+    assert not first.failed
+    assert first["reached"] is True
+    assert first["progress"]
+    clock.now = 50.0
+    quiet = run_module(
+        module,
+        {**BASE_ARGS, "wait_for": {"progress": True}, "wait_timeout": 20, "on_timeout": "return"},
+        {"codedeploy": codedeploy},
+    )
+    # Attached to the same deployment; nothing changed for 20 s: it returns without failing.
+    assert (quiet["attached"], quiet["timed_out"], quiet["progress"]) == (True, True, [])
+    assert len(codedeploy.called("CreateDeployment")) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            {"appspec_content": '{"version": 0.0, "Resources": []}'},
+            "appspec_content has no Resources[].TargetService of Type AWS::ECS::Service with a TaskDefinition",
+        ),
+        ({"appspec_content": "- just\n- a list"}, "appspec_content is not a JSON or YAML AppSpec"),
+        (
+            {"wait_for": {"replacement_traffic_percent": 0}},
+            "wait_for.replacement_traffic_percent must be 1 to 100",
+        ),
+        ({"wait_timeout": 0}, "wait_timeout must be a positive number of seconds, got 0"),
+        ({"wait_for": {"status": "Ready", "progress": True}}, "parameters are mutually exclusive"),
+    ],
+)
+def test_bad_input_fails_before_any_change(run_module, codedeploy, args, message) -> None:
+    result = run_module(module, {**BASE_ARGS, **args}, {"codedeploy": codedeploy})
+    assert result.failed
+    assert message in result["msg"]
+    assert codedeploy.called("CreateDeployment") == []
+
+
+def test_missing_group_says_to_provision(run_module, codedeploy) -> None:
+    codedeploy.group_exists = False
+    result = run_module(module, BASE_ARGS, {"codedeploy": codedeploy})
+    assert result.failed
+    assert result["msg"] == (
+        "Deployment group orders-prod of application orders does not exist: provision the environment first"
+    )
