@@ -53,7 +53,8 @@ def run_module(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[st
             "ansible.module_utils.codedeploy_tags.get_aws_account_info",
             lambda module: ("123456789012", "aws"),
         )
-        full_args = {"region": "eu-west-1", "_ansible_check_mode": check_mode, "_ansible_diff": diff, **args}
+        aws = {"region": "eu-west-1"} if clients else {}  # only AWS modules take a region
+        full_args = {**aws, "_ansible_check_mode": check_mode, "_ansible_diff": diff, **args}
         capsys.readouterr()
         with patch_module_args(full_args), pytest.raises(SystemExit):
             module.main()

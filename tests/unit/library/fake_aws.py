@@ -351,3 +351,131 @@ class FakeCodeDeploy(FakeService):
             ]
         )
         return {}
+
+
+class FakeCodeDeployResources(FakeService):
+    """Applications, deployment groups, deployment configs and tags, kept as CodeDeploy keeps them."""
+
+    def __init__(self) -> None:
+        super().__init__("codedeploy")
+        self.applications: dict[str, dict] = {}
+        self.groups: dict[tuple[str, str], dict] = {}
+        self.configs: dict[str, dict] = {}
+        self.tags: dict[str, list[dict]] = {}
+        self.handlers.update(
+            GetApplication=self._get_application,
+            CreateApplication=self._create_application,
+            DeleteApplication=self._delete_application,
+            ListApplications=lambda p: {"applications": sorted(self.applications)},
+            GetDeploymentGroup=self._get_group,
+            CreateDeploymentGroup=self._create_group,
+            UpdateDeploymentGroup=self._update_group,
+            DeleteDeploymentGroup=self._delete_group,
+            ListDeploymentGroups=lambda p: {
+                "applicationName": p["applicationName"],
+                "deploymentGroups": sorted(g for a, g in self.groups if a == p["applicationName"]),
+            },
+            BatchGetDeploymentGroups=lambda p: {
+                "deploymentGroupsInfo": [self.groups[(p["applicationName"], g)] for g in p["deploymentGroupNames"]]
+            },
+            GetDeploymentConfig=self._get_config,
+            CreateDeploymentConfig=self._create_config,
+            DeleteDeploymentConfig=self._delete_config,
+            ListTagsForResource=lambda p: {"Tags": self.tags.get(p["ResourceArn"], [])},
+            TagResource=self._tag,
+            UntagResource=self._untag,
+        )
+
+    def _get_application(self, params):
+        name = params["applicationName"]
+        if name not in self.applications:
+            raise AwsError("ApplicationDoesNotExistException", f"No application {name}")
+        return {"application": self.applications[name]}
+
+    def _create_application(self, params):
+        name = params["applicationName"]
+        self.applications[name] = {
+            "applicationId": f"app-{len(self.applications)}",
+            "applicationName": name,
+            "createTime": T0,
+            "linkedToGitHub": False,
+            "computePlatform": params.get("computePlatform", "Server"),
+        }
+        self.tags[f"arn:aws:codedeploy:eu-west-1:123456789012:application:{name}"] = params.get("tags", [])
+        return {"applicationId": self.applications[name]["applicationId"]}
+
+    def _delete_application(self, params):
+        self.applications.pop(params["applicationName"])
+        for key in [k for k in self.groups if k[0] == params["applicationName"]]:
+            del self.groups[key]
+
+    def _get_group(self, params):
+        if params["applicationName"] not in self.applications:
+            raise AwsError("ApplicationDoesNotExistException", "No application")
+        key = (params["applicationName"], params["deploymentGroupName"])
+        if key not in self.groups:
+            raise AwsError("DeploymentGroupDoesNotExistException", "No group")
+        return {"deploymentGroupInfo": copy.deepcopy(self.groups[key])}
+
+    def _create_group(self, params):
+        if params.get("deploymentConfigName", "").startswith("missing"):
+            raise AwsError("DeploymentConfigDoesNotExistException", "No such config")
+        group = copy.deepcopy({k: v for k, v in params.items() if k != "tags"})
+        group.setdefault("deploymentConfigName", "CodeDeployDefault.OneAtATime")
+        # AWS answers with its defaults filled in: the comparison must not take them for changes.
+        group.setdefault("alarmConfiguration", {"enabled": False, "ignorePollAlarmFailure": False, "alarms": []})
+        group.setdefault("autoRollbackConfiguration", {"enabled": False, "events": []})
+        group.setdefault("triggerConfigurations", [])
+        group["blueGreenDeploymentConfiguration"].setdefault(
+            "greenFleetProvisioningOption", {"action": "DISCOVER_EXISTING"}
+        )
+        group.update(deploymentGroupId=f"dg-{len(self.groups)}", computePlatform="ECS")
+        self.groups[(params["applicationName"], params["deploymentGroupName"])] = group
+        arn = (
+            f"arn:aws:codedeploy:eu-west-1:123456789012:deploymentgroup:{params['applicationName']}/"
+            + params["deploymentGroupName"]
+        )
+        self.tags[arn] = params.get("tags", [])
+        return {"deploymentGroupId": group["deploymentGroupId"]}
+
+    def _update_group(self, params):
+        key = (params["applicationName"], params["currentDeploymentGroupName"])
+        changes = {k: v for k, v in params.items() if k not in ("applicationName", "currentDeploymentGroupName")}
+        self.groups[key].update(copy.deepcopy(changes))
+        return {"hooksNotCleanedUp": []}
+
+    def _delete_group(self, params):
+        del self.groups[(params["applicationName"], params["deploymentGroupName"])]
+        return {"hooksNotCleanedUp": []}
+
+    def _get_config(self, params):
+        name = params["deploymentConfigName"]
+        if name not in self.configs:
+            raise AwsError("DeploymentConfigDoesNotExistException", f"No config {name}")
+        return {"deploymentConfigInfo": self.configs[name]}
+
+    def _create_config(self, params):
+        name = params["deploymentConfigName"]
+        if name in self.configs:
+            raise AwsError("DeploymentConfigAlreadyExistsException", name)
+        self.configs[name] = {
+            "deploymentConfigId": f"cfg-{len(self.configs)}",
+            "deploymentConfigName": name,
+            "createTime": T0,
+            "computePlatform": params["computePlatform"],
+            "trafficRoutingConfig": params["trafficRoutingConfig"],
+        }
+        return {"deploymentConfigId": self.configs[name]["deploymentConfigId"]}
+
+    def _delete_config(self, params):
+        del self.configs[params["deploymentConfigName"]]
+
+    def _tag(self, params):
+        existing = {t["Key"]: t["Value"] for t in self.tags.get(params["ResourceArn"], [])}
+        existing.update({t["Key"]: t["Value"] for t in params["Tags"]})
+        self.tags[params["ResourceArn"]] = [{"Key": k, "Value": v} for k, v in existing.items()]
+
+    def _untag(self, params):
+        self.tags[params["ResourceArn"]] = [
+            t for t in self.tags.get(params["ResourceArn"], []) if t["Key"] not in params["TagKeys"]
+        ]
