@@ -1,0 +1,160 @@
+"""What every hook shares: the event, a time budget, AWS clients, and reporting on every path.
+
+A hook is `run_hook(event, context, check)`: `check(hook)` raises CheckFailed with the reason, or returns
+a one-line summary. Whatever happens (a failed check, a budget overrun, an unexpected exception), the
+lifecycle status goes to CodeDeploy in a `finally`, so a deployment never waits an hour for a silent hook.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import boto3
+from botocore.config import Config
+
+SERVICE = "bluegreen-hooks"
+logger = logging.getLogger(SERVICE)
+logger.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
+
+# Short network timeouts and few retries: a slow AWS call must not eat the hook's time budget.
+_BOTO_CONFIG = Config(connect_timeout=5, read_timeout=15, retries={"mode": "standard", "max_attempts": 4})
+_clients: dict[str, object] = {}
+
+# Keep this much of the Lambda's own timeout for reporting the status to CodeDeploy.
+REPORT_MARGIN_SECONDS = 10.0
+
+
+class CheckFailed(Exception):
+    """A check found something wrong; the message says what, for the operator reading the log."""
+
+
+class BudgetExceeded(CheckFailed):
+    """The check did not finish within its time budget."""
+
+
+def client(service: str):
+    """One boto3 client per service per container (Lambda reuses containers between invocations)."""
+    if service not in _clients:
+        _clients[service] = boto3.client(service, config=_BOTO_CONFIG)
+    return _clients[service]
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def env_float(name: str, default: float) -> float:
+    raw = env_str(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise CheckFailed(f"environment variable {name}={raw!r} is not a number") from None
+    if value < 0:
+        raise CheckFailed(f"environment variable {name}={raw!r} must not be negative")
+    return value
+
+
+def env_json(name: str, default):
+    raw = env_str(name)
+    if raw is None:
+        return default
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise CheckFailed(f"environment variable {name} is not valid JSON: {exc}") from None
+
+
+@dataclass
+class Budget:
+    """A deadline on the monotonic clock, well inside the Lambda timeout."""
+
+    seconds: float
+    started: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def for_invocation(cls, context) -> Budget:
+        configured = env_float("HOOK_TIME_BUDGET_SECONDS", 600.0)
+        remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+        if remaining_ms is not None:
+            configured = min(configured, remaining_ms() / 1000.0 - REPORT_MARGIN_SECONDS)
+        return cls(max(configured, 0.1))
+
+    def remaining(self) -> float:
+        return self.seconds - (time.monotonic() - self.started)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def ensure(self, doing: str) -> float:
+        """The seconds left; raises BudgetExceeded (naming what was under way) when none are."""
+        left = self.remaining()
+        if left <= 0:
+            raise BudgetExceeded(f"time budget of {self.seconds:g}s used up while {doing}")
+        return left
+
+    def sleep(self, seconds: float, doing: str) -> None:
+        time.sleep(max(0.0, min(seconds, self.ensure(doing))))
+        self.ensure(doing)
+
+
+@dataclass
+class Hook:
+    """What a check receives."""
+
+    name: str
+    deployment_id: str
+    execution_id: str
+    budget: Budget
+
+
+def log(level: int, message: str, **fields) -> None:
+    """One JSON object per line: CloudWatch Logs Insights can filter on the fields."""
+    logger.log(level, json.dumps({"service": SERVICE, "message": message, **fields}, default=str))
+
+
+def report(deployment_id: str, execution_id: str, status: str) -> None:
+    client("codedeploy").put_lifecycle_event_hook_execution_status(
+        deploymentId=deployment_id, lifecycleEventHookExecutionId=execution_id, status=status
+    )
+
+
+def run_hook(name: str, event: dict, context, check: Callable[[Hook], str]) -> dict:
+    """Run `check` within the budget and report Succeeded or Failed to CodeDeploy, whatever happens."""
+    try:
+        deployment_id = event["DeploymentId"]
+        execution_id = event["LifecycleEventHookExecutionId"]
+    except (KeyError, TypeError):
+        keys = sorted(event) if isinstance(event, dict) else type(event).__name__
+        # Nothing to report to: fail the invocation loudly instead.
+        log(logging.ERROR, "not a CodeDeploy lifecycle event", hook=name, keys=keys)
+        raise ValueError(
+            f"{name}: expected a CodeDeploy lifecycle hook event with DeploymentId and "
+            f"LifecycleEventHookExecutionId, got keys {keys}"
+        ) from None
+
+    status, reason, summary = "Failed", None, None
+    budget = None
+    try:
+        budget = Budget.for_invocation(context)
+        log(logging.INFO, "started", hook=name, deployment_id=deployment_id, budget_seconds=round(budget.seconds, 1))
+        summary = check(Hook(name, deployment_id, execution_id, budget))
+        status = "Succeeded"
+    except CheckFailed as exc:
+        reason = str(exc)
+    except Exception as exc:
+        reason = f"unexpected {type(exc).__name__}: {exc}"
+        logger.exception("unexpected error in %s", name)
+    finally:
+        elapsed = round(budget.elapsed(), 2) if budget else None
+        level = logging.INFO if status == "Succeeded" else logging.ERROR
+        log(level, status, hook=name, deployment_id=deployment_id, reason=reason, summary=summary, seconds=elapsed)
+        report(deployment_id, execution_id, status)
+    return {"status": status, "reason": reason, "summary": summary}

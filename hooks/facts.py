@@ -1,0 +1,122 @@
+"""What a hook checks, learnt from the deployment itself rather than from configuration.
+
+GetDeployment -> the AppSpec (JSON, see module_utils/ecs_appspec.py) -> the task definition, container and
+port -> the image and APP_VERSION; GetDeploymentGroup -> the ECS service, the target group pair, the
+production and test listeners and the alarms.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from hooks.common import CheckFailed, client
+
+ACTIVE_STATUSES = ["Created", "Queued", "InProgress", "Baking", "Ready"]
+
+
+@dataclass
+class DeploymentFacts:
+    deployment_id: str
+    application_name: str
+    deployment_group_name: str
+    task_definition_arn: str
+    container_name: str
+    container_port: int
+    cluster: str | None = None
+    service: str | None = None
+    target_group_names: list[str] = field(default_factory=list)
+    prod_listener_arns: list[str] = field(default_factory=list)
+    test_listener_arns: list[str] = field(default_factory=list)
+    alarm_names: list[str] = field(default_factory=list)
+    network_configuration: dict | None = None
+    platform_version: str | None = None
+    capacity_provider_strategy: list | None = None
+    task_definition: dict = field(default_factory=dict)
+
+    @property
+    def container(self) -> dict:
+        for container in self.task_definition.get("containerDefinitions", []):
+            if container.get("name") == self.container_name:
+                return container
+        raise CheckFailed(
+            f"task definition {self.task_definition_arn} has no container {self.container_name!r} "
+            "(the AppSpec's LoadBalancerInfo.ContainerName)"
+        )
+
+    @property
+    def image(self) -> str:
+        return self.container.get("image", "")
+
+    @property
+    def version(self) -> str | None:
+        """The APP_VERSION the new tasks report on /health: how a probe tells green from blue."""
+        for variable in self.container.get("environment", []):
+            if variable.get("name") == "APP_VERSION":
+                return variable.get("value")
+        return None
+
+
+def _appspec_target(content: str) -> dict:
+    try:
+        appspec = json.loads(content)
+    except ValueError:
+        raise CheckFailed("the deployment's AppSpec is not JSON: render it with the ecs_appspec module") from None
+    for resource in appspec.get("Resources") or []:
+        target = resource.get("TargetService") or {}
+        if target.get("Type") == "AWS::ECS::Service":
+            return target.get("Properties") or {}
+    raise CheckFailed("the deployment's AppSpec has no TargetService of Type AWS::ECS::Service")
+
+
+def load(deployment_id: str, with_task_definition: bool = True) -> DeploymentFacts:
+    codedeploy = client("codedeploy")
+    info = codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
+    revision = info.get("revision") or {}
+    content = (revision.get("appSpecContent") or revision.get("string") or {}).get("content")
+    if not content:
+        raise CheckFailed(f"deployment {deployment_id} has no AppSpec content revision")
+    properties = _appspec_target(content)
+    balancer = properties.get("LoadBalancerInfo") or {}
+    facts = DeploymentFacts(
+        deployment_id=deployment_id,
+        application_name=info["applicationName"],
+        deployment_group_name=info["deploymentGroupName"],
+        task_definition_arn=properties.get("TaskDefinition", ""),
+        container_name=balancer.get("ContainerName", ""),
+        container_port=int(balancer.get("ContainerPort") or 0),
+        network_configuration=(properties.get("NetworkConfiguration") or {}).get("AwsvpcConfiguration"),
+        platform_version=properties.get("PlatformVersion"),
+        capacity_provider_strategy=properties.get("CapacityProviderStrategy"),
+    )
+    group = codedeploy.get_deployment_group(
+        applicationName=facts.application_name, deploymentGroupName=facts.deployment_group_name
+    )["deploymentGroupInfo"]
+    services = group.get("ecsServices") or [{}]
+    facts.cluster, facts.service = services[0].get("clusterName"), services[0].get("serviceName")
+    pairs = (group.get("loadBalancerInfo") or {}).get("targetGroupPairInfoList") or [{}]
+    facts.target_group_names = [tg["name"] for tg in pairs[0].get("targetGroups") or []]
+    facts.prod_listener_arns = list((pairs[0].get("prodTrafficRoute") or {}).get("listenerArns") or [])
+    facts.test_listener_arns = list((pairs[0].get("testTrafficRoute") or {}).get("listenerArns") or [])
+    alarms = group.get("alarmConfiguration") or {}
+    if alarms.get("enabled"):
+        facts.alarm_names = [alarm["name"] for alarm in alarms.get("alarms") or []]
+    if with_task_definition and facts.task_definition_arn:
+        facts.task_definition = client("ecs").describe_task_definition(taskDefinition=facts.task_definition_arn)[
+            "taskDefinition"
+        ]
+    return facts
+
+
+def other_active_deployments(facts: DeploymentFacts) -> list[str]:
+    paginator = client("codedeploy").get_paginator("list_deployments")
+    ids = (
+        paginator.paginate(
+            applicationName=facts.application_name,
+            deploymentGroupName=facts.deployment_group_name,
+            includeOnlyStatuses=ACTIVE_STATUSES,
+        )
+        .build_full_result()
+        .get("deployments", [])
+    )
+    return [deployment_id for deployment_id in ids if deployment_id != facts.deployment_id]

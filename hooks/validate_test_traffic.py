@@ -1,0 +1,118 @@
+"""AfterAllowTestTraffic: synthetic traffic through the test listener, which now points at green.
+
+/health and /ready must answer 200, /health must report the version being deployed (proof that the
+test listener really reaches the replacement task set), and every smoke request must get its expected
+status. Each probe is retried until it passes or the retry budget is used up; latencies are logged.
+
+Environment:
+  TEST_LISTENER_URL        base URL of the test listener, e.g. http://internal-alb:8443 (required)
+  SMOKE_REQUESTS           JSON list of {"method", "path", "expect_status", "body"?} (default [])
+  HEALTH_PATH, READY_PATH  default /health, /ready
+  RETRY_BUDGET_SECONDS     how long each probe may keep retrying (default 60)
+  RETRY_INTERVAL_SECONDS   pause between tries (default 2)
+  REQUEST_TIMEOUT_SECONDS  per request (default 5)
+  HOOK_TIME_BUDGET_SECONDS, LOG_LEVEL
+"""
+
+from __future__ import annotations
+
+import logging
+
+from hooks import facts as deployment_facts
+from hooks.common import Budget, BudgetExceeded, CheckFailed, Hook, env_float, env_json, env_str, log, run_hook
+from hooks.http_probe import ProbeResult, percentile, request
+
+
+def smoke_requests() -> list[dict]:
+    configured = env_json("SMOKE_REQUESTS", [])
+    if not isinstance(configured, list):
+        raise CheckFailed("SMOKE_REQUESTS must be a JSON list of {method, path, expect_status}")
+    checked = []
+    for index, item in enumerate(configured):
+        if not isinstance(item, dict) or not str(item.get("path", "")).startswith("/"):
+            raise CheckFailed(f"SMOKE_REQUESTS[{index}] needs a path starting with / (got {item!r})")
+        checked.append(
+            {
+                "method": str(item.get("method", "GET")).upper(),
+                "path": item["path"],
+                "expect_status": int(item.get("expect_status", 200)),
+                "body": item.get("body"),
+            }
+        )
+    return checked
+
+
+def probe_until(
+    description: str, attempt, accept, *, budget: Budget, interval: float, latencies: list[float]
+) -> ProbeResult:
+    """Call `attempt()` until `accept(result)` returns None (ok) or the budget ends; the last reason fails it."""
+    while True:
+        result = attempt()
+        latencies.append(result.seconds)
+        problem = accept(result)
+        if problem is None:
+            return result
+        log(logging.INFO, "probe not passing yet", probe=description, problem=problem)
+        try:
+            budget.sleep(interval, description)
+        except BudgetExceeded:
+            raise CheckFailed(f"{description}: {problem} (still so after {budget.seconds:.1f}s of retries)") from None
+
+
+def check_listener(hook: Hook, base_url: str, expected_version: str | None, smoke: list[dict]) -> str:
+    timeout = env_float("REQUEST_TIMEOUT_SECONDS", 5.0)
+    interval = env_float("RETRY_INTERVAL_SECONDS", 2.0)
+    retry_budget = env_float("RETRY_BUDGET_SECONDS", 60.0)
+    health_path, ready_path = env_str("HEALTH_PATH", "/health"), env_str("READY_PATH", "/ready")
+    latencies: list[float] = []
+
+    def budget() -> Budget:
+        return Budget(min(retry_budget, hook.budget.remaining()))
+
+    def get(path: str):
+        return lambda: request("GET", base_url + path, hook.budget, timeout)
+
+    def health_ok(result: ProbeResult) -> str | None:
+        if result.status != 200:
+            return result.describe()
+        served = result.json().get("version")
+        if expected_version and served != expected_version:
+            return f"serves version {served!r}, not the version being deployed {expected_version!r}"
+        return None
+
+    pacing = {"interval": interval, "latencies": latencies}
+    probe_until(f"GET {health_path} on the test listener", get(health_path), health_ok, budget=budget(), **pacing)
+    probe_until(
+        f"GET {ready_path} on the test listener",
+        get(ready_path),
+        lambda r: None if r.status == 200 else f"{r.describe()} {r.json().get('reason', '')}".strip(),
+        budget=budget(),
+        **pacing,
+    )
+    for item in smoke:
+        probe_until(
+            f"{item['method']} {item['path']} on the test listener",
+            lambda item=item: request(item["method"], base_url + item["path"], hook.budget, timeout, body=item["body"]),
+            lambda r, item=item: (
+                None if r.status == item["expect_status"] else f"{r.describe()}, expected {item['expect_status']}"
+            ),
+            budget=budget(),
+            **pacing,
+        )
+    return (
+        f"{len(latencies)} request(s) through the test listener, version {expected_version}: "
+        f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms"
+    )
+
+
+def check(hook: Hook) -> str:
+    base_url = env_str("TEST_LISTENER_URL")
+    if not base_url:
+        raise CheckFailed("TEST_LISTENER_URL is not set: the lambda hooks role sets it to the test listener's URL")
+    smoke = smoke_requests()
+    facts = deployment_facts.load(hook.deployment_id)
+    return check_listener(hook, base_url.rstrip("/"), facts.version, smoke)
+
+
+def handler(event, context):
+    return run_hook("validate-test-traffic", event, context, check)

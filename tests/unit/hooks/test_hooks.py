@@ -1,0 +1,372 @@
+"""Each hook against the emulator with the real PascalCase event: success and each failure reported."""
+
+from __future__ import annotations
+
+import time
+
+import boto3
+import pytest
+
+from hooks import (
+    run_migrations,
+    validate_before_install,
+    validate_deployment,
+    validate_production,
+    validate_test_traffic,
+)
+from tests.unit.hooks.conftest import REGION, LambdaContext, create_environment, event, reported
+
+# --- BeforeInstall -------------------------------------------------------------------------------
+
+
+def test_before_install_succeeds_on_a_sound_environment(aws, environment) -> None:
+    result = validate_before_install.handler(event(environment), LambdaContext())
+    assert result["status"] == "Succeeded", result["reason"]
+    assert "image 123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders:2.0.0, version 2.0.0" in result["summary"]
+    assert reported(aws) == [(environment.deployment_id, "Succeeded")]
+
+
+def test_before_install_fails_on_an_inactive_task_definition(aws, environment) -> None:
+    boto3.client("ecs", region_name=REGION).deregister_task_definition(taskDefinition=environment.task_definition_arn)
+    result = validate_before_install.handler(event(environment), LambdaContext())
+    assert result["reason"] == f"task definition {environment.task_definition_arn} is INACTIVE, not ACTIVE"
+    assert reported(aws) == [(environment.deployment_id, "Failed")]
+
+
+@pytest.mark.parametrize(
+    ("image", "reason"),
+    [
+        ("orders:latest", "image 'orders:latest' uses the moving tag 'latest'"),
+        ("Orders/Bad Name:1", "image reference 'Orders/Bad Name:1' is not well formed"),
+        ("registry.example.com/orders", "has neither a tag nor a digest"),
+    ],
+)
+def test_before_install_fails_on_a_bad_image(aws, image, reason) -> None:
+    environment = create_environment(image=image)
+    result = validate_before_install.handler(event(environment), LambdaContext())
+    assert result["status"] == "Failed"
+    assert reason in result["reason"]
+
+
+def test_before_install_fails_when_a_target_group_is_missing(aws, environment) -> None:
+    boto3.client("elbv2", region_name=REGION).delete_listener(ListenerArn=environment.listener_arns["test"])
+    result = validate_before_install.handler(event(environment), LambdaContext())
+    assert result["status"] == "Failed"
+    assert "listener missing" in result["reason"] or "listeners exist" in result["reason"]
+
+
+def test_before_install_fails_when_another_deployment_is_active(aws, environment) -> None:
+    other = boto3.client("codedeploy", region_name=REGION).create_deployment(
+        applicationName="orders",
+        deploymentGroupName="orders-prod",
+        revision={"revisionType": "AppSpecContent", "appSpecContent": {"content": "{}"}},
+    )["deploymentId"]
+    result = validate_before_install.handler(event(environment), LambdaContext())
+    assert result["reason"] == f"deployment(s) {other} also active in orders-prod"
+
+
+# --- AfterInstall --------------------------------------------------------------------------------
+
+
+def _task_set(environment, running: int, stability: str) -> dict:
+    return {
+        "id": "ecs-svc/222",
+        "taskSetArn": "arn:aws:ecs:eu-west-1:123456789012:task-set/prod/orders/ecs-svc/222",
+        "taskDefinition": environment.task_definition_arn,
+        "status": "ACTIVE",
+        "computedDesiredCount": 2,
+        "runningCount": running,
+        "stabilityStatus": stability,
+        "loadBalancers": [
+            {"targetGroupArn": environment.target_group_arns["green"], "containerName": "web", "containerPort": 8000}
+        ],
+    }
+
+
+def test_after_install_waits_for_steady_state_and_healthy_targets(aws, environment, monkeypatch) -> None:
+    monkeypatch.setenv("POLL_INTERVAL_SECONDS", "0.05")
+    states = iter([(0, "STABILIZING"), (1, "STABILIZING"), (2, "STEADY_STATE")])
+
+    def describe_services(_params):
+        running, stability = next(states, (2, "STEADY_STATE"))
+        return {
+            "services": [
+                {
+                    "serviceName": "orders",
+                    "taskSets": [
+                        {
+                            **_task_set(environment, 2, "STEADY_STATE"),
+                            "id": "ecs-svc/111",
+                            "status": "PRIMARY",
+                            "taskDefinition": environment.task_definition_arn.replace(":1", ":0"),
+                        },
+                        _task_set(environment, running, stability),
+                    ],
+                }
+            ]
+        }
+
+    aws.handlers["DescribeServices"] = describe_services
+    boto3.client("elbv2", region_name=REGION).register_targets(
+        TargetGroupArn=environment.target_group_arns["green"], Targets=[{"Id": "10.0.1.10"}, {"Id": "10.0.2.10"}]
+    )
+    result = validate_deployment.handler(event(environment), LambdaContext())
+    assert result["status"] == "Succeeded", result["reason"]
+    assert result["summary"] == "task set ecs-svc/222 steady with 2 task(s); 2 healthy target(s) in orders-green"
+
+
+def test_after_install_fails_when_tasks_never_run(aws, environment, monkeypatch) -> None:
+    monkeypatch.setenv("POLL_INTERVAL_SECONDS", "0.05")
+    monkeypatch.setenv("STEADY_STATE_TIMEOUT_SECONDS", "0.3")
+    aws.handlers["DescribeServices"] = lambda p: {
+        "services": [{"taskSets": [_task_set(environment, 1, "STABILIZING")]}]
+    }
+    result = validate_deployment.handler(event(environment), LambdaContext())
+    assert result["reason"] == (
+        "replacement task set ecs-svc/222 not at steady state in 0.3s: 1 of 2 tasks running (STABILIZING)"
+    )
+    assert reported(aws) == [(environment.deployment_id, "Failed")]
+
+
+def test_after_install_fails_on_unhealthy_targets(aws, environment, monkeypatch) -> None:
+    monkeypatch.setenv("POLL_INTERVAL_SECONDS", "0.05")
+    monkeypatch.setenv("STEADY_STATE_TIMEOUT_SECONDS", "0.3")
+    aws.handlers["DescribeServices"] = lambda p: {
+        "services": [{"taskSets": [_task_set(environment, 2, "STEADY_STATE")]}]
+    }
+    aws.handlers["DescribeTargetHealth"] = lambda p: {
+        "TargetHealthDescriptions": [
+            {"Target": {"Id": "10.0.1.10", "Port": 8000}, "TargetHealth": {"State": "healthy"}},
+            {
+                "Target": {"Id": "10.0.2.10", "Port": 8000},
+                "TargetHealth": {"State": "unhealthy", "Reason": "Target.ResponseCodeMismatch"},
+            },
+        ]
+    }
+    result = validate_deployment.handler(event(environment), LambdaContext())
+    assert result["reason"] == (
+        "1 of 2 targets healthy in orders-green after 0.3s (others: Target.ResponseCodeMismatch)"
+    )
+
+
+# --- AfterAllowTestTraffic -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def test_listener(listener, monkeypatch):
+    monkeypatch.setenv("TEST_LISTENER_URL", listener.url)
+    monkeypatch.setenv("RETRY_INTERVAL_SECONDS", "0.05")
+    monkeypatch.setenv("RETRY_BUDGET_SECONDS", "0.5")
+    return listener
+
+
+def test_test_traffic_succeeds_when_green_answers(aws, environment, test_listener, monkeypatch) -> None:
+    test_listener.serve_version("2.0.0")
+    test_listener.routes[("GET", "/items?limit=1")] = (200, {"items": []})
+    test_listener.routes[("POST", "/items")] = (201, {"id": 1})
+    monkeypatch.setenv(
+        "SMOKE_REQUESTS",
+        '[{"path": "/items?limit=1"}, {"method": "POST", "path": "/items", '
+        '"expect_status": 201, "body": {"sku": "SMOKE-1", "name": "smoke"}}]',
+    )
+    result = validate_test_traffic.handler(event(environment), LambdaContext())
+    assert result["status"] == "Succeeded", result["reason"]
+    assert result["summary"].startswith("4 request(s) through the test listener, version 2.0.0: p50")
+    assert test_listener.requests == [
+        ("GET", "/health"),
+        ("GET", "/ready"),
+        ("GET", "/items?limit=1"),
+        ("POST", "/items"),
+    ]
+
+
+def test_test_traffic_fails_when_the_old_version_answers(aws, environment, test_listener) -> None:
+    test_listener.serve_version("1.9.0")
+    result = validate_test_traffic.handler(event(environment), LambdaContext())
+    assert result["reason"] == (
+        "GET /health on the test listener: serves version '1.9.0', not the version being deployed '2.0.0' "
+        "(still so after 0.5s of retries)"
+    )
+    assert reported(aws) == [(environment.deployment_id, "Failed")]
+
+
+def test_test_traffic_fails_when_green_is_not_ready(aws, environment, test_listener) -> None:
+    test_listener.serve_version("2.0.0", ready=503)
+    result = validate_test_traffic.handler(event(environment), LambdaContext())
+    assert result["status"] == "Failed"
+    assert "answered 503" in result["reason"]
+    assert "database: no answer within 2s" in result["reason"]
+
+
+def test_test_traffic_retries_until_green_passes(aws, environment, test_listener, monkeypatch) -> None:
+    monkeypatch.setenv("RETRY_BUDGET_SECONDS", "5")
+    test_listener.serve_version("2.0.0", ready=503)
+
+    def ready_from_the_third_try() -> None:
+        if sum(1 for request in test_listener.requests if request[1] == "/ready") >= 3:
+            test_listener.serve_version("2.0.0")
+
+    test_listener.before_answer = ready_from_the_third_try
+    result = validate_test_traffic.handler(event(environment), LambdaContext())
+    assert result["status"] == "Succeeded", result["reason"]
+    assert sum(1 for r in test_listener.requests if r[1] == "/ready") >= 3
+
+
+def test_test_traffic_fails_on_a_smoke_request(aws, environment, test_listener, monkeypatch) -> None:
+    test_listener.serve_version("2.0.0")
+    monkeypatch.setenv("SMOKE_REQUESTS", '[{"path": "/items", "expect_status": 200}]')
+    result = validate_test_traffic.handler(event(environment), LambdaContext())
+    assert result["reason"].startswith("GET /items on the test listener: GET ")
+    assert "answered 404" in result["reason"]
+    assert "expected 200" in result["reason"]
+
+
+def test_test_traffic_needs_its_listener_url(aws, environment) -> None:
+    result = validate_test_traffic.handler(event(environment), LambdaContext())
+    assert result["reason"] == (
+        "TEST_LISTENER_URL is not set: the lambda hooks role sets it to the test listener's URL"
+    )
+    assert reported(aws) == [(environment.deployment_id, "Failed")]
+
+
+def test_test_traffic_slow_listener_fails_within_the_budget(aws, environment, test_listener, monkeypatch) -> None:
+    monkeypatch.setenv("HOOK_TIME_BUDGET_SECONDS", "1")
+    monkeypatch.setenv("REQUEST_TIMEOUT_SECONDS", "5")
+    monkeypatch.setenv("RETRY_BUDGET_SECONDS", "30")
+    test_listener.serve_version("2.0.0")
+    test_listener.delay = 3.0
+    started = time.monotonic()
+    result = validate_test_traffic.handler(event(environment), LambdaContext())
+    assert result["status"] == "Failed"
+    assert result["reason"].startswith("GET /health on the test listener: GET http://127.0.0.1:")
+    assert result["reason"].endswith("/health: no answer (timed out) (still so after 1.0s of retries)")
+    # Reported at the 1 s budget, not after the 5 s request timeout nor the 3 s the listener takes.
+    assert time.monotonic() - started < 2.5
+    assert reported(aws) == [(environment.deployment_id, "Failed")]
+
+
+# --- BeforeAllowTraffic --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def run_task(aws):
+    """The emulator's RunTask breaks on awsvpc networking and its tasks never stop: answer these here."""
+    aws.handlers["RunTask"] = lambda p: {
+        "tasks": [{"taskArn": "arn:aws:ecs:eu-west-1:123456789012:task/prod/1", "lastStatus": "PROVISIONING"}],
+        "failures": [],
+    }
+    aws.handlers["StopTask"] = lambda p: {"task": {"taskArn": "arn:aws:ecs:eu-west-1:123456789012:task/prod/1"}}
+    return aws
+
+
+def _stopped_task(task_arn: str, exit_code: int, reason: str = "Essential container in task exited") -> dict:
+    return {
+        "tasks": [
+            {
+                "taskArn": task_arn,
+                "lastStatus": "STOPPED",
+                "stoppedReason": reason,
+                "containers": [{"name": "web", "exitCode": exit_code}],
+            }
+        ],
+        "failures": [],
+    }
+
+
+def test_migrations_run_the_new_task_definition_and_succeed_on_exit_0(aws, run_task, environment, monkeypatch) -> None:
+    monkeypatch.setenv("POLL_INTERVAL_SECONDS", "1")
+    aws.handlers["DescribeTasks"] = lambda p: _stopped_task("arn:task/1", 0)
+    result = run_migrations.handler(event(environment), LambdaContext())
+    assert result["status"] == "Succeeded", result["reason"]
+    (request,) = aws.requests("RunTask")
+    assert request["taskDefinition"] == environment.task_definition_arn
+    assert request["launchType"] == "FARGATE"
+    assert request["overrides"] == {
+        "containerOverrides": [{"name": "web", "command": ["python", "-m", "service", "migrate"]}]
+    }
+    assert request["networkConfiguration"]["awsvpcConfiguration"]["assignPublicIp"] == "DISABLED"
+    assert request["startedBy"] == f"codedeploy-{environment.deployment_id}"
+    assert reported(aws) == [(environment.deployment_id, "Succeeded")]
+
+
+def test_migration_failure_reports_exit_code_and_reason(aws, run_task, environment, monkeypatch) -> None:
+    monkeypatch.setenv("POLL_INTERVAL_SECONDS", "1")
+    monkeypatch.setenv("MIGRATION_COMMAND", '["python", "-m", "service", "migrate", "--revision", "0002"]')
+    aws.handlers["DescribeTasks"] = lambda p: {**_stopped_task("arn:task/1", 1)}
+    result = run_migrations.handler(event(environment), LambdaContext())
+    assert result["status"] == "Failed"
+    assert (
+        "(python -m service migrate --revision 0002) exited 1: Essential container in task exited" in result["reason"]
+    )
+    assert reported(aws) == [(environment.deployment_id, "Failed")]
+
+
+def test_migration_that_never_ends_is_stopped_and_fails(aws, run_task, environment, monkeypatch) -> None:
+    monkeypatch.setenv("POLL_INTERVAL_SECONDS", "1")
+    monkeypatch.setenv("MIGRATION_TIMEOUT_SECONDS", "2")
+    aws.handlers["DescribeTasks"] = lambda p: {
+        "tasks": [{"taskArn": "arn:task/1", "lastStatus": "RUNNING"}],
+        "failures": [],
+    }
+    result = run_migrations.handler(event(environment), LambdaContext())
+    assert result["status"] == "Failed"
+    assert "still running after" in result["reason"]
+    assert "stopped it" in result["reason"]
+    assert aws.requests("StopTask")[0]["reason"] == "migration exceeded its time budget"
+
+
+# --- AfterAllowTraffic ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def production(listener, monkeypatch):
+    monkeypatch.setenv("PRODUCTION_LISTENER_URL", listener.url)
+    monkeypatch.setenv("PROBE_INTERVAL_SECONDS", "0.01")
+    monkeypatch.setenv("CONSECUTIVE_SUCCESSES", "3")
+    return listener
+
+
+def _alarm(name: str, state: str) -> None:
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    cloudwatch.put_metric_alarm(
+        AlarmName=name,
+        MetricName="HTTPCode_Target_5XX_Count",
+        Namespace="AWS/ApplicationELB",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=5,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason=f"{name} is {state}")
+
+
+def test_production_succeeds_when_the_new_version_serves_and_alarms_are_ok(
+    aws, environment, production, monkeypatch
+) -> None:
+    production.serve_version("2.0.0")
+    _alarm("orders-5xx", "OK")
+    monkeypatch.setenv("ALARM_NAMES", '["orders-5xx"]')
+    result = validate_production.handler(event(environment), LambdaContext())
+    assert result["status"] == "Succeeded", result["reason"]
+    assert result["summary"].startswith("production served 2.0.0 for 3 checks in a row")
+    assert result["summary"].endswith("1 alarm(s) OK")
+
+
+def test_production_fails_on_an_alarm(aws, environment, production, monkeypatch) -> None:
+    production.serve_version("2.0.0")
+    _alarm("orders-5xx", "ALARM")
+    monkeypatch.setenv("ALARM_NAMES", '["orders-5xx"]')
+    result = validate_production.handler(event(environment), LambdaContext())
+    assert result["reason"] == "alarm(s) in ALARM: orders-5xx (orders-5xx is ALARM)"
+    assert reported(aws) == [(environment.deployment_id, "Failed")]
+
+
+def test_production_fails_when_the_old_version_still_serves(aws, environment, production, monkeypatch) -> None:
+    monkeypatch.setenv("HOOK_TIME_BUDGET_SECONDS", "0.5")
+    production.serve_version("1.9.0")
+    result = validate_production.handler(event(environment), LambdaContext())
+    assert result["reason"] == (
+        "production did not serve version '2.0.0' for 3 checks in a row (best streak ended with: served version "
+        "'1.9.0')"
+    )
