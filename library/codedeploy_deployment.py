@@ -31,7 +31,9 @@ options:
         O(deployment_id) is not given.
     type: str
   deployment_id:
-    description: The deployment to stop or continue. Unset = the group's active deployment.
+    description:
+      - The deployment to stop or continue. Unset = the group's active deployment.
+      - With O(state=present), follow this deployment (wait on it and report it) instead of creating one.
     type: str
   state:
     description: What to do.
@@ -117,6 +119,18 @@ options:
     description: Seconds to wait.
     type: int
     default: 3600
+  report_every:
+    description:
+      - Return as soon as there is progress to report, or after this many seconds, with RV(finished=false)
+        while the wait is not over; call again with O(deployment_id) to go on. The action plugin of the
+        same name does this loop itself and prints each change as it happens, so a job log is never
+        silent for longer than this.
+    type: int
+  progress_since:
+    description:
+      - The RV(deployment) returned by the previous step of a O(report_every) loop, so that this step also
+        reports what changed between the two. Set by the action plugin.
+    type: dict
   on_timeout:
     description:
       - What to do when O(wait_timeout) passes first. V(fail) fails and leaves the deployment running;
@@ -197,6 +211,10 @@ timed_out:
   description: True when O(wait_timeout) passed first.
   returned: when waiting
   type: bool
+finished:
+  description: False when O(report_every) made the module return before the wait was over.
+  returned: when waiting
+  type: bool
 progress:
   description: Each change seen while waiting, in order.
   returned: when waiting
@@ -265,6 +283,7 @@ from ansible.module_utils.codedeploy import (
     get_ecs_targets,
     is_failure,
     retry_decorator,
+    rollback_settled,
     snapshot,
     wait_condition,
 )
@@ -382,10 +401,32 @@ def wait(module, client, deployment_id, result):
     params = module.params
     condition, description = wait_condition(params["wait_for"])
     watch = DeploymentWatcher(client, deployment_id)
+    timeout, report_every = params["wait_timeout"], params["report_every"]
+    interim = bool(report_every) and report_every < timeout
+    wait_until = (lambda snap, timeline: condition(snap, timeline) or len(timeline) > 0) if interim else condition
     try:
-        snap, timeline, reached, timed_out = watch.wait(condition, params["wait_timeout"])
+        snap, timeline, reached, timed_out = watch.wait(
+            wait_until, report_every if interim else timeout, previous=params["progress_since"]
+        )
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
         module.fail_json_aws(e, msg=f"Unable to follow deployment {deployment_id}", deployment_id=deployment_id)
+    if interim:
+        reached = condition(snap, timeline)
+        over = reached or (snap["status"] in TERMINAL_STATUSES and rollback_settled(snap))
+        if not over:
+            # A progress report, not the end of the wait: the caller calls again with deployment_id.
+            result.update(
+                deployment_id=deployment_id,
+                status=snap["status"],
+                deployment=snap,
+                progress=timeline,
+                reached=False,
+                timed_out=False,
+                finished=False,
+                api_calls=watch.api_calls,
+            )
+            module.exit_json(**result)
+        timed_out = False
     result.update(
         deployment_id=deployment_id,
         status=snap["status"],
@@ -393,6 +434,7 @@ def wait(module, client, deployment_id, result):
         progress=timeline,
         reached=reached,
         timed_out=timed_out,
+        finished=True,
         api_calls=watch.api_calls,
     )
     if timed_out:
@@ -424,6 +466,8 @@ def finish(module, result, snap, expect_failure=False):
 
 def ensure_present(module, client):
     params = module.params
+    if params["deployment_id"]:
+        follow(module, client, {"changed": False})
     if not params["deployment_group_name"]:
         module.fail_json(msg="deployment_group_name is required with state=present")
     content, parsed = appspec_content(module)
@@ -490,6 +534,20 @@ def ensure_present(module, client):
         finish(module, result, snap)
     snap = wait(module, client, deployment_id, result)
     finish(module, result, snap)
+
+
+def follow(module, client, result):
+    """state=present with deployment_id: wait on that deployment and report it; create nothing."""
+    deployment_id = module.params["deployment_id"]
+    result.update(deployment_id=deployment_id, attached=True)
+    if module.check_mode or not module.params["wait"]:
+        try:
+            snap = snapshot(get_deployment(client, deployment_id))
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+            module.fail_json_aws(e, msg=f"Unable to get deployment {deployment_id}", **result)
+        result.update(status=snap["status"], deployment=snap)
+        finish(module, result, snap)
+    finish(module, result, wait(module, client, deployment_id, result))
 
 
 def target_deployment(module, client):
@@ -632,18 +690,21 @@ def main():
             mutually_exclusive=[["status", "lifecycle_event", "replacement_traffic_percent", "progress"]],
         ),
         wait_timeout=dict(type="int", default=3600),
+        report_every=dict(type="int"),
+        progress_since=dict(type="dict"),
         on_timeout=dict(type="str", choices=["fail", "rollback", "return"], default="fail"),
         fail_on_rollback=dict(type="bool", default=True),
     )
     module = AnsibleAWSModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
-        required_if=[("state", "present", ["deployment_group_name", "appspec_content"])],
     )
     wait_for = module.params["wait_for"] or {}
     percent = wait_for.get("replacement_traffic_percent")
     if percent is not None and not 0 < percent <= 100:
         module.fail_json(msg=f"wait_for.replacement_traffic_percent must be 1 to 100, got {percent}")
+    if module.params["report_every"] is not None and module.params["report_every"] <= 0:
+        module.fail_json(msg=f"report_every must be a positive number of seconds, got {module.params['report_every']}")
     if module.params["wait_timeout"] <= 0:
         module.fail_json(msg=f"wait_timeout must be a positive number of seconds, got {module.params['wait_timeout']}")
     if module.params["description"] and len(module.params["description"]) > 1024:

@@ -393,17 +393,20 @@ class DeploymentWatcher:
             self.api_calls += 1
         return snapshot(info, self._targets, rollback)
 
-    def wait(self, condition, timeout, on_progress=None):
+    def wait(self, condition, timeout, on_progress=None, previous=None):
         """Poll until `condition(snapshot, timeline)` or a terminal status (after any rollback), or timeout.
 
-        Returns (snapshot, timeline, reached, timed_out). The timeline holds every progress line seen.
+        Returns (snapshot, timeline, reached, timed_out). The timeline holds every progress line seen since
+        `previous` (a snapshot reported earlier; None = since the first poll).
         """
         started = self.clock()
         timeline = []
-        previous = None
         interval = self.min_interval
+        # Compared with a snapshot reported earlier, the first poll needs fresh targets too.
+        force_targets = previous is not None
         while True:
-            current = self.poll()
+            current = self.poll(force_targets=force_targets)
+            force_targets = False
             lines = progress_lines(previous, current) if previous is not None else []
             if lines:
                 elapsed = round(self.clock() - started, 1)
@@ -422,7 +425,7 @@ class DeploymentWatcher:
             previous = current
             if condition(current, timeline):
                 return current, timeline, True, False
-            if current["status"] in TERMINAL_STATUSES and _rollback_settled(current):
+            if current["status"] in TERMINAL_STATUSES and rollback_settled(current):
                 return current, timeline, False, False
             remaining = timeout - (self.clock() - started)
             if remaining <= 0:
@@ -430,7 +433,7 @@ class DeploymentWatcher:
             self.sleep(min(interval, remaining))
 
 
-def _rollback_settled(snap):
+def rollback_settled(snap):
     """A failed deployment is finished for us once its rollback (if any) is finished too."""
     rollback = snap["rollback_info"]
     if not rollback.get("rollback_deployment_id"):

@@ -419,3 +419,45 @@ def test_missing_group_says_to_provision(run_module, codedeploy) -> None:
     assert result["msg"] == (
         "Deployment group orders-prod of application orders does not exist: provision the environment first"
     )
+
+
+def test_report_every_returns_at_each_change_then_follows_by_id(run_module, codedeploy, clock) -> None:
+    """What the action plugin does: step, print, follow the same deployment until the wait is over."""
+    codedeploy.next_script = LINEAR_HAPPY_PATH
+    args = {**BASE_ARGS, "report_every": 60}
+    step = run_module(module, args, {"codedeploy": codedeploy})
+    assert (step["changed"], step["finished"]) == (True, False)
+    deployment_id = step["deployment_id"]
+    returned_at, seen = [clock.now], list(step["progress"])
+    while not step["finished"]:
+        step = run_module(
+            module,
+            {**args, "deployment_id": deployment_id, "appspec_content": None, "progress_since": step["deployment"]},
+            {"codedeploy": codedeploy},
+        )
+        assert step["deployment_id"] == deployment_id
+        assert step["changed"] is False
+        seen.extend(step["progress"])
+        returned_at.append(clock.now)
+    assert step["status"] == "Succeeded"
+    assert not step.failed
+    assert len(codedeploy.called("CreateDeployment")) == 1
+    gaps = [later - earlier for earlier, later in zip(returned_at, returned_at[1:], strict=False)]
+    assert max(gaps) <= 60  # never silent for longer than report_every
+    assert len(returned_at) >= 6  # and a return at each change, not only once a minute
+    assert [entry["message"] for entry in seen][-1] == "deployment Succeeded (was InProgress)"
+    messages = [entry["message"] for entry in seen]
+    assert "traffic: original 70% / replacement 30%" in messages, "\n".join(messages)
+
+
+def test_following_a_failed_deployment_fails_with_its_reason(run_module, codedeploy) -> None:
+    codedeploy.add(
+        "d-GONE", [(0.0, {"status": "Failed", "errorInformation": {"code": "TIMEOUT", "message": "Hook timed out"}})]
+    )
+    result = run_module(
+        module,
+        {"application_name": "orders", "deployment_id": "d-GONE", "report_every": 60},
+        {"codedeploy": codedeploy},
+    )
+    assert result.failed
+    assert result["msg"].startswith("Deployment d-GONE failed (TIMEOUT: Hook timed out).")

@@ -1,0 +1,60 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Runs the codedeploy_deployment module, and while it waits prints each change as it happens.
+
+A module cannot write to the job log while it runs. With `report_every` set, this plugin runs the module
+in steps: each step returns at the first change (or after `report_every` seconds), its progress lines are
+printed at once, and the next step follows the same deployment by id, until the wait is over. So an
+operator watching a terminal or an AWX job sees every lifecycle event and traffic step, and never waits
+more than `report_every` seconds for a line.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+display = Display()
+
+
+class ActionModule(ActionBase):
+    _supports_check_mode = True
+    _supports_async = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        args = dict(self._task.args)
+        module = self._task.action
+        step = self._execute_module(module_name=module, module_args=args, task_vars=task_vars)
+        if not args.get("report_every") or step.get("finished", True) or step.get("failed"):
+            self._show(step, None)
+            return {**result, **step}
+
+        started = time.monotonic()
+        total = int(args.get("wait_timeout") or 3600)
+        changed, timeline = bool(step.get("changed")), []
+        self._show(step, started)
+        timeline.extend(step.get("progress") or [])
+        follow = {**args, "state": "present", "deployment_id": step["deployment_id"]}
+        while not step.get("finished", True) and not step.get("failed"):
+            remaining = total - int(time.monotonic() - started)
+            follow["wait_timeout"] = max(remaining, 1)
+            follow["progress_since"] = step.get("deployment")
+            step = self._execute_module(module_name=module, module_args=follow, task_vars=task_vars)
+            self._show(step, started)
+            timeline.extend(step.get("progress") or [])
+        step["progress"] = timeline
+        step["changed"] = changed or bool(step.get("changed"))
+        return {**result, **step}
+
+    def _show(self, step, started):
+        deployment_id = step.get("deployment_id", "")
+        for entry in step.get("progress") or []:
+            display.display(f"  {deployment_id} {entry.get('time', '')[11:19]} {entry['message']}")
+        if started is not None and not step.get("progress") and not step.get("finished", True):
+            weights = (step.get("deployment") or {}).get("traffic") or {}
+            display.display(
+                f"  {deployment_id} still {step.get('status')} after {time.monotonic() - started:.0f}s"
+                + (f" (replacement at {weights['replacement']:g}%)" if weights.get("replacement") is not None else "")
+            )
