@@ -464,6 +464,35 @@ def finish(module, result, snap, expect_failure=False):
     module.exit_json(**result)
 
 
+def replace_active(module, client, blocking, result):
+    """Another revision is active: fail naming it, or (replace_active) stop it with rollback and wait."""
+    params = module.params
+    described = describe_revision(revision_of(blocking)[1]) or "another revision"
+    if not params["replace_active"]:
+        module.fail_json(
+            msg=f"Deployment {blocking['deploymentId']} ({blocking['status']}, {described}) is active in "
+            f"deployment group {params['deployment_group_name']}: only one deployment can run at a time. "
+            "Wait for it, stop it (state=stopped), or set replace_active=true to stop it with rollback "
+            "and deploy this revision.",
+            active_deployment_id=blocking["deploymentId"],
+            **result,
+        )
+    result["changed"] = True
+    result["replaced_deployment_id"] = blocking["deploymentId"]
+    if module.check_mode:
+        module.exit_json(**result)
+    stop(module, client, blocking["deploymentId"], rollback=True)
+    watch = DeploymentWatcher(client, blocking["deploymentId"])
+    stopped, _timeline, _reached, timed_out = watch.wait(lambda s, t: False, params["wait_timeout"])
+    if timed_out:
+        module.fail_json(
+            msg=f"Stopped deployment {blocking['deploymentId']}, but it (or its rollback) had not finished "
+            f"after {params['wait_timeout']}s; nothing new was deployed",
+            **result,
+        )
+    result["replaced_deployment"] = stopped
+
+
 def ensure_present(module, client):
     params = module.params
     if params["deployment_id"]:
@@ -490,31 +519,7 @@ def ensure_present(module, client):
     if same:
         deployment_id, result["attached"] = same[0]["deploymentId"], True
     elif other:
-        blocking = other[0]
-        described = describe_revision(revision_of(blocking)[1]) or "another revision"
-        if not params["replace_active"]:
-            module.fail_json(
-                msg=f"Deployment {blocking['deploymentId']} ({blocking['status']}, {described}) is active in "
-                f"deployment group {params['deployment_group_name']}: only one deployment can run at a time. "
-                "Wait for it, stop it (state=stopped), or set replace_active=true to stop it with rollback "
-                "and deploy this revision.",
-                active_deployment_id=blocking["deploymentId"],
-                **result,
-            )
-        result["changed"] = True
-        result["replaced_deployment_id"] = blocking["deploymentId"]
-        if module.check_mode:
-            module.exit_json(**result)
-        stop(module, client, blocking["deploymentId"], rollback=True)
-        watch = DeploymentWatcher(client, blocking["deploymentId"])
-        stopped, _timeline, _reached, timed_out = watch.wait(lambda s, t: False, params["wait_timeout"])
-        if timed_out:
-            module.fail_json(
-                msg=f"Stopped deployment {blocking['deploymentId']}, but it (or its rollback) had not finished "
-                f"after {params['wait_timeout']}s; nothing new was deployed",
-                **result,
-            )
-        result["replaced_deployment"] = stopped
+        replace_active(module, client, other[0], result)
     elif last is not None and last.get("status") == "Succeeded" and last_digest == digest:
         deployment_id, result["attached"] = last["deploymentId"], True
 

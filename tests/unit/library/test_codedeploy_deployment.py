@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import codedeploy_deployment as module
 import pytest
 from ansible.module_utils.ecs_appspec import build_appspec, render_json, sha256
@@ -442,7 +444,7 @@ def test_report_every_returns_at_each_change_then_follows_by_id(run_module, code
     assert step["status"] == "Succeeded"
     assert not step.failed
     assert len(codedeploy.called("CreateDeployment")) == 1
-    gaps = [later - earlier for earlier, later in zip(returned_at, returned_at[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(returned_at)]
     assert max(gaps) <= 60  # never silent for longer than report_every
     assert len(returned_at) >= 6  # and a return at each change, not only once a minute
     assert [entry["message"] for entry in seen][-1] == "deployment Succeeded (was InProgress)"
