@@ -24,7 +24,8 @@ lint: $(STAMP)  ## ruff, yamllint, ansible-lint (production profile)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/yamllint --strict .
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ansible-lint --offline --profile production
+	# ansible-lint syntax-checks playbooks without an inventory: allow that for the lint only.
+	ANSIBLE_INVENTORY_UNPARSED_FAILED=false PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ansible-lint --offline --profile production
 
 test: lint  ## lint, then the whole test suite (PostgreSQL tests need 127.0.0.1:5432)
 	$(BIN)/pytest

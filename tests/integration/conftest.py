@@ -86,9 +86,14 @@ def boto3_client(aws_env: dict[str, str]):
 def ansible_playbook(aws_env: dict[str, str]):
     """ansible-playbook from the repository root (so ansible.cfg applies), as an operator runs it."""
 
-    def run(playbook: Path, *extra: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def run(
+        playbook: Path, *extra: str, check: bool = True, inventory: str | None = "tests/integration/inventory.yml"
+    ) -> subprocess.CompletedProcess[str]:
+        command = [str(VENV_BIN / "ansible-playbook"), str(playbook), *extra]
+        if inventory:
+            command[1:1] = ["-i", inventory]
         result = subprocess.run(
-            [str(VENV_BIN / "ansible-playbook"), "-i", "tests/integration/inventory.yml", str(playbook), *extra],
+            command,
             cwd=REPO_ROOT,
             env=aws_env,
             capture_output=True,
