@@ -239,6 +239,12 @@ deployment:
     revision_sha256:
       description: SHA-256 of its AppSpec content.
       type: str
+    appspec_content:
+      description: Its AppSpec content, as sent.
+      type: str
+    task_definition_arn:
+      description: The task definition its AppSpec deploys.
+      type: str
     is_rollback:
       description: True when CodeDeploy created it to roll another deployment back.
       type: bool

@@ -13,6 +13,7 @@ import time
 from datetime import UTC, datetime
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible.module_utils.ecs_appspec import AppSpecError, parse, task_definition_of
 
 try:
     from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -179,6 +180,13 @@ def traffic_split(task_sets):
     return split
 
 
+def _task_definition(content):
+    try:
+        return task_definition_of(parse(content)) if content else None
+    except (AppSpecError, ValueError):
+        return None
+
+
 def snapshot(info, targets=None, rollback_info=None):
     """Everything a module returns about one deployment, snake_cased, with derived fields."""
     targets = targets or []
@@ -200,6 +208,9 @@ def snapshot(info, targets=None, rollback_info=None):
         "creator": info.get("creator"),
         "is_rollback": info.get("creator") == "codeDeployRollback",
         "revision_sha256": content.get("sha256"),
+        # The AppSpec itself: rollback.yml redeploys an earlier one as it was.
+        "appspec_content": content.get("content"),
+        "task_definition_arn": _task_definition(content.get("content")),
         "error_information": camel_dict_to_snake_dict(info.get("errorInformation") or {}),
         "rollback_info": rollback,
         "lifecycle_events": events,

@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 
 from service.db import create_db_engine
 from service.settings import Settings
@@ -39,6 +40,14 @@ def current_revision(settings: Settings) -> str | None:
             return MigrationContext.configure(connection).get_current_revision()
     finally:
         engine.dispose()
+
+
+def is_known(settings: Settings, revision: str) -> bool:
+    """Whether this version of the code has the migration `revision` (False: the database is ahead)."""
+    try:
+        return ScriptDirectory.from_config(alembic_config(settings)).get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 def head_revision(settings: Settings) -> str | None:

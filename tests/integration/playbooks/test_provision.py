@@ -43,8 +43,9 @@ def simulate_codedeploy_success(boto3_client) -> None:
     for listener in elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]:
         elbv2.modify_listener(
             ListenerArn=listener["ListenerArn"],
-            DefaultActions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": [
-                {"TargetGroupArn": green, "Weight": 100}]}}],
+            DefaultActions=[
+                {"Type": "forward", "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": green, "Weight": 100}]}}
+            ],
         )
     ecs = boto3_client("ecs")
     service = ecs.describe_services(cluster="orders-dev", services=["orders-dev"])["services"][0]
@@ -54,8 +55,9 @@ def simulate_codedeploy_success(boto3_client) -> None:
         requiresCompatibilities=["FARGATE"],
         cpu="256",
         memory="512",
-        containerDefinitions=[{"name": "web", "image": "orders:2.0.0", "memory": 512,
-                               "portMappings": [{"containerPort": 8000}]}],
+        containerDefinitions=[
+            {"name": "web", "image": "orders:2.0.0", "memory": 512, "portMappings": [{"containerPort": 8000}]}
+        ],
     )["taskDefinition"]["taskDefinitionArn"]
     task_set = ecs.create_task_set(
         cluster="orders-dev",
@@ -65,12 +67,20 @@ def simulate_codedeploy_success(boto3_client) -> None:
         networkConfiguration=service["networkConfiguration"],
         launchType="FARGATE",
     )["taskSet"]
-    ecs.update_service_primary_task_set(cluster="orders-dev", service="orders-dev", primaryTaskSet=task_set["taskSetArn"])
+    ecs.update_service_primary_task_set(
+        cluster="orders-dev", service="orders-dev", primaryTaskSet=task_set["taskSetArn"]
+    )
 
 
 # The emulator does not keep a deployment group's alarmConfiguration (it answers {}), so each run would
 # see the alarms as a change to make: alarms are left out of the group here (unit tests cover them).
-PROVISION = (REPO_ROOT / "playbooks" / "provision.yml", "-i", "inventories/dev", "-e", "codedeploy_alarms_enabled=false")
+PROVISION = (
+    REPO_ROOT / "playbooks" / "provision.yml",
+    "-i",
+    "inventories/dev",
+    "-e",
+    "codedeploy_alarms_enabled=false",
+)
 
 
 def changed_tasks(stdout: str) -> list[str]:
@@ -103,5 +113,28 @@ def test_provision_twice_then_after_a_deployment(ansible_playbook, boto3_client,
     green = elbv2.describe_target_groups(Names=["orders-dev-green"])["TargetGroups"][0]["TargetGroupArn"]
     for listener in elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]:
         forwarded = listener["DefaultActions"][0]
-        targets = forwarded.get("ForwardConfig", {}).get("TargetGroups") or [{"TargetGroupArn": forwarded.get("TargetGroupArn")}]
+        targets = forwarded.get("ForwardConfig", {}).get("TargetGroups") or [
+            {"TargetGroupArn": forwarded.get("TargetGroupArn")}
+        ]
         assert [t["TargetGroupArn"] for t in targets] == [green], f"provision moved traffic on port {listener['Port']}"
+
+    # The operator's other playbooks against the same environment.
+    status = ansible_playbook(REPO_ROOT / "playbooks" / "status.yml", "-i", "inventories/dev", inventory=None)
+    assert "Latest deployment: (none)" in status.stdout
+
+    rollback = ansible_playbook(
+        REPO_ROOT / "playbooks" / "rollback.yml", "-i", "inventories/dev", inventory=None, check=False
+    )
+    assert rollback.returncode != 0
+    assert "nothing to roll back to" in rollback.stdout
+
+    # The emulator cannot delete CodeDeploy applications or groups (DeleteApplication and
+    # DeleteDeploymentGroup answer 500): tear down the rest here; the unit tests cover those deletions.
+    teardown = ansible_playbook(
+        REPO_ROOT / "playbooks" / "teardown.yml", "-i", "inventories/dev", "--skip-tags", "codedeploy", inventory=None
+    )
+    assert recap(teardown.stdout)["failed"] == 0
+    assert elbv2.describe_load_balancers()["LoadBalancers"] == []
+    assert boto3_client("ecs").describe_clusters(clusters=["orders-dev"])["clusters"][0]["status"] == "INACTIVE"
+    assert not [r for r in boto3_client("iam").list_roles()["Roles"] if r["RoleName"].startswith("orders-dev-")]
+    assert boto3_client("ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["orders-dev"]}])["Vpcs"]

@@ -101,3 +101,18 @@ def test_migrate_failure_never_prints_the_password(postgres_admin_dsn: str) -> N
     assert result.returncode == 1
     assert "postgresql+psycopg://nobody:***@127.0.0.1:5432/no_such_database" in result.stderr
     assert "hunter2" not in result.stderr + result.stdout
+
+
+def test_migrate_on_a_database_ahead_of_the_code_is_a_no_op(database_url: str) -> None:
+    """Rolling back to an older version: its migrate step must not fail on the newer schema."""
+    assert _run_cli("migrate", database_url=database_url).returncode == 0
+    engine = create_engine(Settings(database_url=database_url).sqlalchemy_url)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0099_from_the_future'")
+    finally:
+        engine.dispose()
+    result = _run_cli("migrate", database_url=database_url)
+    assert result.returncode == 0, result.stderr
+    assert '"message": "database is ahead of this version"' in result.stdout
+    assert '"database_revision": "0099_from_the_future"' in result.stdout

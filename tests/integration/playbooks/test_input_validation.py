@@ -1,0 +1,62 @@
+"""Bad input to the operator playbooks: a clear error, before any AWS call."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+DEPLOY = REPO_ROOT / "deploy.yml"
+
+
+@pytest.fixture
+def no_aws(aws_env: dict[str, str]) -> dict[str, str]:
+    """AWS unreachable: any AWS call would fail with a connection error instead of our message."""
+    aws_env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
+    return aws_env
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ([], "image_tag is required: -e image_tag=1.4.2"),
+        (["-e", "image_tag='1.4 2'"], 'image_tag "1.4 2" is not a valid image tag'),
+        (["-e", "image_tag=-rc1"], 'image_tag "-rc1" is not a valid image tag'),
+        (["-e", "image_tag=" + "x" * 129], "is not a valid image tag"),
+    ],
+)
+def test_deploy_rejects_bad_image_tags_before_any_aws_call(ansible_playbook, no_aws, extra, message) -> None:
+    result = ansible_playbook(DEPLOY, "-i", "inventories/dev", *extra, inventory=None, check=False)
+    assert result.returncode == 2
+    assert "TASK [Check the input before any AWS call]" in result.stdout
+    assert message in result.stdout
+    assert "Could not connect" not in result.stdout + result.stderr
+    assert "TASK [The environment exists" not in result.stdout
+
+
+def test_deploy_to_an_unknown_environment_is_an_error(ansible_playbook, no_aws) -> None:
+    result = ansible_playbook(DEPLOY, "-i", "inventories/qa", "-e", "image_tag=1.4.2", inventory=None, check=False)
+    assert result.returncode != 0
+    assert "inventories/qa" in result.stderr
+    assert "TASK [" not in result.stdout
+
+
+def test_prod_rollback_needs_confirmation(ansible_playbook, no_aws) -> None:
+    result = ansible_playbook(
+        REPO_ROOT / "playbooks" / "rollback.yml", "-i", "inventories/prod", inventory=None, check=False
+    )
+    assert result.returncode == 2
+    assert "Rolling back production: confirm with -e confirm_rollback=orders-prod" in result.stdout
+
+
+def test_prod_teardown_needs_confirmation(ansible_playbook, no_aws) -> None:
+    result = ansible_playbook(
+        REPO_ROOT / "playbooks" / "teardown.yml", "-i", "inventories/prod", inventory=None, check=False
+    )
+    assert result.returncode == 2
+    assert "Confirm with -e confirm_teardown=orders-prod" in result.stdout
+
+
+@pytest.mark.parametrize("playbook", sorted(p.name for p in (REPO_ROOT / "playbooks").glob("*.yml")))
+def test_every_playbook_passes_syntax_check(ansible_playbook, no_aws, playbook) -> None:
+    ansible_playbook(REPO_ROOT / "playbooks" / playbook, "-i", "inventories/prod", "--syntax-check", inventory=None)
