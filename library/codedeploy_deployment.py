@@ -280,6 +280,7 @@ except ImportError:
 
 from ansible.module_utils.codedeploy import (
     ACTIVE_STATUSES,
+    LIFECYCLE_EVENTS,
     TERMINAL_STATUSES,
     DeploymentWatcher,
     deployments_of_group,
@@ -416,22 +417,11 @@ def wait(module, client, deployment_id, result):
         )
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
         module.fail_json_aws(e, msg=f"Unable to follow deployment {deployment_id}", deployment_id=deployment_id)
+    finished = True
     if interim:
+        # Returned for a progress report: the wait is over only at its point or at the end of the deployment.
         reached = condition(snap, timeline)
-        over = reached or (snap["status"] in TERMINAL_STATUSES and rollback_settled(snap))
-        if not over:
-            # A progress report, not the end of the wait: the caller calls again with deployment_id.
-            result.update(
-                deployment_id=deployment_id,
-                status=snap["status"],
-                deployment=snap,
-                progress=timeline,
-                reached=False,
-                timed_out=False,
-                finished=False,
-                api_calls=watch.api_calls,
-            )
-            module.exit_json(**result)
+        finished = reached or (snap["status"] in TERMINAL_STATUSES and rollback_settled(snap))
         timed_out = False
     result.update(
         deployment_id=deployment_id,
@@ -440,9 +430,11 @@ def wait(module, client, deployment_id, result):
         progress=timeline,
         reached=reached,
         timed_out=timed_out,
-        finished=True,
+        finished=finished,
         api_calls=watch.api_calls,
     )
+    if not finished:
+        module.exit_json(**result)  # the caller calls again with deployment_id
     if timed_out:
         if params["on_timeout"] == "return":
             return snap
@@ -681,19 +673,7 @@ def main():
             type="dict",
             options=dict(
                 status=dict(type="str", choices=["Ready"]),
-                lifecycle_event=dict(
-                    type="str",
-                    choices=[
-                        "BeforeInstall",
-                        "Install",
-                        "AfterInstall",
-                        "AllowTestTraffic",
-                        "AfterAllowTestTraffic",
-                        "BeforeAllowTraffic",
-                        "AllowTraffic",
-                        "AfterAllowTraffic",
-                    ],
-                ),
+                lifecycle_event=dict(type="str", choices=list(LIFECYCLE_EVENTS)),
                 lifecycle_event_status=dict(type="str", choices=["reached", "succeeded"], default="succeeded"),
                 replacement_traffic_percent=dict(type="int"),
                 progress=dict(type="bool", default=False),
