@@ -118,15 +118,43 @@ def test_provision_twice_then_after_a_deployment(ansible_playbook, boto3_client,
         ]
         assert [t["TargetGroupArn"] for t in targets] == [green], f"provision moved traffic on port {listener['Port']}"
 
-    # The operator's other playbooks against the same environment.
-    status = ansible_playbook(REPO_ROOT / "playbooks" / "status.yml", "-i", "inventories/dev", inventory=None)
-    assert "Latest deployment: (none)" in status.stdout
-
-    rollback = ansible_playbook(
-        REPO_ROOT / "playbooks" / "rollback.yml", "-i", "inventories/dev", inventory=None, check=False
+    # deploy.yml up to the wait: the emulator stores the deployment but has no ListDeploymentTargets to follow
+    # it with (and never runs it): the play fails there, saying so. The sandbox runs deployments for real.
+    deploy = ansible_playbook(
+        REPO_ROOT / "deploy.yml", "-i", "inventories/dev", "-e", "image_tag=2.0.0", inventory=None, check=False
     )
-    assert rollback.returncode != 0
-    assert "nothing to roll back to" in rollback.stdout
+    assert deploy.returncode == 2
+    assert "TASK [Deploy, reporting each lifecycle event and traffic step as it happens]" in deploy.stdout
+    assert "Deploy of 2.0.0 to dev FAILED at task" in deploy.stdout
+    assert "Unable to follow deployment" in deploy.stdout
+    assert "Check what production serves: ansible-playbook playbooks/status.yml -i inventories/dev" in deploy.stdout
+    codedeploy = boto3_client("codedeploy")
+    (deployment_id,) = codedeploy.list_deployments(applicationName="orders-dev", deploymentGroupName="orders-dev")[
+        "deployments"
+    ]
+    content = codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]["revision"]["appSpecContent"]
+    assert "task-definition/orders-dev:3" in content["content"]  # 1: provision, 2: the simulated deployment
+    assert '"BeforeAllowTraffic": "orders-dev-run-migrations"' in content["content"]
+    task_definition = boto3_client("ecs").describe_task_definition(taskDefinition="orders-dev:3")["taskDefinition"]
+    container = task_definition["containerDefinitions"][0]
+    assert container["image"].endswith("/orders:2.0.0")
+    assert {"name": "APP_VERSION", "value": "2.0.0"} in container["environment"]
+
+    other = ansible_playbook(
+        REPO_ROOT / "deploy.yml", "-i", "inventories/dev", "-e", "image_tag=2.0.1", inventory=None, check=False
+    )
+    assert other.returncode == 2
+    assert f"Deployment {deployment_id} (Created, " in other.stdout
+    assert "only one deployment can run at a time" in other.stdout
+
+    # The operator's other playbooks against the same environment.
+    # status_include_targets=false: the emulator has no ListDeploymentTargets.
+    status = ansible_playbook(
+        REPO_ROOT / "playbooks" / "status.yml",
+        *("-i", "inventories/dev", "-e", "status_probe=false", "-e", "status_include_targets=false"),
+        inventory=None,
+    )
+    assert f"Latest deployment: {deployment_id} Created" in status.stdout
 
     # The emulator cannot delete CodeDeploy applications or groups (DeleteApplication and
     # DeleteDeploymentGroup answer 500): tear down the rest here; the unit tests cover those deletions.
