@@ -280,6 +280,7 @@ except ImportError:
 
 from ansible.module_utils.codedeploy import (
     ACTIVE_STATUSES,
+    AUTO_ROLLBACK_EVENTS,
     LIFECYCLE_EVENTS,
     TERMINAL_STATUSES,
     DeploymentWatcher,
@@ -528,21 +529,17 @@ def ensure_present(module, client):
         deployment_id = create(module, client, content, digest)
 
     result["deployment_id"] = deployment_id
-    if module.check_mode or not params["wait"]:
-        try:
-            snap = snapshot(get_deployment(client, deployment_id))
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-            module.fail_json_aws(e, msg=f"Unable to get deployment {deployment_id}", **result)
-        result.update(status=snap["status"], deployment=snap)
-        finish(module, result, snap)
-    snap = wait(module, client, deployment_id, result)
-    finish(module, result, snap)
+    report(module, client, deployment_id, result)
 
 
 def follow(module, client, result):
     """state=present with deployment_id: wait on that deployment and report it; create nothing."""
-    deployment_id = module.params["deployment_id"]
-    result.update(deployment_id=deployment_id, attached=True)
+    result.update(deployment_id=module.params["deployment_id"], attached=True)
+    report(module, client, module.params["deployment_id"], result)
+
+
+def report(module, client, deployment_id, result):
+    """Wait (unless told not to, or in check mode), then exit with the deployment, failing on a rollback."""
     if module.check_mode or not module.params["wait"]:
         try:
             snap = snapshot(get_deployment(client, deployment_id))
@@ -658,10 +655,7 @@ def main():
             options=dict(
                 enabled=dict(type="bool", required=True),
                 events=dict(
-                    type="list",
-                    elements="str",
-                    choices=["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM", "DEPLOYMENT_STOP_ON_REQUEST"],
-                    default=["DEPLOYMENT_FAILURE"],
+                    type="list", elements="str", choices=list(AUTO_ROLLBACK_EVENTS), default=["DEPLOYMENT_FAILURE"]
                 ),
             ),
         ),

@@ -170,7 +170,14 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.codedeploy import desired_group, group_changes, group_view, retry_decorator
+from ansible.module_utils.codedeploy import (
+    AUTO_ROLLBACK_EVENTS,
+    TRIGGER_EVENTS,
+    desired_group,
+    group_changes,
+    group_view,
+    retry_decorator,
+)
 from ansible.module_utils.codedeploy_tags import ensure_tags, resource_arn, tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
@@ -358,11 +365,7 @@ def main():
         test_listener_arns=dict(type="list", elements="str"),
         deployment_ready_wait_minutes=dict(type="int"),
         blue_termination_wait_minutes=dict(type="int"),
-        auto_rollback_events=dict(
-            type="list",
-            elements="str",
-            choices=["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM", "DEPLOYMENT_STOP_ON_REQUEST"],
-        ),
+        auto_rollback_events=dict(type="list", elements="str", choices=list(AUTO_ROLLBACK_EVENTS)),
         alarms=dict(type="list", elements="str"),
         alarm_ignore_poll_failure=dict(type="bool", default=False),
         triggers=dict(
@@ -375,14 +378,7 @@ def main():
                     type="list",
                     elements="str",
                     required=True,
-                    choices=[
-                        "DeploymentStart",
-                        "DeploymentSuccess",
-                        "DeploymentFailure",
-                        "DeploymentStop",
-                        "DeploymentRollback",
-                        "DeploymentReady",
-                    ],
+                    choices=list(TRIGGER_EVENTS),
                 ),
             ),
         ),
