@@ -349,3 +349,39 @@ def test_group_needs_its_application(run_module, codedeploy) -> None:
     result = run_module(codedeploy_deployment_group, GROUP_ARGS, {"codedeploy": codedeploy})
     assert result.failed
     assert result["msg"] == "Application orders does not exist: create it first (codedeploy_application)"
+
+
+def test_group_delete_and_check_mode(run_module, with_application) -> None:
+    codedeploy = with_application
+    run_module(codedeploy_deployment_group, GROUP_ARGS, {"codedeploy": codedeploy})
+    args = {"application_name": "orders", "name": "orders-prod", "state": "absent"}
+    predicted = run_module(codedeploy_deployment_group, args, {"codedeploy": codedeploy}, check_mode=True)
+    assert predicted["changed"] is True
+    assert ("orders", "orders-prod") in codedeploy.groups
+    deleted = run_module(codedeploy_deployment_group, args, {"codedeploy": codedeploy})
+    assert deleted["changed"] is True
+    assert codedeploy.called("DeleteDeploymentGroup") == [
+        {"applicationName": "orders", "deploymentGroupName": "orders-prod"}
+    ]
+    assert run_module(codedeploy_deployment_group, args, {"codedeploy": codedeploy})["changed"] is False
+
+
+def test_config_delete_refuses_while_a_group_uses_it(run_module, with_application) -> None:
+    codedeploy = with_application
+    run_module(
+        codedeploy_deployment_config,
+        {"name": "orders-linear-10-every-5", "traffic_routing": LINEAR},
+        {"codedeploy": codedeploy},
+    )
+    run_module(codedeploy_deployment_group, GROUP_ARGS, {"codedeploy": codedeploy})
+    args = {"name": "orders-linear-10-every-5", "state": "absent"}
+    refused = run_module(codedeploy_deployment_config, args, {"codedeploy": codedeploy})
+    assert refused.failed
+    assert refused["used_by"] == ["orders/orders-prod"]
+    run_module(
+        codedeploy_deployment_group,
+        {"application_name": "orders", "name": "orders-prod", "state": "absent"},
+        {"codedeploy": codedeploy},
+    )
+    assert run_module(codedeploy_deployment_config, args, {"codedeploy": codedeploy})["changed"] is True
+    assert "orders-linear-10-every-5" not in codedeploy.configs
