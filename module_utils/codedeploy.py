@@ -404,7 +404,7 @@ class DeploymentWatcher:
             self.api_calls += 1
         return snapshot(info, self._targets, rollback)
 
-    def wait(self, condition, timeout, on_progress=None, previous=None):
+    def wait(self, condition, timeout, previous=None):
         """Poll until `condition(snapshot, timeline)` or a terminal status (after any rollback), or timeout.
 
         Returns (snapshot, timeline, reached, timed_out). The timeline holds every progress line seen since
@@ -421,15 +421,8 @@ class DeploymentWatcher:
             lines = progress_lines(previous, current) if previous is not None else []
             if lines:
                 elapsed = round(self.clock() - started, 1)
-                for line in lines:
-                    entry = {
-                        "elapsed_seconds": elapsed,
-                        "time": iso(datetime.now(UTC)),
-                        "message": line,
-                    }
-                    timeline.append(entry)
-                    if on_progress:
-                        on_progress(entry)
+                now = iso(datetime.now(UTC))
+                timeline.extend({"elapsed_seconds": elapsed, "time": now, "message": line} for line in lines)
                 interval = self.min_interval
             else:
                 interval = min(interval * 1.5, self.max_interval)
