@@ -6,6 +6,11 @@ for the task to stop (boto3's tasks_stopped waiter, bounded by the budget) and s
 container exited 0. Production still runs the old version while this runs: migrations must be
 backward compatible (docs/migrations.md).
 
+The same migration runs by hand (a runbook, or provisioning a new service's first schema):
+  python -m hooks.run_migrations --cluster C --service S [--task-definition ARN] [--container web]
+It uses the service's network configuration and, without --task-definition, the task definition of the
+service's primary task set; it exits 0 only when the migration task exited 0.
+
 Environment:
   MIGRATION_COMMAND            JSON list or a plain string split on spaces (default "python -m service migrate")
   MIGRATION_TIMEOUT_SECONDS    (default 600)
@@ -15,6 +20,7 @@ Environment:
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 
@@ -54,12 +60,12 @@ def network_configuration(facts, ecs) -> dict | None:
     return services[0].get("networkConfiguration") if services else None
 
 
-def run_task_request(facts, ecs, command: list[str], hook: Hook) -> dict:
+def run_task_request(facts, ecs, command: list[str], started_by: str) -> dict:
     request = {
         "cluster": facts.cluster,
         "taskDefinition": facts.task_definition_arn,
         "count": 1,
-        "startedBy": f"codedeploy-{hook.deployment_id}"[:128],
+        "startedBy": (f"codedeploy-{started_by}" if started_by.startswith("d-") else started_by)[:128],
         "overrides": {"containerOverrides": [{"name": facts.container_name, "command": command}]},
     }
     network = network_configuration(facts, ecs)
@@ -77,35 +83,33 @@ def run_task_request(facts, ecs, command: list[str], hook: Hook) -> dict:
     return request
 
 
-def check(hook: Hook) -> str:
-    command = migration_command()
-    facts = deployment_facts.load(hook.deployment_id)
-    ecs = client("ecs")
-    response = ecs.run_task(**run_task_request(facts, ecs, command, hook))
+def run_and_wait(
+    ecs, request: dict, container_name: str, command: list[str], *, timeout: float, interval: float
+) -> str:
+    """RunTask, wait for the task to stop (boto3's tasks_stopped waiter), and succeed only on exit code 0."""
+    response = ecs.run_task(**request)
     if response.get("failures") or not response.get("tasks"):
         failures = "; ".join(
             f"{f.get('arn', '')} {f.get('reason')} {f.get('detail', '')}".strip() for f in response.get("failures", [])
         )
         raise CheckFailed(f"RunTask started no migration task: {failures or 'no reason given'}")
     task_arn = response["tasks"][0]["taskArn"]
-
-    timeout = min(env_float("MIGRATION_TIMEOUT_SECONDS", 600.0), hook.budget.remaining())
-    interval = max(1.0, env_float("POLL_INTERVAL_SECONDS", 5.0))
+    cluster = request["cluster"]
     budget = Budget(timeout)
     try:
         ecs.get_waiter("tasks_stopped").wait(
-            cluster=facts.cluster,
+            cluster=cluster,
             tasks=[task_arn],
-            WaiterConfig={"Delay": int(interval), "MaxAttempts": max(1, math.floor(timeout / interval))},
+            WaiterConfig={"Delay": interval, "MaxAttempts": max(1, math.floor(timeout / interval))},
         )
     except WaiterError:
-        ecs.stop_task(cluster=facts.cluster, task=task_arn, reason="migration exceeded its time budget")
+        ecs.stop_task(cluster=cluster, task=task_arn, reason="migration exceeded its time budget")
         raise CheckFailed(
             f"migration task {task_arn} still running after {budget.elapsed():.0f}s: stopped it"
         ) from None
 
-    task = ecs.describe_tasks(cluster=facts.cluster, tasks=[task_arn])["tasks"][0]
-    container = next((c for c in task.get("containers", []) if c.get("name") == facts.container_name), {})
+    task = ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"][0]
+    container = next((c for c in task.get("containers", []) if c.get("name") == container_name), {})
     exit_code = container.get("exitCode")
     if exit_code != 0:
         raise CheckFailed(
@@ -116,5 +120,66 @@ def check(hook: Hook) -> str:
     return f"migration task {task_arn} ({' '.join(command)}) exited 0 in {budget.elapsed():.0f}s"
 
 
+def check(hook: Hook) -> str:
+    command = migration_command()
+    facts = deployment_facts.load(hook.deployment_id)
+    ecs = client("ecs")
+    timeout = min(env_float("MIGRATION_TIMEOUT_SECONDS", 600.0), hook.budget.remaining())
+    interval = max(1, int(env_float("POLL_INTERVAL_SECONDS", 5.0)))
+    request = run_task_request(facts, ecs, command, hook.deployment_id)
+    return run_and_wait(ecs, request, facts.container_name, command, timeout=timeout, interval=interval)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m hooks.run_migrations", description="Run the migrations as an ECS task."
+    )
+    parser.add_argument("--cluster", required=True)
+    parser.add_argument("--service", required=True)
+    parser.add_argument("--task-definition", help="default: the task definition of the service's primary task set")
+    parser.add_argument("--container", default="web")
+    parser.add_argument("--started-by", default="hooks.run_migrations")
+    args = parser.parse_args(argv)
+    ecs = client("ecs")
+    services = ecs.describe_services(cluster=args.cluster, services=[args.service]).get("services", [])
+    if not services:
+        print(f"FAILED: ECS service {args.service} not found in cluster {args.cluster}")
+        return 1
+    primary = next((ts for ts in services[0].get("taskSets", []) if ts.get("status") == "PRIMARY"), {})
+    task_definition = args.task_definition or primary.get("taskDefinition") or services[0].get("taskDefinition")
+    facts = deployment_facts.DeploymentFacts(
+        deployment_id="",
+        application_name="",
+        deployment_group_name="",
+        task_definition_arn=task_definition,
+        container_name=args.container,
+        container_port=0,
+        cluster=args.cluster,
+        service=args.service,
+        task_definition=ecs.describe_task_definition(taskDefinition=task_definition)["taskDefinition"],
+    )
+    command = migration_command()
+    request = run_task_request(facts, ecs, command, args.started_by)
+    try:
+        print(
+            run_and_wait(
+                ecs,
+                request,
+                args.container,
+                command,
+                timeout=env_float("MIGRATION_TIMEOUT_SECONDS", 600.0),
+                interval=max(1, int(env_float("POLL_INTERVAL_SECONDS", 5.0))),
+            )
+        )
+    except CheckFailed as e:
+        print(f"FAILED: {e}")
+        return 1
+    return 0
+
+
 def handler(event, context):
     return run_hook("run-migrations", event, context, check)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

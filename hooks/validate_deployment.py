@@ -2,7 +2,10 @@
 
 Waits (within the budget) until the replacement task set, the one running the deployment's task
 definition, is at steady state with running = desired, then until each of its targets in its target
-group is healthy.
+group is healthy. At AfterInstall the replacement's target group usually has no listener yet (AllowTestTraffic
+comes next), and an ALB does not health-check such a group: its targets are "unused" (Target.NotInUse). Then
+all targets registered is what can be checked here; their health is proven through the test listener by
+AfterAllowTestTraffic.
 
 Environment: STEADY_STATE_TIMEOUT_SECONDS (default 300), POLL_INTERVAL_SECONDS (default 5),
 HOOK_TIME_BUDGET_SECONDS, LOG_LEVEL.
@@ -49,7 +52,7 @@ def wait_for_steady_state(facts, budget: Budget, interval: float) -> dict:
             ) from None
 
 
-def wait_for_healthy_targets(task_set: dict, budget: Budget, interval: float) -> tuple[str, int]:
+def wait_for_healthy_targets(task_set: dict, budget: Budget, interval: float) -> tuple[str, int, bool]:
     elbv2 = client("elbv2")
     balancers = task_set.get("loadBalancers") or []
     if not balancers or not balancers[0].get("targetGroupArn"):
@@ -61,7 +64,10 @@ def wait_for_healthy_targets(task_set: dict, budget: Budget, interval: float) ->
         states = [d["TargetHealth"]["State"] for d in descriptions]
         healthy = states.count("healthy")
         if healthy >= wanted and healthy == len(states):
-            return target_group_arn, healthy
+            return target_group_arn, healthy, True
+        not_in_use = [d for d in descriptions if d["TargetHealth"].get("Reason") == "Target.NotInUse"]
+        if len(not_in_use) >= wanted and len(not_in_use) == len(states):
+            return target_group_arn, len(not_in_use), False
         try:
             budget.sleep(interval, "waiting for healthy targets")
         except BudgetExceeded:
@@ -84,11 +90,14 @@ def check(hook: Hook) -> str:
     timeout = env_float("STEADY_STATE_TIMEOUT_SECONDS", 300.0)
     budget = Budget(min(timeout, hook.budget.remaining()))
     task_set = wait_for_steady_state(facts, budget, interval)
-    target_group_arn, healthy = wait_for_healthy_targets(task_set, budget, interval)
-    return (
-        f"task set {task_set.get('id')} steady with {task_set.get('runningCount')} task(s); "
-        f"{healthy} healthy target(s) in {target_group_arn.rsplit('/', 2)[-2]}"
+    target_group_arn, count, checked = wait_for_healthy_targets(task_set, budget, interval)
+    group = target_group_arn.rsplit("/", 2)[-2]
+    targets = (
+        f"{count} healthy target(s) in {group}"
+        if checked
+        else f"{count} target(s) registered in {group} (no listener yet: health is checked through the test listener)"
     )
+    return f"task set {task_set.get('id')} steady with {task_set.get('runningCount')} task(s); {targets}"
 
 
 def handler(event, context):

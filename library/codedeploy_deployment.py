@@ -519,7 +519,12 @@ def ensure_present(module, client):
         deployment_id, result["attached"] = same[0]["deploymentId"], True
     elif other:
         replace_active(module, client, other[0], result)
-    elif last is not None and last.get("status") == "Succeeded" and last_digest == digest:
+    elif (
+        last is not None
+        and last.get("status") == "Succeeded"
+        and last.get("creator") != "codeDeployRollback"  # a rollback restores a revision; it did not deploy it
+        and last_digest == digest
+    ):
         deployment_id, result["attached"] = last["deploymentId"], True
 
     if deployment_id is None:

@@ -74,12 +74,15 @@ def simulate_codedeploy_success(boto3_client) -> None:
 
 # The emulator does not keep a deployment group's alarmConfiguration (it answers {}), so each run would
 # see the alarms as a change to make: alarms are left out of the group here (unit tests cover them).
+# It runs no tasks either, so the new service's first migration is left to the sandbox's tests (tests/e2e).
 PROVISION = (
     REPO_ROOT / "playbooks" / "provision.yml",
     "-i",
     "inventories/dev",
     "-e",
     "codedeploy_alarms_enabled=false",
+    "-e",
+    "ecs_service_migrate_on_create=false",
 )
 
 

@@ -1,0 +1,267 @@
+"""HAProxy as the Application Load Balancer, reconciled from the ELBv2 API's state.
+
+Each load balancer has its own loopback address (its DNSName); each listener is a frontend on that
+address and port. Each target group is a backend that only health-checks its targets, with the target
+group's path, matcher, interval, timeout and thresholds. A listener's backend holds one server per
+target of each target group it forwards to, *tracking* that target's health check, weighted by the
+listener's forward weights (a weight is split over the group's targets, as the ALB picks a target group
+by weight, then a target within it).
+
+Weights change through HAProxy's runtime API (`set weight`), without a reload. A new listener, target
+group or target changes the configuration: HAProxy's master reloads seamlessly (the listening sockets
+pass to the new worker, in-flight requests finish on the old one), with the servers' health carried
+over in a server-state file. Removing a target from the configuration is how deregistration drains it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger("sandbox.alb")
+
+
+def _name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "-", text)
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    path: str
+    codes: str
+    interval: float
+    timeout: float
+    healthy: int
+    unhealthy: int
+
+
+@dataclass
+class Desired:
+    """What HAProxy should look like: structure (needs a reload when it changes) and weights (runtime)."""
+
+    listeners: dict = field(default_factory=dict)  # (lb name, address, port) -> [(target group, weight)]
+    target_groups: dict = field(default_factory=dict)  # name -> (HealthCheck, [(ip, port)])
+
+    def structure(self) -> tuple:
+        return (
+            tuple(sorted((key, tuple(sorted(tg for tg, _ in forwards))) for key, forwards in self.listeners.items())),
+            tuple(
+                sorted((name, check, tuple(sorted(targets))) for name, (check, targets) in self.target_groups.items())
+            ),
+        )
+
+    def weights(self) -> dict[tuple[str, str], int]:
+        """(listener backend, server) -> HAProxy weight."""
+        result = {}
+        for key, forwards in self.listeners.items():
+            backend = _listener_backend(key)
+            for tg, weight in forwards:
+                targets = self.target_groups.get(tg, (None, []))[1]
+                for ip, port in targets:
+                    share = 0 if weight == 0 else max(1, min(256, round(weight * 2 / len(targets))))
+                    result[(backend, _server(tg, ip, port))] = share
+        return result
+
+
+def _listener_backend(key) -> str:
+    lb, _address, port = key
+    return f"lb_{_name(lb)}_{port}"
+
+
+def _server(tg: str, ip: str, port: int) -> str:
+    return f"{_name(tg)}_{_name(ip)}_{port}"
+
+
+def _status_regex(codes: str) -> str:
+    """An ALB matcher ("200", "200,202", "200-299") as a regex over the status code."""
+    alternatives = []
+    for raw in codes.split(","):
+        part = raw.strip()
+        if "-" in part:
+            low, high = (int(x) for x in part.split("-", 1))
+            alternatives.extend(str(code) for code in range(low, high + 1))
+        elif part:
+            alternatives.append(part)
+    return "^(" + "|".join(alternatives or ["200"]) + ")$"
+
+
+def render(desired: Desired, state: Path, scale: float) -> str:
+    lines = [
+        "global",
+        f"  stats socket {state / 'haproxy.sock'} mode 600 level admin expose-fd listeners",
+        f"  server-state-file {state / 'haproxy.state'}",
+        "  log stdout format raw local0 info",
+        "defaults",
+        "  mode http",
+        "  log global",
+        "  option httplog",
+        "  load-server-state-from-file global",
+        "  timeout connect 2s",
+        "  timeout client 60s",
+        "  timeout server 60s",
+        "  timeout http-keep-alive 5s",
+        # An ALB does not retry a request on another target: neither does this one.
+        "  retries 0",
+        "",
+    ]
+    for name, (check, targets) in sorted(desired.target_groups.items()):
+        interval = max(0.5, check.interval * scale)
+        lines += [
+            f"backend tg_{_name(name)}",
+            f"  option httpchk GET {check.path}",
+            f"  http-check expect rstatus {_status_regex(check.codes)}",
+            f"  timeout check {int(max(0.5, min(check.timeout, check.interval) * scale) * 1000)}ms",
+            f"  default-server inter {int(interval * 1000)}ms rise {check.healthy} fall {check.unhealthy}",
+        ]
+        lines += [f"  server {_server(name, ip, port)} {ip}:{port} check" for ip, port in sorted(targets)]
+        lines.append("")
+    weights = desired.weights()
+    for key, forwards in sorted(desired.listeners.items()):
+        lb, address, port = key
+        backend = _listener_backend(key)
+        lines += [f"frontend ft_{_name(lb)}_{port}", f"  bind {address}:{port}", f"  default_backend {backend}", ""]
+        lines += [f"backend {backend}", "  balance roundrobin"]
+        for tg, _weight in forwards:
+            for ip, p in sorted(desired.target_groups.get(tg, (None, []))[1]):
+                server = _server(tg, ip, p)
+                lines.append(
+                    f"  server {server} {ip}:{p} weight {weights[(backend, server)]} track tg_{_name(tg)}/{server}"
+                )
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+class HAProxy:
+    def __init__(self, state: Path, log_path: Path, scale: float):
+        self.state, self.log_path, self.scale = state, log_path, scale
+        self.config = state / "haproxy.cfg"
+        self.master_socket = state / "haproxy-master.sock"
+        self.process: subprocess.Popen | None = None
+        self.structure = None
+        self.applied_weights: dict = {}
+
+    @staticmethod
+    def available() -> str | None:
+        return shutil.which("haproxy") or ("/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None)
+
+    def command(self, text: str, master: bool = False) -> str:
+        path = self.master_socket if master else self.state / "haproxy.sock"
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(5)
+            sock.connect(str(path))
+            sock.sendall(text.encode() + b"\n")
+            chunks = []
+            while True:
+                data = sock.recv(65536)
+                if not data:
+                    break
+                chunks.append(data)
+        return b"".join(chunks).decode()
+
+    def apply(self, desired: Desired) -> None:
+        structure = desired.structure()
+        if structure != self.structure:
+            self._write_state()
+            self.config.write_text(render(desired, self.state, self.scale))
+            if self.process is None or self.process.poll() is not None:
+                self._start()
+            else:
+                self.command("reload", master=True)
+                self._wait_for_worker()
+            self.structure = structure
+            self.applied_weights = desired.weights()
+            log.info(
+                "HAProxy configured: %d listener(s), %d target group(s)",
+                len(desired.listeners),
+                len(desired.target_groups),
+            )
+            return
+        weights = desired.weights()
+        for (backend, server), weight in weights.items():
+            if self.applied_weights.get((backend, server)) != weight:
+                self.command(f"set weight {backend}/{server} {weight}")
+                log.info("weight %s/%s -> %s", backend, server, weight)
+        self.applied_weights = weights
+
+    def _write_state(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            (self.state / "haproxy.state").write_text(self.command("show servers state"))
+        except OSError as e:
+            log.warning("could not save server state before reload: %s", e)
+
+    def _start(self) -> None:
+        binary = self.available()
+        if binary is None:
+            raise RuntimeError(
+                "HAProxy is not installed: apt-get install -y haproxy (it is the sandbox's load balancer)"
+            )
+        out = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [binary, "-W", "-S", str(self.master_socket), "-f", str(self.config)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        self._wait_for_worker()
+
+    def _wait_for_worker(self) -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"HAProxy exited ({self.process.returncode}): see {self.log_path}")
+            try:
+                self.command("show info")
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"HAProxy's runtime API did not answer: see {self.log_path}")
+
+    def stats(self) -> dict[tuple[str, str], dict]:
+        if self.process is None or self.process.poll() is not None:
+            return {}
+        try:
+            text = self.command("show stat")
+        except OSError:
+            return {}
+        rows = csv.DictReader(io.StringIO(text.lstrip("# ")))
+        return {(row["pxname"], row["svname"]): row for row in rows}
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def target_health(
+    stats: dict, tg: str, target: tuple[str, int], *, age: float, check: HealthCheck, scale: float
+) -> tuple:
+    """(State, Reason, Description) as DescribeTargetHealth gives them, from HAProxy's view of the target.
+    `age` is the seconds since the target was registered: it is "initial" until `rise` checks could pass."""
+    row = stats.get((f"tg_{_name(tg)}", _server(tg, *target)))
+    status, check_status = (row or {}).get("status", ""), (row or {}).get("check_status", "")
+    settled = age >= check.healthy * max(0.5, check.interval * scale)
+    if row is None or check_status in ("INI", ""):
+        return "initial", "Elb.RegistrationInProgress", "Target registration is in progress"
+    if status.startswith("UP"):
+        if settled:
+            return "healthy", None, None
+        return "initial", "Elb.RegistrationInProgress", "Target registration is in progress"
+    if check_status.startswith("L7STS"):
+        code = row.get("check_code") or "?"
+        return "unhealthy", "Target.ResponseCodeMismatch", f"Health checks failed with these codes: [{code}]"
+    if "TOUT" in check_status:
+        return "unhealthy", "Target.Timeout", "Request timed out"
+    return "unhealthy", "Target.FailedHealthChecks", row.get("check_desc") or "Health checks failed"

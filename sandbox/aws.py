@@ -1,0 +1,375 @@
+"""The sandbox's AWS: moto's server for the control plane, plus the data plane moto does not have.
+
+One process (`python -m sandbox.aws`, started by `sandbox up`):
+- moto in server mode on the AWS endpoint: IAM, EC2, ECS, ELBv2, CloudWatch, Logs, STS, Lambda, ...;
+- where moto stops short of AWS, a few documented patches (see `patch_moto`): a CODE_DEPLOY service gets
+  its initial task set, a load balancer's DNSName is its own loopback address, Lambda Invoke runs the
+  function's code, DescribeTargetHealth reports real health;
+- the ECS agent (ecs_agent.py): task sets and RunTask tasks as local processes;
+- the ALB (alb.py): HAProxy reconciled from the ELBv2 state several times a second.
+"""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+import zipfile
+from pathlib import Path
+
+os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+
+from moto.backends import get_backend
+from moto.server import ThreadedMotoServer
+
+from sandbox import (
+    alb,
+    lambda_runner,
+)
+from sandbox import config as sandbox_config
+from sandbox.ecs_agent import Agent
+
+log = logging.getLogger("sandbox.aws")
+ACCOUNT = sandbox_config.ACCOUNT_ID
+LOAD_BALANCER_NETWORK = ipaddress.ip_network("127.1.0.0/16")
+
+
+class DataPlane:
+    def __init__(self, cfg: sandbox_config.Config):
+        self.cfg = cfg
+        self.region = cfg.region
+        self.haproxy = alb.HAProxy(cfg.state, cfg.state / "logs" / "haproxy.log", cfg.health_check_scale)
+        self.agent = Agent(cfg, self)
+        self.balancer_addresses = iter(LOAD_BALANCER_NETWORK.hosts())
+        self.stats: dict = {}
+        self.in_use: set[str] = set()
+        self.stopping = threading.Event()
+        self.lock = threading.RLock()
+
+    def backend(self, service: str):
+        return get_backend(service)[ACCOUNT][self.region]
+
+    # --- the load balancer ------------------------------------------------------------------------------
+
+    def desired_load_balancer(self) -> alb.Desired:
+        elbv2 = self.backend("elbv2")
+        desired = alb.Desired()
+        in_use = set()
+        by_arn = dict(elbv2.target_groups)
+        for balancer in list(elbv2.load_balancers.values()):
+            for listener in list(balancer.listeners.values()):
+                forwards = []
+                for action in listener.default_actions:
+                    data = action.data
+                    if data.get("Type") != "forward":
+                        continue
+                    groups = (data.get("ForwardConfig") or {}).get("TargetGroups")
+                    if groups:
+                        forwards += [(g["TargetGroupArn"], int(g.get("Weight", 1))) for g in groups]
+                    elif data.get("TargetGroupArn"):
+                        forwards.append((data["TargetGroupArn"], 1))
+                total = sum(w for _, w in forwards) or 1
+                named = [(by_arn[arn].name, round(100 * w / total)) for arn, w in forwards if arn in by_arn]
+                in_use.update(name for name, _ in named)
+                desired.listeners[(balancer.name, balancer.dns_name, int(listener.port))] = named
+        for group in by_arn.values():
+            check = alb.HealthCheck(
+                path=group.health_check_path or "/",
+                codes=str((group.matcher or {}).get("HttpCode", "200")),
+                interval=float(group.health_check_interval_seconds),
+                timeout=float(group.health_check_timeout_seconds),
+                healthy=int(group.healthy_threshold_count),
+                unhealthy=int(group.unhealthy_threshold_count),
+            )
+            targets = [(t["Id"], int(t.get("Port") or group.port)) for t in list(group.targets.values())]
+            desired.target_groups[group.name] = (check, targets)
+        self.in_use = in_use
+        return desired
+
+    def reconcile_load_balancer(self) -> None:
+        desired = self.desired_load_balancer()
+        if not desired.listeners:
+            return
+        self.haproxy.apply(desired)
+        self.stats = self.haproxy.stats()
+
+    def target_health(self, group, target: dict):
+        """DescribeTargetHealth for one target: what HAProxy's health checks say."""
+        from moto.elbv2.models import FakeHealthStatus
+
+        registered = group.targets.get(target["Id"])
+        port = int(target.get("Port") or (registered or {}).get("Port") or group.port)
+        draining = self.agent.draining_target(group.arn, target["Id"])
+        if registered is None:
+            if draining:
+                return FakeHealthStatus(
+                    target["Id"],
+                    port,
+                    group.health_check_port,
+                    "draining",
+                    "Target.DeregistrationInProgress",
+                    "Target deregistration is in progress",
+                )
+            return FakeHealthStatus(
+                target["Id"],
+                port,
+                group.health_check_port,
+                "unused",
+                "Target.NotRegistered",
+                "Target is not registered to the target group",
+            )
+        if group.name not in self.in_use:
+            return FakeHealthStatus(
+                target["Id"],
+                port,
+                group.health_check_port,
+                "unused",
+                "Target.NotInUse",
+                "Target group is not configured to receive traffic from the load balancer",
+            )
+        check = alb.HealthCheck(
+            path=group.health_check_path or "/",
+            codes="",
+            interval=float(group.health_check_interval_seconds),
+            timeout=float(group.health_check_timeout_seconds),
+            healthy=int(group.healthy_threshold_count),
+            unhealthy=int(group.unhealthy_threshold_count),
+        )
+        age = time.time() - registered.get("_registered_at", 0)
+        state, reason, description = alb.target_health(
+            self.stats, group.name, (target["Id"], port), age=age, check=check, scale=self.cfg.health_check_scale
+        )
+        return FakeHealthStatus(target["Id"], port, group.health_check_port, state, reason, description)
+
+    def allocate_balancer_address(self) -> str:
+        return str(next(self.balancer_addresses))
+
+    # --- Lambda -------------------------------------------------------------------------------------------
+
+    def invoke(self, function, payload: bytes | str, asynchronous: bool) -> tuple[str, bool, str]:
+        """Run a function's handler from its zip, in a subprocess, with its environment and the sandbox's
+        endpoints; its output goes to CloudWatch Logs (/aws/lambda/<name>) as on AWS."""
+        code = self.cfg.state / "lambda" / f"{function.function_name}-{function.code_sha_256[:16]}"
+        if not code.exists():
+            tmp = code.with_suffix(".tmp")
+            with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as archive:
+                archive.extractall(tmp)
+            tmp.rename(code)
+        request_id = str(uuid.uuid4())
+        environment = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            **dict(function.environment_vars or {}),
+            **self.cfg.client_environment(),
+            "PYTHONPATH": str(code),
+            "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(function.timeout),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.function_name}",
+            "AWS_LAMBDA_REQUEST_ID": request_id,
+            "_HANDLER": function.handler,
+        }
+        body = payload if isinstance(payload, str) else payload.decode()
+
+        def run() -> tuple[str, bool, str]:
+            started = time.time()
+            try:
+                completed = subprocess.run(
+                    [sys.executable, str(Path(lambda_runner.__file__))],
+                    input=body,
+                    capture_output=True,
+                    text=True,
+                    env=environment,
+                    cwd=str(code),
+                    timeout=int(function.timeout) + 5,
+                    check=False,
+                )
+                output, errors, failed = completed.stdout, completed.stderr, completed.returncode != 0
+            except subprocess.TimeoutExpired as e:
+                output = e.stdout if isinstance(e.stdout, str) else ""
+                errors = f"Task timed out after {function.timeout} seconds\n"
+                failed = True
+            result, logs = _split_result(output)
+            lines = [
+                f"START RequestId: {request_id} Version: $LATEST",
+                *(logs + errors).splitlines(),
+                f"END RequestId: {request_id}",
+                f"REPORT RequestId: {request_id}\tDuration: {(time.time() - started) * 1000:.2f} ms",
+            ]
+            self.write_logs(function.function_name, request_id, lines)
+            with (self.cfg.state / "logs" / "lambda.log").open("a") as f:
+                f.write("\n".join(f"{function.function_name} {line}" for line in lines) + "\n")
+            return result or "null", failed, "\n".join(lines)
+
+        if asynchronous:
+            threading.Thread(target=run, daemon=True, name=f"lambda-{function.function_name}").start()
+            return "", False, ""
+        return run()
+
+    def write_logs(self, function_name: str, request_id: str, lines: list[str]) -> None:
+        logs = self.backend("logs")
+        group = f"/aws/lambda/{function_name}"
+        stream = time.strftime("%Y/%m/%d") + f"/[$LATEST]{request_id.replace('-', '')}"
+        try:
+            if group not in logs.groups:
+                logs.create_log_group(group, {})
+            logs.create_log_stream(group, stream)
+            stamp = int(time.time() * 1000)
+            logs.put_log_events(group, stream, [{"timestamp": stamp, "message": line} for line in lines if line])
+        except Exception:
+            log.exception("could not write the logs of %s", function_name)
+
+    # --- the loop -----------------------------------------------------------------------------------------
+
+    def loop(self) -> None:
+        while not self.stopping.is_set():
+            started = time.monotonic()
+            try:
+                with self.lock:
+                    self.agent.tick()
+                    self.reconcile_load_balancer()
+            except Exception:
+                log.exception("data plane tick failed")
+            self.stopping.wait(max(0.05, 0.25 - (time.monotonic() - started)))
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.agent.stop_all()
+        self.haproxy.stop()
+
+
+def _split_result(output: str) -> tuple[str, str]:
+    """The runner prints the handler's output, then its JSON result after a marker line."""
+    marker = "\n" + lambda_runner.RESULT_MARKER
+    if marker in "\n" + output:
+        logs, _, result = ("\n" + output).rpartition(marker)
+        return result.strip(), logs.lstrip("\n")
+    return "", output
+
+
+def patch_moto(plane: DataPlane) -> None:
+    """Where moto stops short of AWS. Each patch is what AWS does, as documented."""
+    from moto.awslambda.models import LambdaFunction
+    from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+    from moto.ecs.models import EC2ContainerServiceBackend
+    from moto.elbv2.models import ELBv2Backend, FakeTargetGroup
+    from moto.moto_api import state_manager
+
+    # Tasks keep the status the agent gives them (moto would otherwise advance it on every read).
+    state_manager.set_transition("ecs::task", {"progression": "manual", "times": 10**9})
+
+    # A load balancer's DNS name resolves to where it listens: here, its own loopback address.
+    original_create_lb = ELBv2Backend.create_load_balancer
+
+    def create_load_balancer(self, *args, **kwargs):
+        balancer = original_create_lb(self, *args, **kwargs)
+        balancer.dns_name = plane.allocate_balancer_address()
+        return balancer
+
+    ELBv2Backend.create_load_balancer = create_load_balancer
+
+    # Targets remember when they were registered (a new target is "initial" until its checks pass).
+    original_register = FakeTargetGroup.register
+
+    def register(self, targets):
+        original_register(self, targets)
+        for target in targets:
+            self.targets[target["Id"]].setdefault("_registered_at", time.time())
+
+    FakeTargetGroup.register = register
+
+    def health_for(self, target, ec2_backend):
+        return plane.target_health(self, target)
+
+    FakeTargetGroup.health_for = health_for
+
+    # The agent starts a task set's tasks (moto would record tasks for it that never run).
+    original_create_task_set = EC2ContainerServiceBackend.create_task_set
+
+    def create_task_set(self, *args, **kwargs):
+        scale = kwargs.pop("scale", None)
+        task_set = original_create_task_set(self, *args, scale=None, **kwargs)
+        task_set.scale = scale or {"value": 100.0, "unit": "PERCENT"}
+        return task_set
+
+    EC2ContainerServiceBackend.create_task_set = create_task_set
+
+    # An ENI has a private DNS name (moto's ECS tasks read it, and fail without it).
+    NetworkInterface.private_dns_name = property(
+        lambda eni: f"ip-{(eni.private_ip_address or '10.0.0.1').replace('.', '-')}.{plane.region}.compute.internal"
+    )
+
+    # A CODE_DEPLOY service starts with a primary task set running its task definition (moto leaves
+    # taskSets empty), attached to the service's target group.
+    original_create_service = EC2ContainerServiceBackend.create_service
+
+    def create_service(self, cluster_str, service_name, desired_count, *args, **kwargs):
+        service = original_create_service(self, cluster_str, service_name, desired_count, *args, **kwargs)
+        if (service.deployment_controller or {}).get("type") == "CODE_DEPLOY" and service.task_definition:
+            task_set = self.create_task_set(
+                service=service.arn,
+                cluster_str=cluster_str,
+                task_definition=service.task_definition,
+                external_id=None,
+                network_configuration=kwargs.get("network_configuration"),
+                load_balancers=service.load_balancers,
+                service_registries=None,
+                launch_type=service.launch_type,
+                capacity_provider_strategy=kwargs.get("capacity_provider_strategy"),
+                platform_version=service.platform_version,
+                scale={"value": 100.0, "unit": "PERCENT"},
+                client_token=None,
+                tags=[],
+            )
+            self.update_service_primary_task_set(cluster_str, service.arn, task_set.task_set_arn)
+        return service
+
+    EC2ContainerServiceBackend.create_service = create_service
+
+    # Lambda Invoke runs the function (moto needs Docker for that).
+    def invoke(self, body, request_headers, response_headers):
+        asynchronous = request_headers.get("x-amz-invocation-type", "RequestResponse") == "Event"
+        result, failed, logs = plane.invoke(self, body or "{}", asynchronous)
+        if failed:
+            response_headers["x-amz-function-error"] = "Unhandled"
+        if not asynchronous:
+            import base64
+
+            response_headers["x-amz-log-result"] = base64.b64encode(logs[-4096:].encode()).decode()
+        return result.encode() if not asynchronous else ""
+
+    LambdaFunction.invoke = invoke
+
+
+def main() -> None:
+    cfg = sandbox_config.load()
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stdout, force=True
+    )
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    plane = DataPlane(cfg)
+    patch_moto(plane)
+    server = ThreadedMotoServer(ip_address=cfg.host, port=cfg.aws_port, verbose=False)
+    server.start()
+    log.info("AWS (moto %s) listening on %s", __import__("moto").__version__, cfg.aws_endpoint)
+
+    def shutdown(signum, frame):
+        log.info("stopping (signal %s)", signum)
+        plane.stop()
+        server.stop()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    plane.loop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,2 @@
+"""The sandbox's CodeDeploy: the JSON protocol (server.py), its state in SQLite (store.py) and the ECS
+blue/green deployment engine (engine.py)."""

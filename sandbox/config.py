@@ -1,0 +1,104 @@
+"""The sandbox's settings: one JSON file in the state folder, written by `sandbox up`, read by every process.
+
+Defaults can be changed with environment variables at `up` (SANDBOX_HOME, SANDBOX_AWS_PORT,
+SANDBOX_CODEDEPLOY_PORT, SANDBOX_TIME_SCALE, SANDBOX_HEALTH_CHECK_SCALE). The image mapping is re-read
+each time a task starts, so a test can add an image while the sandbox runs (`sandbox image`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+ACCOUNT_ID = "123456789012"
+
+# How the sandbox runs an image: the container's command (unless the task definition or an override gives
+# one), the folder it runs in, and the environment the sandbox adds to the task definition's. "{python}" is
+# the sandbox's interpreter, "{repo}" this repository, "{ip}" / "{port}" the task's address (awsvpc: each task
+# has its own IP, here a loopback address) and the container port. A command starting with "python" runs
+# with the sandbox's interpreter. Keys: "repository:tag" first, then "repository", then its last path part.
+DEFAULT_IMAGES = {
+    "orders": {
+        "command": ["{python}", "-m", "service", "serve"],
+        "workdir": "{repo}",
+        "environment": {"HOST": "{ip}", "PORT": "{port}", "PYTHONPATH": "{repo}"},
+    }
+}
+
+
+@dataclass
+class Config:
+    home: str
+    host: str = "127.0.0.1"
+    aws_port: int = 4566
+    codedeploy_port: int = 4567
+    region: str = "eu-west-1"
+    # Minutes in deployment configs, ready and termination waits and the hook timeout are multiplied by
+    # this: 0.05 turns a 1-minute linear step into 3 seconds.
+    time_scale: float = 0.05
+    # Target group health check intervals (seconds) are multiplied by this (at least 0.5 s).
+    health_check_scale: float = 0.2
+    images: dict = field(default_factory=lambda: json.loads(json.dumps(DEFAULT_IMAGES)))
+
+    @property
+    def state(self) -> Path:
+        return Path(self.home)
+
+    @property
+    def aws_endpoint(self) -> str:
+        return f"http://{self.host}:{self.aws_port}"
+
+    @property
+    def codedeploy_endpoint(self) -> str:
+        return f"http://{self.host}:{self.codedeploy_port}"
+
+    def client_environment(self) -> dict[str, str]:
+        """What a client (a playbook, a hook, the AWS CLI) needs to talk to the sandbox instead of AWS."""
+        return {
+            "AWS_ENDPOINT_URL": self.aws_endpoint,
+            "AWS_ENDPOINT_URL_CODEDEPLOY": self.codedeploy_endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+        }
+
+    def save(self) -> None:
+        self.state.mkdir(parents=True, exist_ok=True)
+        path = self.state / "config.json"
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+    def image(self, reference: str) -> dict | None:
+        repository, _, tag = reference.rpartition(":") if ":" in reference.rsplit("/", 1)[-1] else (reference, "", "")
+        for key in (f"{repository}:{tag}", repository, repository.rsplit("/", 1)[-1]):
+            if key in self.images:
+                return self.images[key]
+        short = repository.rsplit("/", 1)[-1]
+        if tag and f"{short}:{tag}" in self.images:
+            return self.images[f"{short}:{tag}"]
+        return None
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("SANDBOX_HOME") or REPO / ".sandbox").resolve()
+
+
+def from_environment() -> Config:
+    return Config(
+        home=str(default_home()),
+        aws_port=int(os.environ.get("SANDBOX_AWS_PORT", "4566")),
+        codedeploy_port=int(os.environ.get("SANDBOX_CODEDEPLOY_PORT", "4567")),
+        time_scale=float(os.environ.get("SANDBOX_TIME_SCALE", "0.05")),
+        health_check_scale=float(os.environ.get("SANDBOX_HEALTH_CHECK_SCALE", "0.2")),
+    )
+
+
+def load(home: Path | str | None = None) -> Config:
+    path = Path(home or default_home()) / "config.json"
+    if not path.exists():
+        sys.exit(f"no sandbox at {path.parent}: start it with `python -m sandbox up`")
+    return Config(**json.loads(path.read_text()))

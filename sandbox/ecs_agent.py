@@ -1,0 +1,339 @@
+"""The sandbox's ECS data plane: task sets and RunTask tasks become local processes.
+
+For each task set of each service, the agent keeps ceil(desiredCount x scale%) tasks running. A task is a
+process started from its task definition's container (image -> command through the sandbox's image
+mapping; the task definition's environment; each task its own loopback IP, as awsvpc gives each task its
+own ENI). Once the container port accepts connections the task is RUNNING and ECS registers it in the task
+set's target group. A task that stops is deregistered first, kept for the target group's deregistration
+delay (the load balancer drains it), then sent SIGTERM, and SIGKILL after the container's stopTimeout.
+Task sets report computedDesiredCount, runningCount, pendingCount and stabilityStatus from this.
+
+A RunTask task (a migration) runs to completion; its exit code and stop reason are what DescribeTasks
+reports. StopTask stops the process.
+"""
+
+from __future__ import annotations
+
+import collections
+import ipaddress
+import logging
+import math
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+log = logging.getLogger("sandbox.ecs")
+TASK_NETWORK = ipaddress.ip_network("127.2.0.0/16")
+START_TIMEOUT_SECONDS = 60
+
+
+@dataclass
+class TaskProcess:
+    task: object  # moto's Task
+    cluster: str
+    ip: str
+    port: int | None
+    task_set_id: str | None = None
+    target_group_arn: str | None = None
+    process: subprocess.Popen | None = None
+    state: str = "PENDING"  # PENDING RUNNING DEACTIVATING STOPPING STOPPED
+    started: float = field(default_factory=time.monotonic)
+    drain_until: float = 0.0
+    kill_at: float = 0.0
+    stop_timeout: float = 30.0
+    reason: str = ""
+    registered: bool = False
+
+
+class Agent:
+    def __init__(self, cfg, plane):
+        self.cfg, self.plane = cfg, plane
+        self.tasks: dict[str, TaskProcess] = {}
+        self.seen: set[str] = set()
+        self.free = collections.deque(str(ip) for ip in TASK_NETWORK.hosts())
+        self.draining: dict[tuple[str, str], float] = {}
+        (cfg.state / "logs" / "tasks").mkdir(parents=True, exist_ok=True)
+
+    # --- helpers -----------------------------------------------------------------------------------------
+
+    def draining_target(self, target_group_arn: str, target_id: str) -> bool:
+        return self.draining.get((target_group_arn, target_id), 0) > time.monotonic()
+
+    def _listening(self, ip: str, port: int) -> bool:
+        try:
+            with socket.create_connection((ip, port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    # --- the loop ----------------------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        ecs = self.plane.backend("ecs")
+        self.reconcile_task_sets(ecs)
+        self.adopt_run_tasks(ecs)
+        self.advance()
+        self.report(ecs)
+
+    def reconcile_task_sets(self, ecs) -> None:
+        live = set()
+        for service in list(ecs.services.values()):
+            if service.status != "ACTIVE":
+                continue
+            for task_set in list(service.task_sets):
+                live.add(task_set.id)
+                desired = math.ceil(service.desired_count * float(task_set.scale.get("value", 100)) / 100)
+                task_set.computed_desired_count = desired
+                mine = [
+                    t for t in self.tasks.values() if t.task_set_id == task_set.id and t.state in ("PENDING", "RUNNING")
+                ]
+                for _ in range(desired - len(mine)):
+                    self.launch(ecs, service, task_set)
+                for extra in sorted(mine, key=lambda t: t.started, reverse=True)[: max(0, len(mine) - desired)]:
+                    self.begin_stop(extra, "Scaling activity initiated by the task set's scale")
+        for task in list(self.tasks.values()):
+            if task.task_set_id and task.task_set_id not in live and task.state in ("PENDING", "RUNNING"):
+                self.begin_stop(task, "Task set deleted (deployment clean-up)")
+
+    def adopt_run_tasks(self, ecs) -> None:
+        for cluster, tasks in list(ecs.tasks.items()):
+            for task_arn, task in list(tasks.items()):
+                if task_arn in self.seen:
+                    continue
+                self.seen.add(task_arn)
+                if task.desired_status != "RUNNING":
+                    continue
+                self.start(ecs, task, cluster, task_set=None, service=None)
+
+    def advance(self) -> None:
+        now = time.monotonic()
+        for task in list(self.tasks.values()):
+            if task.state == "STOPPED":
+                continue
+            exited = task.process is not None and task.process.poll() is not None
+            if (
+                task.task_set_id is None
+                and task.task.desired_status == "STOPPED"
+                and task.state in ("PENDING", "RUNNING")
+            ):
+                self.begin_stop(task, task.task.stopped_reason or "Task stopped by user")
+            if exited:
+                self.stopped(task, task.process.returncode)
+            elif task.state == "PENDING":
+                if task.port is None or self._listening(task.ip, task.port):
+                    self.running(task)
+                elif now - task.started > START_TIMEOUT_SECONDS:
+                    self.begin_stop(task, f"Task failed to start: nothing listened on port {task.port}")
+            elif task.state == "DEACTIVATING" and now >= task.drain_until:
+                task.state = "STOPPING"
+                task.task.last_status = "STOPPING"
+                task.kill_at = now + task.stop_timeout
+                if task.process is not None:
+                    task.process.send_signal(signal.SIGTERM)
+            elif task.state == "STOPPING" and now >= task.kill_at and task.process is not None:
+                task.process.kill()
+
+    def report(self, ecs) -> None:
+        for service in list(ecs.services.values()):
+            running_total = pending_total = 0
+            for task_set in list(service.task_sets):
+                mine = [t for t in self.tasks.values() if t.task_set_id == task_set.id]
+                running = sum(t.state == "RUNNING" for t in mine)
+                pending = sum(t.state == "PENDING" for t in mine)
+                desired = getattr(task_set, "computed_desired_count", 0)
+                task_set.running_count, task_set.pending_count = running, pending
+                steady = (
+                    running == desired
+                    and pending == 0
+                    and not any(t.state in ("DEACTIVATING", "STOPPING") for t in mine)
+                )
+                status = "STEADY_STATE" if steady else "STABILIZING"
+                if task_set.stabilityStatus != status:
+                    task_set.stabilityStatus = status
+                    task_set.stabilityStatusAt = _utcnow()
+                running_total += running
+                pending_total += pending
+            service.running_count, service.pending_count = running_total, pending_total
+
+    # --- transitions -------------------------------------------------------------------------------------
+
+    def launch(self, ecs, service, task_set) -> None:
+        from moto.ecs.models import Task
+
+        definition = ecs.describe_task_definition(task_set.task_definition)
+        cluster = ecs._get_cluster(service.cluster_name)
+        task = Task(
+            cluster,
+            definition,
+            None,
+            None,
+            backend=ecs,
+            group=f"service:{service.name}",
+            launch_type=task_set.launch_type or "",
+            started_by=task_set.id,
+            networking_configuration=task_set.network_configuration,
+            platform_version=task_set.platform_version,
+        )
+        ecs.tasks.setdefault(cluster.name, {})[task.task_arn] = task
+        self.seen.add(task.task_arn)
+        self.start(ecs, task, cluster.name, task_set=task_set, service=service)
+
+    def start(self, ecs, task, cluster: str, task_set, service) -> None:
+        definition = ecs.describe_task_definition(task.task_definition_arn)
+        container = definition.container_definitions[0]
+        balancer = (task_set.load_balancers or [{}])[0] if task_set is not None else {}
+        port = balancer.get("containerPort") or next(
+            (m.get("containerPort") for m in container.get("portMappings") or []), None
+        )
+        ip = self.free.popleft()
+        for attachment in task.attachments:
+            for detail in attachment.get("details", []):
+                if detail["name"] == "privateIPv4Address":
+                    detail["value"] = ip
+        proc = TaskProcess(
+            task=task,
+            cluster=cluster,
+            ip=ip,
+            port=int(port) if port and task_set is not None else None,
+            task_set_id=task_set.id if task_set is not None else None,
+            target_group_arn=balancer.get("targetGroupArn"),
+            stop_timeout=float(container.get("stopTimeout") or 30),
+        )
+        self.tasks[task.task_arn] = proc
+        task.last_status = "PENDING"
+        task.containers[0].last_status = "PENDING"
+        try:
+            command, environment, workdir = self.container_process(container, task, ip, port)
+        except LaunchError as e:
+            proc.reason = str(e)
+            self.stopped(proc, None)
+            return
+        name = (service.name if service is not None else definition.family) + "-" + task.id[:8]
+        log_path = self.cfg.state / "logs" / "tasks" / f"{name}.log"
+        with log_path.open("ab") as out:
+            proc.process = subprocess.Popen(
+                command, cwd=workdir, env=environment, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+        log.info("task %s started: %s at %s (%s) log %s", task.id, definition.family, ip, shlex.join(command), log_path)
+
+    def container_process(self, container: dict, task, ip: str, port) -> tuple[list[str], dict, str]:
+        image = container.get("image", "")
+        spec = self.cfg_images().image(image)
+        if spec is None:
+            raise LaunchError(
+                f"CannotPullContainerError: {image} is not in the sandbox's image mapping "
+                f"({self.cfg.state / 'config.json'})"
+            )
+        override = next(
+            (o for o in (task.overrides or {}).get("containerOverrides", []) if o.get("name") == container.get("name")),
+            {},
+        )
+        values = {"python": sys.executable, "repo": str(_repo()), "ip": ip, "port": str(port or "")}
+        command = override.get("command") or container.get("command") or spec["command"]
+        command = [part.format(**values) for part in command]
+        if command and command[0] in ("python", "python3"):
+            command[0] = sys.executable
+        environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "HOME": str(self.cfg.state)}
+        environment.update({e["name"]: e["value"] for e in container.get("environment") or []})
+        environment.update({e["name"]: e["value"] for e in override.get("environment") or []})
+        for secret in container.get("secrets") or []:
+            environment[secret["name"]] = self.secret(secret["valueFrom"])
+        environment.update({k: v.format(**values) for k, v in (spec.get("environment") or {}).items()})
+        environment["ECS_CONTAINER_METADATA_URI_V4"] = ""
+        return command, environment, spec.get("workdir", "{repo}").format(**values)
+
+    def cfg_images(self):
+        from sandbox import config as sandbox_config
+
+        # Re-read, so an image added while the sandbox runs is used by the next task.
+        return sandbox_config.load(self.cfg.state)
+
+    def secret(self, reference: str) -> str:
+        from moto.core.exceptions import JsonRESTError
+
+        arn = reference.partition(":::")[0]  # arn:...:secret:name[:json-key::]
+        try:
+            value = self.plane.backend("secretsmanager").get_secret_value(arn, None, None)
+        except (JsonRESTError, KeyError, Exception) as e:
+            raise LaunchError(
+                f"ResourceInitializationError: unable to pull secrets: {reference}: {type(e).__name__}"
+            ) from None
+        return value.get("SecretString") if isinstance(value, dict) else str(value)
+
+    def running(self, task: TaskProcess) -> None:
+        task.state = "RUNNING"
+        task.task.last_status = "RUNNING"
+        task.task.containers[0].last_status = "RUNNING"
+        if task.target_group_arn and task.port:
+            elbv2 = self.plane.backend("elbv2")
+            group = elbv2.target_groups.get(task.target_group_arn)
+            if group is not None:
+                group.register([{"Id": task.ip, "Port": task.port}])
+                task.registered = True
+        log.info("task %s RUNNING at %s:%s", task.task.id, task.ip, task.port)
+
+    def begin_stop(self, task: TaskProcess, reason: str) -> None:
+        task.reason = task.reason or reason
+        task.task.desired_status = "STOPPED"
+        delay = 0.0
+        if task.registered:
+            elbv2 = self.plane.backend("elbv2")
+            group = elbv2.target_groups.get(task.target_group_arn)
+            if group is not None and task.ip in group.targets:
+                group.deregister([{"Id": task.ip}])
+                delay = float(group.attributes.get("deregistration_delay.timeout_seconds", 300))
+                self.draining[(task.target_group_arn, task.ip)] = time.monotonic() + delay
+            task.registered = False
+        task.state = "DEACTIVATING"
+        task.task.last_status = "DEACTIVATING"
+        task.drain_until = time.monotonic() + delay
+        log.info("task %s stopping (%s); draining %.0fs", task.task.id, reason, delay)
+
+    def stopped(self, task: TaskProcess, exit_code: int | None) -> None:
+        if task.registered:
+            self.begin_stop(task, "Essential container in task exited")
+        task.state = "STOPPED"
+        task.task.last_status = "STOPPED"
+        task.task.desired_status = "STOPPED"
+        task.task.stopped_reason = task.reason or "Essential container in task exited"
+        container = task.task.containers[0]
+        container.last_status = "STOPPED"
+        container.exitCode = exit_code
+        container.exit_code = exit_code
+        if exit_code is None:
+            container.reason = task.reason
+        self.free.append(task.ip)
+        log.info("task %s STOPPED (exit %s): %s", task.task.id, exit_code, task.task.stopped_reason)
+
+    def stop_all(self) -> None:
+        for task in self.tasks.values():
+            if task.process is not None and task.process.poll() is None:
+                task.process.terminate()
+        deadline = time.monotonic() + 10
+        for task in self.tasks.values():
+            if task.process is not None:
+                try:
+                    task.process.wait(max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    task.process.kill()
+
+
+class LaunchError(Exception):
+    pass
+
+
+def _repo():
+    from sandbox.config import REPO
+
+    return REPO
+
+
+def _utcnow():
+    from moto.core.utils import utcnow
+
+    return utcnow()

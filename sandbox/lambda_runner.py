@@ -1,0 +1,60 @@
+"""Runs one Lambda invocation: `python sandbox/lambda_runner.py` in the function's unpacked zip, the event on
+stdin, the function's settings in the environment (as the Lambda runtime sets them). Prints what the handler
+logs, then a marker line and the JSON result; exits 1 when the handler raised (an unhandled error).
+
+Run by the sandbox's Lambda (aws.py) with only the zip on the path, so a handler that imports something its
+zip lacks fails here as it would on AWS.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+
+RESULT_MARKER = "__SANDBOX_RESULT__ "
+
+
+class Context:
+    """The parts of the Lambda context object handlers use."""
+
+    def __init__(self):
+        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        self.aws_request_id = os.environ.get("AWS_LAMBDA_REQUEST_ID", "")
+        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:{os.environ.get('AWS_REGION', '')}:123456789012:function:{self.function_name}"
+        )
+        self._deadline = time.monotonic() + float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "3"))
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def main() -> int:
+    if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+        sys.path.pop(0)  # the function sees its zip, not the sandbox
+    sys.path.insert(0, os.getcwd())
+    module_name, _, function_name = os.environ["_HANDLER"].rpartition(".")
+    event = json.loads(sys.stdin.read() or "{}")
+    try:
+        handler = getattr(importlib.import_module(module_name), function_name)
+        result = handler(event, Context())
+        code = 0
+    except Exception as e:  # the runtime reports any error of the handler
+        traceback.print_exc()
+        result = {"errorMessage": str(e), "errorType": type(e).__name__}
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    print("\n" + RESULT_MARKER + json.dumps(result, default=str), flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
