@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 REQS   := requirements/service.txt requirements/ops.txt requirements/dev.txt requirements/constraints.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lint test test-unit serve migrate bench lock clean
+.PHONY: help venv haproxy lint test test-unit demo sandbox-up sandbox-down serve migrate bench lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -20,6 +20,21 @@ $(STAMP): $(REQS)
 
 venv: $(STAMP)  ## create .venv with the pinned dependencies (quick when up to date)
 
+haproxy:  ## install HAProxy (the sandbox's load balancer) when it is missing
+	@command -v haproxy >/dev/null || test -x /usr/sbin/haproxy || { \
+	  echo "Installing HAProxy (Debian package haproxy), the sandbox's load balancer"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq haproxy >/dev/null; \
+	  else sudo apt-get install -y -qq haproxy >/dev/null; fi; }
+
+demo: $(STAMP) haproxy  ## the main job: a blue/green deployment in the sandbox, under load, told as it happens
+	$(BIN)/python -m sandbox.demo
+
+sandbox-up: $(STAMP) haproxy  ## start the sandbox (an offline AWS; inventories/local points at it)
+	$(BIN)/python -m sandbox up
+
+sandbox-down:  ## stop every process the sandbox started
+	$(BIN)/python -m sandbox down
+
 lint: $(STAMP)  ## ruff, yamllint, ansible-lint (production profile)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -27,7 +42,7 @@ lint: $(STAMP)  ## ruff, yamllint, ansible-lint (production profile)
 	# ansible-lint syntax-checks playbooks without an inventory: allow that for the lint only.
 	ANSIBLE_INVENTORY_UNPARSED_FAILED=false PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ansible-lint --offline --profile production
 
-test: lint  ## lint, then the whole test suite (PostgreSQL tests need 127.0.0.1:5432)
+test: lint haproxy  ## lint, then the whole test suite (PostgreSQL tests need 127.0.0.1:5432)
 	$(BIN)/pytest
 
 test-unit: $(STAMP)  ## only the unit tests, no lint

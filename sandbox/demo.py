@@ -1,0 +1,184 @@
+"""`make demo`: a whole blue/green deployment on this machine, told as it happened.
+
+Starts a fresh sandbox, provisions the local environment with the real playbooks, deploys version A, then
+deploys version B blue/green while steady traffic goes through the load balancer, and prints the story:
+lifecycle events with timings, traffic steps, requests served by each version, failed requests, duration.
+Stops the sandbox at the end (also on failure). Playbook output: .sandbox/logs/demo-*.log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+
+from sandbox import cli
+from sandbox import config as sandbox_config
+from sandbox.observe import ListenerWatcher, LoadGenerator
+
+INVENTORY = "inventories/local"
+BIN = Path(sys.executable).parent
+
+
+def playbook(cfg, name: str, *extra: str, log_name: str) -> float:
+    """Run a playbook as an operator would; its output goes to a log. Returns the seconds it took."""
+    log = cfg.state / "logs" / f"demo-{log_name}.log"
+    started = time.monotonic()
+    with log.open("w") as out:
+        result = subprocess.run(
+            [str(BIN / "ansible-playbook"), name, "-i", INVENTORY, *extra],
+            cwd=sandbox_config.REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "ANSIBLE_FORCE_COLOR": "0", "PATH": f"{BIN}:{os.environ.get('PATH', '')}"},
+            check=False,
+        )
+    seconds = time.monotonic() - started
+    if result.returncode != 0:
+        tail = "\n".join(log.read_text().splitlines()[-25:])
+        raise SystemExit(
+            f"{name} {' '.join(extra)} failed ({result.returncode}) after {seconds:.0f}s:\n{tail}\n(see {log})"
+        )
+    return seconds
+
+
+def clients(cfg):
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=cfg.region
+    )
+    return (
+        session.client("elbv2", endpoint_url=cfg.aws_endpoint),
+        session.client("codedeploy", endpoint_url=cfg.codedeploy_endpoint),
+    )
+
+
+def latest_deployment(codedeploy, name: str) -> dict:
+    ids = codedeploy.list_deployments(applicationName=name, deploymentGroupName=name)["deployments"]
+    info = codedeploy.get_deployment(deploymentId=ids[0])["deploymentInfo"]
+    targets = codedeploy.list_deployment_targets(deploymentId=ids[0])["targetIds"]
+    target = codedeploy.batch_get_deployment_targets(deploymentId=ids[0], targetIds=targets)["deploymentTargets"][0]
+    return {"info": info, "events": target["ecsTarget"]["lifecycleEvents"]}
+
+
+def stamp(value) -> float:
+    return value.timestamp() if isinstance(value, dt.datetime) else float(value)
+
+
+def story(version_a, version_b, deployment, changes, samples, started, durations, rate) -> str:
+    info = deployment["info"]
+    t0 = stamp(info["createTime"])
+    lines = [
+        "",
+        f"Blue/green deployment of orders {version_b} (was {version_a}) in the sandbox: {info['deploymentId']} "
+        f"{info['status']}, config {info['deploymentConfigName']}",
+        "",
+        "  lifecycle event          start     took  status",
+    ]
+    for event in deployment["events"]:
+        start = event.get("startTime")
+        took = stamp(event["endTime"]) - stamp(start) if start and event.get("endTime") else None
+        lines.append(
+            f"  {event['lifecycleEventName']:<22} {f'+{stamp(start) - t0:5.1f}s' if start else '     -':>7} "
+            f"{f'{took:5.1f}s' if took is not None else '     -'}  {event['status']}"
+        )
+    lines += ["", "  production listener (read from the ELBv2 API):"]
+    for at, weights in changes:
+        shares = ", ".join(f"{name} {weight}%" for name, weight in sorted(weights.items()))
+        lines.append(f"  {f'+{at - t0:5.1f}s' if at >= t0 else '  before'}  {shares}")
+    failed = LoadGenerator.failed(samples)
+    served = LoadGenerator.by_version(samples)
+    during = [
+        s for s in samples if s.at >= t0 and (not info.get("completeTime") or s.at <= stamp(info["completeTime"]))
+    ]
+    lines += [
+        "",
+        f"  steady load through the load balancer: {len(samples)} requests at {rate:.0f}/s "
+        f"({len(during)} while the deployment ran)",
+        "  served by version: " + ", ".join(f"{v}: {n}" for v, n in sorted(served.items(), key=lambda kv: str(kv[0]))),
+        f"  failed requests: {len(failed)}" + (f" (first: {failed[0].error or failed[0].status})" if failed else ""),
+        f"  latency: p50 {LoadGenerator.percentile(samples, 0.5) * 1000:.1f} ms, "
+        f"p99 {LoadGenerator.percentile(samples, 0.99) * 1000:.1f} ms",
+        "",
+        "  timeline, one column per second (A = only the old version answered, B = only the new one, "
+        "* = both, x = a failure):",
+    ]
+    if samples:
+        first, last = int(samples[0].at), int(samples[-1].at)
+        marks = []
+        for second in range(first, last + 1):
+            bucket = [s for s in samples if int(s.at) == second]
+            versions = {s.version for s in bucket if s.status == 200}
+            mark = (
+                "x"
+                if any(s in failed for s in bucket)
+                else "*"
+                if len(versions) > 1
+                else ("A" if versions == {version_a} else "B" if versions == {version_b} else ".")
+            )
+            marks.append(mark)
+        for index in range(0, len(marks), 60):
+            lines.append("  " + "".join(marks[index : index + 60]))
+    lines += [
+        "",
+        "  "
+        + ", ".join(f"{name} {seconds:.0f}s" for name, seconds in durations.items())
+        + f"; total {time.monotonic() - started:.0f}s",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sandbox.demo", description=__doc__)
+    parser.add_argument("--version-a", default="1.1.0")
+    parser.add_argument("--version-b", default="1.2.0")
+    parser.add_argument("--rate", type=float, default=40.0, help="requests per second through the load balancer")
+    parser.add_argument("--keep", action="store_true", help="leave the sandbox running at the end")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    durations: dict[str, float] = {}
+    home = sandbox_config.default_home()
+    if (home / "config.json").exists():
+        cli.down(None)
+    print("Starting the sandbox (moto, the ECS data plane, HAProxy, CodeDeploy)...", flush=True)
+    cli.up(None)
+    cfg = sandbox_config.load()
+    try:
+        print("Provisioning the local environment (playbooks/provision.yml)...", flush=True)
+        durations["provision"] = playbook(cfg, "playbooks/provision.yml", log_name="provision")
+        print(f"Deploying version A ({args.version_a})...", flush=True)
+        durations[f"deploy {args.version_a}"] = playbook(
+            cfg, "deploy.yml", "-e", f"image_tag={args.version_a}", log_name="deploy-a"
+        )
+        elbv2, codedeploy = clients(cfg)
+        balancer = elbv2.describe_load_balancers(Names=["orders-local"])["LoadBalancers"][0]
+        listeners = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
+        production = next(listener for listener in listeners if listener["Port"] == 8080)
+        watcher = ListenerWatcher(elbv2, production["ListenerArn"]).start()
+        load = LoadGenerator(balancer["DNSName"], 8080, rate=args.rate).start()
+        time.sleep(2)
+        print(f"Deploying version B ({args.version_b}) blue/green under steady load...", flush=True)
+        try:
+            durations[f"deploy {args.version_b}"] = playbook(
+                cfg, "deploy.yml", "-e", f"image_tag={args.version_b}", log_name="deploy-b"
+            )
+            time.sleep(2)
+        finally:
+            samples = load.stop()
+            changes = watcher.stop()
+        deployment = latest_deployment(codedeploy, "orders-local")
+        print(story(args.version_a, args.version_b, deployment, changes, samples, started, durations, args.rate))
+        return 0 if not LoadGenerator.failed(samples) and deployment["info"]["status"] == "Succeeded" else 1
+    finally:
+        if not args.keep:
+            cli.down(None)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
