@@ -65,7 +65,7 @@ def run_task_request(facts, ecs, command: list[str], started_by: str) -> dict:
         "cluster": facts.cluster,
         "taskDefinition": facts.task_definition_arn,
         "count": 1,
-        "startedBy": (f"codedeploy-{started_by}" if started_by.startswith("d-") else started_by)[:128],
+        "startedBy": started_by[:128],
         "overrides": {"containerOverrides": [{"name": facts.container_name, "command": command}]},
     }
     network = network_configuration(facts, ecs)
@@ -126,7 +126,7 @@ def check(hook: Hook) -> str:
     ecs = client("ecs")
     timeout = min(env_float("MIGRATION_TIMEOUT_SECONDS", 600.0), hook.budget.remaining())
     interval = max(1, int(env_float("POLL_INTERVAL_SECONDS", 5.0)))
-    request = run_task_request(facts, ecs, command, hook.deployment_id)
+    request = run_task_request(facts, ecs, command, f"codedeploy-{hook.deployment_id}")
     return run_and_wait(ecs, request, facts.container_name, command, timeout=timeout, interval=interval)
 
 

@@ -199,6 +199,14 @@ status:
   returned: when there is one
   type: str
   sample: Succeeded
+hook_failure_reason:
+  description:
+    - Why the failed lifecycle hook failed, as its Lambda function logged it for this deployment
+      (CloudWatch Logs, C(/aws/lambda/<function>)); CodeDeploy itself only records that the hook reported Failed.
+    - Needs C(logs:FilterLogEvents) on the hook functions' log groups; without it the task warns and goes on.
+  returned: when a hook failed and its log names the reason
+  type: str
+  sample: "orders-prod-validate-test-traffic: GET /ready on the test listener: answered 503 (still so after 60s)"
 attached:
   description: True when an existing deployment of the same revision was used instead of a new one.
   returned: with state=present
@@ -286,9 +294,12 @@ from ansible.module_utils.codedeploy import (
     DeploymentWatcher,
     deployments_of_group,
     event_status,
+    failed_event,
     failure_message,
     get_deployment,
     get_ecs_targets,
+    hook_failure_reason,
+    hook_function,
     is_failure,
     retry_decorator,
     rollback_settled,
@@ -459,7 +470,17 @@ def wait(module, client, deployment_id, result):
 
 def finish(module, result, snap, expect_failure=False):
     if snap is not None and is_failure(snap) and not expect_failure and module.params["fail_on_rollback"]:
-        module.fail_json(msg=failure_message(snap), **result)
+        message, reason = failure_message(snap), None
+        event = failed_event(snap)
+        if event and hook_function(snap, event["lifecycle_event_name"]):
+            try:
+                reason = hook_failure_reason(module.client("logs", retry_decorator=retry_decorator()), snap)
+            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+                module.warn(f"Could not read the failed hook's log for its reason: {e}")
+        if reason:
+            result["hook_failure_reason"] = reason
+            message += f" The hook said: {reason}"
+        module.fail_json(msg=message, **result)
     module.exit_json(**result)
 
 

@@ -9,6 +9,7 @@ on its own. AWS behaviour followed: CodeDeploy API reference and user guide, ECS
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 
@@ -19,6 +20,18 @@ try:
     from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 except ImportError:  # pragma: no cover - the collection is a declared dependency
     AWSRetry = None
+
+try:
+    from botocore.exceptions import ConnectionError as _ConnectionError
+    from botocore.exceptions import HTTPClientError
+
+    # Refused, reset, timed out: the endpoint was not reached, which says nothing about the deployment.
+    BotoConnectionError = (_ConnectionError, HTTPClientError)
+except ImportError:  # pragma: no cover - AnsibleAWSModule reports a missing botocore
+    BotoConnectionError = (OSError,)
+
+# How long a wait rides out an endpoint it cannot reach (a network blip, a restart) before failing.
+OUTAGE_TOLERANCE_SECONDS = 120.0
 
 # Deployment statuses (GetDeployment's deploymentInfo.status).
 TERMINAL_STATUSES = ("Succeeded", "Failed", "Stopped")
@@ -276,6 +289,43 @@ def failure_message(snap):
     return message
 
 
+def hook_function(snap, event_name):
+    """The Lambda function name the deployment's AppSpec runs at a lifecycle event (None: no hook there)."""
+    try:
+        hooks = parse(snap.get("appspec_content") or "").get("Hooks") or []
+    except (AppSpecError, ValueError):
+        return None
+    for hook in hooks:
+        if event_name in hook:
+            function = hook[event_name]
+            # arn:aws:lambda:region:account:function:name[:qualifier] -> name
+            return function.split(":")[6] if function.startswith("arn:") else function
+    return None
+
+
+def hook_failure_reason(logs_client, snap):
+    """The reason a failed hook logged for this deployment (hooks/common.py logs one JSON line with
+    deployment_id and reason). CodeDeploy itself only knows the hook reported Failed: the why is in the
+    function's log group. None when it cannot be found."""
+    event = failed_event(snap)
+    function = hook_function(snap, event["lifecycle_event_name"]) if event else None
+    if not function:
+        return None
+    request = {"logGroupName": f"/aws/lambda/{function}", "filterPattern": f'"{snap["deployment_id"]}"'}
+    reason = None
+    for page in logs_client.get_paginator("filter_log_events").paginate(**request):
+        for log_event in page.get("events", []):
+            # The Lambda runtime prefixes each line (level, time, request id): the JSON starts at "{".
+            message = log_event.get("message", "")
+            try:
+                line = json.loads(message[message.find("{") :]) if "{" in message else None
+            except ValueError:
+                continue
+            if isinstance(line, dict) and line.get("deployment_id") == snap["deployment_id"] and line.get("reason"):
+                reason = line["reason"]
+    return f"{function}: {reason}" if reason else None
+
+
 def progress_lines(previous, current):
     """What changed between two snapshots, as lines an operator reads in a job log."""
     lines = []
@@ -404,6 +454,9 @@ class DeploymentWatcher:
             self.api_calls += 1
         return snapshot(info, self._targets, rollback)
 
+    def _line(self, started, message):
+        return {"elapsed_seconds": round(self.clock() - started, 1), "time": iso(datetime.now(UTC)), "message": message}
+
     def wait(self, condition, timeout, previous=None):
         """Poll until `condition(snapshot, timeline)` or a terminal status (after any rollback), or timeout.
 
@@ -415,8 +468,25 @@ class DeploymentWatcher:
         interval = self.min_interval
         # Compared with a snapshot reported earlier, the first poll needs fresh targets too.
         force_targets = previous is not None
+        outage_since = None
         while True:
-            current = self.poll(force_targets=force_targets)
+            try:
+                current = self.poll(force_targets=force_targets)
+            except BotoConnectionError as e:
+                # The deployment goes on without us: keep asking, say so, and give up only after a while.
+                now = self.clock()
+                if outage_since is None:
+                    outage_since = now
+                    timeline.append(self._line(started, f"CodeDeploy unreachable ({type(e).__name__}): retrying"))
+                if now - outage_since > OUTAGE_TOLERANCE_SECONDS or now - started >= timeout:
+                    raise
+                self.sleep(self.max_interval)
+                continue
+            if outage_since is not None:
+                timeline.append(
+                    self._line(started, f"CodeDeploy reachable again after {self.clock() - outage_since:.0f}s")
+                )
+                outage_since = None
             force_targets = False
             lines = progress_lines(previous, current) if previous is not None else []
             if lines:

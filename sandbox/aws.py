@@ -38,7 +38,6 @@ from sandbox.ecs_agent import Agent
 
 log = logging.getLogger("sandbox.aws")
 ACCOUNT = sandbox_config.ACCOUNT_ID
-LOAD_BALANCER_NETWORK = ipaddress.ip_network("127.1.0.0/16")
 
 
 class DataPlane:
@@ -47,7 +46,7 @@ class DataPlane:
         self.region = cfg.region
         self.haproxy = alb.HAProxy(cfg.state, cfg.state / "logs" / "haproxy.log", cfg.health_check_scale)
         self.agent = Agent(cfg, self)
-        self.balancer_addresses = iter(LOAD_BALANCER_NETWORK.hosts())
+        self.balancer_addresses = iter(ipaddress.ip_network(cfg.balancer_network).hosts())
         self.stats: dict = {}
         self.in_use: set[str] = set()
         self.stopping = threading.Event()

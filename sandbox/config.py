@@ -1,8 +1,9 @@
 """The sandbox's settings: one JSON file in the state folder, written by `sandbox up`, read by every process.
 
 Defaults can be changed with environment variables at `up` (SANDBOX_HOME, SANDBOX_AWS_PORT,
-SANDBOX_CODEDEPLOY_PORT, SANDBOX_TIME_SCALE, SANDBOX_HEALTH_CHECK_SCALE). The image mapping is re-read
-each time a task starts, so a test can add an image while the sandbox runs (`sandbox image`).
+SANDBOX_CODEDEPLOY_PORT, SANDBOX_TIME_SCALE, SANDBOX_HEALTH_CHECK_SCALE, SANDBOX_BALANCER_NETWORK,
+SANDBOX_TASK_NETWORK), so two sandboxes can run side by side (the end-to-end tests use their own).
+The image mapping is re-read each time a task starts, so a test can add an image while the sandbox runs.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ class Config:
     time_scale: float = 0.05
     # Target group health check intervals (seconds) are multiplied by this (at least 0.5 s).
     health_check_scale: float = 0.2
+    # Each load balancer gets its own address (its DNSName) and each task its own (awsvpc), on loopback.
+    balancer_network: str = "127.1.0.0/16"
+    task_network: str = "127.2.0.0/16"
     images: dict = field(default_factory=lambda: json.loads(json.dumps(DEFAULT_IMAGES)))
 
     @property
@@ -73,13 +77,13 @@ class Config:
         path.write_text(json.dumps(asdict(self), indent=2) + "\n")
 
     def image(self, reference: str) -> dict | None:
-        repository, _, tag = reference.rpartition(":") if ":" in reference.rsplit("/", 1)[-1] else (reference, "", "")
-        for key in (f"{repository}:{tag}", repository, repository.rsplit("/", 1)[-1]):
+        name, _, tag = reference.rpartition(":")
+        if not name or "/" in tag:  # no tag (the colon was a registry's port)
+            name, tag = reference, ""
+        short = name.rsplit("/", 1)[-1]
+        for key in (f"{name}:{tag}", f"{short}:{tag}", name, short):
             if key in self.images:
                 return self.images[key]
-        short = repository.rsplit("/", 1)[-1]
-        if tag and f"{short}:{tag}" in self.images:
-            return self.images[f"{short}:{tag}"]
         return None
 
 
@@ -94,6 +98,8 @@ def from_environment() -> Config:
         codedeploy_port=int(os.environ.get("SANDBOX_CODEDEPLOY_PORT", "4567")),
         time_scale=float(os.environ.get("SANDBOX_TIME_SCALE", "0.05")),
         health_check_scale=float(os.environ.get("SANDBOX_HEALTH_CHECK_SCALE", "0.2")),
+        balancer_network=os.environ.get("SANDBOX_BALANCER_NETWORK", "127.1.0.0/16"),
+        task_network=os.environ.get("SANDBOX_TASK_NETWORK", "127.2.0.0/16"),
     )
 
 

@@ -70,7 +70,8 @@ def stamp(value) -> float:
     return value.timestamp() if isinstance(value, dt.datetime) else float(value)
 
 
-def story(version_a, version_b, deployment, changes, samples, started, durations, rate) -> str:
+def story(versions, deployment, changes, samples, *, started, durations, rate) -> str:
+    version_a, version_b = versions
     info = deployment["info"]
     t0 = stamp(info["createTime"])
     lines = [
@@ -173,7 +174,17 @@ def main(argv: list[str] | None = None) -> int:
             samples = load.stop()
             changes = watcher.stop()
         deployment = latest_deployment(codedeploy, "orders-local")
-        print(story(args.version_a, args.version_b, deployment, changes, samples, started, durations, args.rate))
+        print(
+            story(
+                (args.version_a, args.version_b),
+                deployment,
+                changes,
+                samples,
+                started=started,
+                durations=durations,
+                rate=args.rate,
+            )
+        )
         return 0 if not LoadGenerator.failed(samples) and deployment["info"]["status"] == "Succeeded" else 1
     finally:
         if not args.keep:

@@ -28,7 +28,6 @@ import time
 from dataclasses import dataclass, field
 
 log = logging.getLogger("sandbox.ecs")
-TASK_NETWORK = ipaddress.ip_network("127.2.0.0/16")
 START_TIMEOUT_SECONDS = 60
 
 
@@ -55,7 +54,7 @@ class Agent:
         self.cfg, self.plane = cfg, plane
         self.tasks: dict[str, TaskProcess] = {}
         self.seen: set[str] = set()
-        self.free = collections.deque(str(ip) for ip in TASK_NETWORK.hosts())
+        self.free = collections.deque(str(ip) for ip in ipaddress.ip_network(cfg.task_network).hosts())
         self.draining: dict[tuple[str, str], float] = {}
         (cfg.state / "logs" / "tasks").mkdir(parents=True, exist_ok=True)
 

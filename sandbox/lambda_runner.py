@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 import sys
 import time
@@ -36,7 +37,27 @@ class Context:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+class _RequestId(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.aws_request_id = os.environ.get("AWS_LAMBDA_REQUEST_ID", "")
+        return True
+
+
+def install_log_handler() -> None:
+    """As the Lambda Python runtime does: a handler on the root logger, in its text format (tab-separated
+    level, time, request id, message); the root level stays at WARNING, a logger may set its own."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        logging.Formatter(
+            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s", "%Y-%m-%dT%H:%M:%S"
+        )
+    )
+    handler.addFilter(_RequestId())
+    logging.getLogger().addHandler(handler)
+
+
 def main() -> int:
+    install_log_handler()
     if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
         sys.path.pop(0)  # the function sees its zip, not the sandbox
     sys.path.insert(0, os.getcwd())

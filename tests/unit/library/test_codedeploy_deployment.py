@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import codedeploy_deployment as module
 import pytest
 from ansible.module_utils.ecs_appspec import build_appspec, render_json, sha256
 
-from tests.unit.library.fake_aws import FakeCodeDeploy
+from tests.unit.library.fake_aws import FakeCodeDeploy, FakeService
 
 TASK_DEFINITION = "arn:aws:ecs:eu-west-1:123456789012:task-definition/orders:42"
 APPSPEC = build_appspec(TASK_DEFINITION, "web", 8000, hooks={"BeforeAllowTraffic": "orders-run-migrations"})
@@ -178,6 +179,42 @@ def test_hook_failure_fails_the_task_naming_the_event_and_the_rollback(run_modul
     assert "AfterAllowTestTraffic Failed in 12s: GET /ready on the test listener answered 503: database: timeout" in [
         e["message"] for e in result["progress"]
     ]
+
+
+def test_hook_failure_names_the_reason_the_hook_logged(run_module, codedeploy) -> None:
+    """CodeDeploy only knows that a hook reported Failed; the why is in the function's log group."""
+    codedeploy.next_script = HOOK_FAILURE
+    codedeploy.add(
+        "d-ROLLBACK1",
+        [(-1000.0, {"status": "Succeeded"}), (13.0, {"status": "InProgress"}), (19.0, {"status": "Succeeded"})],
+        sha256="previous-revision",
+        creator="codeDeployRollback",
+    )
+    appspec = build_appspec(
+        TASK_DEFINITION, "web", 8000, hooks={"AfterAllowTestTraffic": "orders-validate-test-traffic"}
+    )
+    logs = FakeService("logs")
+    seen: list[dict] = []
+
+    def filter_log_events(params):
+        seen.append(params)
+        deployment_id = params["filterPattern"].strip('"')
+        line = json.dumps(
+            {"message": "Failed", "deployment_id": deployment_id, "reason": "GET /ready answered 503 (after 60s)"}
+        )
+        # The Lambda runtime's text format: level, time, request id, then what the handler logged.
+        return {"events": [{"message": f"[ERROR]\t2026-11-27T10:00:00.000Z\tabc-123\t{line}", "timestamp": 1}]}
+
+    logs.handlers["FilterLogEvents"] = filter_log_events
+
+    result = run_module(module, {**BASE_ARGS, "appspec_content": appspec}, {"codedeploy": codedeploy, "logs": logs})
+
+    assert result.failed
+    assert seen == [
+        {"logGroupName": "/aws/lambda/orders-validate-test-traffic", "filterPattern": f'"{result["deployment_id"]}"'}
+    ]
+    assert result["hook_failure_reason"] == "orders-validate-test-traffic: GET /ready answered 503 (after 60s)"
+    assert result["msg"].endswith("The hook said: orders-validate-test-traffic: GET /ready answered 503 (after 60s)")
 
 
 def test_failure_is_reported_but_not_failed_when_asked(run_module, codedeploy) -> None:

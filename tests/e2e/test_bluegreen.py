@@ -1,0 +1,342 @@
+"""Whole blue/green deployments in the sandbox, driven by the real playbooks, observed as a user would:
+through the load balancer, the AWS APIs, the AWS CLI and the hooks' CloudWatch logs.
+
+The tests share one provisioned environment and run in order; each starts from production serving a
+version that a deployment put there, and leaves it so.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import threading
+import time
+
+import httpx2 as httpx
+import pytest
+from botocore.exceptions import WaiterError
+
+from sandbox.observe import ListenerWatcher, LoadGenerator
+from tests.e2e.conftest import APP, BIN, PROD_PORT, REPO, TEST_PORT
+
+HOOKS = [
+    "validate-before-install",
+    "validate-deployment",
+    "validate-test-traffic",
+    "run-migrations",
+    "validate-production",
+]
+EVENTS = [
+    "BeforeInstall",
+    "Install",
+    "AfterInstall",
+    "AllowTestTraffic",
+    "AfterAllowTestTraffic",
+    "BeforeAllowTraffic",
+    "AllowTraffic",
+    "AfterAllowTraffic",
+]
+
+
+def green_shares(changes, green: str) -> list[int]:
+    shares = []
+    for _, weights in changes:
+        share = weights.get(green, 0)
+        if not shares or shares[-1] != share:
+            shares.append(share)
+    return shares
+
+
+def shifting(sandbox) -> bool:
+    """Production traffic is split between the two target groups (a shift is under way)."""
+    weights = ListenerWatcher(sandbox.client("elbv2"), sandbox.listener_arn(PROD_PORT)).weights()
+    return len([w for w in weights.values() if 0 < w < 100]) == 2
+
+
+def image_like_orders(sandbox, **changes) -> dict:
+    spec = json.loads(json.dumps(sandbox.config["images"]["orders"]))
+    for key, value in changes.items():
+        if key == "environment":
+            spec["environment"].update(value)
+        else:
+            spec[key] = value
+    return spec
+
+
+def serving(sandbox) -> str:
+    served = sandbox.versions_served(10)
+    assert len(served) == 1, f"production serves a mix: {served}"
+    return next(iter(served))
+
+
+def assert_rolled_back(sandbox, failed: dict, old_version: str) -> None:
+    rollback_id = failed["rollbackInfo"]["rollbackDeploymentId"]
+    rollback = sandbox.client("codedeploy").get_deployment(deploymentId=rollback_id)["deploymentInfo"]
+    assert rollback["creator"] == "codeDeployRollback"
+    assert rollback["rollbackInfo"]["rollbackTriggeringDeploymentId"] == failed["deploymentId"]
+    assert rollback["status"] == "Succeeded"
+    assert sandbox.versions_served(20) == {old_version: 20}
+    assert len(sandbox.task_sets()) == 1, "the replacement task set was not removed"
+
+
+def test_happy_path_with_linear_shifting(sandbox):
+    version = sandbox.next_version()
+    before = sandbox.task_sets()
+    assert len(before) == 1
+    watcher = ListenerWatcher(sandbox.client("elbv2"), sandbox.listener_arn(PROD_PORT), interval=0.05).start()
+    result = sandbox.playbook("deploy.yml", "-e", f"image_tag={version}")
+    changes = watcher.stop()
+
+    deployment = sandbox.latest()
+    assert deployment["status"] == "Succeeded"
+    assert f"Deployed {version} to local: {deployment['deploymentId']} Succeeded" in result.stdout
+    events = {
+        e["lifecycleEventName"]: e["status"] for e in sandbox.target(deployment["deploymentId"])["lifecycleEvents"]
+    }
+    assert events == dict.fromkeys(EVENTS, "Succeeded")
+    logs = sandbox.client("logs")
+    for hook in HOOKS:
+        lines = logs.filter_log_events(
+            logGroupName=f"/aws/lambda/{APP}-{hook}", filterPattern=f'"{deployment["deploymentId"]}"'
+        )["events"]
+        # The runtime's text format: level, time, request id, then the hook's JSON line.
+        outcomes = [
+            json.loads(e["message"][e["message"].find("{") :]).get("message") for e in lines if "{" in e["message"]
+        ]
+        assert "Succeeded" in outcomes, f"{hook} did not log Succeeded for the deployment: {outcomes}"
+
+    green = next(name for name, weight in changes[-1][1].items() if weight == 100)
+    assert green_shares(changes, green) == [0, 20, 40, 60, 80, 100]
+    assert sandbox.versions_served(20) == {version: 20}
+    after = sandbox.task_sets()
+    assert [(ts["status"], ts["externalId"]) for ts in after] == [("PRIMARY", deployment["deploymentId"])]
+    ecs = sandbox.client("ecs")
+    still_running = ecs.list_tasks(cluster=APP, startedBy=before[0]["id"], desiredStatus="RUNNING")["taskArns"]
+    assert still_running == [], "the original task set's tasks were not terminated"
+
+
+def test_zero_downtime_during_a_deploy_and_a_rollback(sandbox):
+    previous = serving(sandbox)
+    version = sandbox.next_version()
+    load = LoadGenerator(sandbox.balancer["DNSName"], PROD_PORT, rate=40).start()
+    try:
+        sandbox.playbook("deploy.yml", "-e", f"image_tag={version}")
+        during_deploy = len(load.samples)
+        sandbox.playbook("playbooks/rollback.yml")
+        time.sleep(1)
+    finally:
+        samples = load.stop()
+    assert len(samples) > during_deploy > 200
+    assert LoadGenerator.failed(samples) == []
+    served = LoadGenerator.by_version(samples)
+    assert served[version] > 0
+    assert served[previous] > 0
+    assert serving(sandbox) == previous
+
+
+def test_readiness_failure_rolls_back_at_after_allow_test_traffic(sandbox):
+    old = serving(sandbox)
+    version = sandbox.next_version()
+    # This version's readiness check needs a dependency that is down: /health answers, /ready does not.
+    sandbox.add_image(
+        f"orders:{version}", image_like_orders(sandbox, environment={"READY_DEPENDENCIES": '["tcp://127.0.0.1:9"]'})
+    )
+    result = sandbox.playbook("deploy.yml", "-e", f"image_tag={version}", check=False)
+
+    assert result.returncode != 0
+    assert "failed at lifecycle event AfterAllowTestTraffic" in result.stdout
+    assert "The hook said: orders-local-validate-test-traffic: GET /ready on the test listener" in result.stdout
+    assert "production traffic is back on the original task set" in result.stdout
+    failed = sandbox.latest()
+    assert failed["status"] == "Failed"
+    assert failed["errorInformation"]["code"] == "HOOK_EXECUTION_FAILURE"
+    assert_rolled_back(sandbox, failed, old)
+
+
+def test_failing_migration_rolls_back_at_before_allow_traffic_and_keeps_the_data(sandbox, tmp_path):
+    old = serving(sandbox)
+    created = httpx.post(sandbox.url() + "/items", json={"sku": "E2E-1", "name": "kept", "quantity": 3}, timeout=5)
+    assert created.status_code == 201, created.text
+    # A version whose migration fails: the application with one more migration, which cannot apply.
+    app = tmp_path / "app"
+    shutil.copytree(REPO / "service", app / "service", ignore=shutil.ignore_patterns("__pycache__"))
+    (app / "service" / "migrations" / "versions" / "0002_broken.py").write_text(
+        '"""A migration that fails: a NOT NULL column without a default on a table with rows."""\n'
+        "import sqlalchemy as sa\nfrom alembic import op\n\n"
+        'revision = "0002"\ndown_revision = "0001"\nbranch_labels = None\ndepends_on = None\n\n\n'
+        "def upgrade():\n"
+        '    op.add_column("items", sa.Column("price", sa.Integer(), nullable=False))\n\n\n'
+        "def downgrade():\n"
+        '    op.drop_column("items", "price")\n'
+    )
+    version = sandbox.next_version()
+    sandbox.add_image(
+        f"orders:{version}", image_like_orders(sandbox, workdir=str(app), environment={"PYTHONPATH": str(app)})
+    )
+    result = sandbox.playbook("deploy.yml", "-e", f"image_tag={version}", check=False)
+
+    assert result.returncode != 0
+    assert "failed at lifecycle event BeforeAllowTraffic" in result.stdout
+    assert "orders-local-run-migrations: migration task" in result.stdout
+    assert "exited 1" in result.stdout
+    failed = sandbox.latest()
+    assert_rolled_back(sandbox, failed, old)
+    item = httpx.get(sandbox.url() + f"/items/{created.json()['id']}", timeout=5)
+    assert item.status_code == 200
+    assert item.json()["name"] == "kept"
+    with sqlite3.connect(sandbox.home / "orders.db") as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        columns = [row[1] for row in db.execute("PRAGMA table_info(items)")]
+    assert "price" not in columns
+
+
+def test_alarm_during_the_traffic_shift_stops_and_rolls_back(sandbox):
+    old = serving(sandbox)
+    codedeploy, cloudwatch = sandbox.client("codedeploy"), sandbox.client("cloudwatch")
+    group = codedeploy.get_deployment_group(applicationName=APP, deploymentGroupName=APP)["deploymentGroupInfo"]
+    assert group["alarmConfiguration"]["enabled"]
+    alarm = group["alarmConfiguration"]["alarms"][0]["name"]
+    deploy = sandbox.start_playbook("deploy.yml", "-e", f"image_tag={sandbox.next_version()}")
+    try:
+        sandbox.wait_for("the production traffic shift", lambda: shifting(sandbox), timeout=120)
+        cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="e2e: 5xx from the new version")
+        output, _ = deploy.communicate(timeout=300)
+    finally:
+        cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="e2e: recovered")
+        if deploy.poll() is None:
+            deploy.kill()
+
+    assert deploy.returncode != 0
+    assert "ALARM_ACTIVE" in output
+    assert alarm in output
+    stopped = sandbox.latest()
+    assert stopped["status"] == "Stopped"
+    assert_rolled_back(sandbox, stopped, old)
+
+
+def test_manual_promote_waits_at_ready_until_promote(sandbox):
+    old = serving(sandbox)
+    sandbox.playbook("playbooks/provision.yml", "-e", "codedeploy_manual_promote_minutes=60")
+    try:
+        version = sandbox.next_version()
+        deploy = sandbox.start_playbook("deploy.yml", "-e", f"image_tag={version}")
+        ready = sandbox.wait_for(
+            "the deployment to wait at Ready",
+            lambda: (d := sandbox.active_deployment()) and d["status"] == "Ready" and d,
+        )
+        assert sandbox.versions_served(10) == {old: 10}, "production moved before the promote"
+        assert sandbox.versions_served(5, port=TEST_PORT) == {version: 5}, "the test listener does not reach green"
+        time.sleep(2)
+        assert deploy.poll() is None, "the deploy playbook did not wait through Ready"
+        promote = sandbox.playbook("playbooks/promote.yml")
+        assert f"Promoted {ready['deploymentId']}" in promote.stdout
+        output, _ = deploy.communicate(timeout=300)
+        assert deploy.returncode == 0, output[-3000:]
+        assert serving(sandbox) == version
+    finally:
+        sandbox.playbook("playbooks/provision.yml")
+
+
+def test_rollback_playbook_during_and_after_a_deployment(sandbox):
+    old = serving(sandbox)
+    deploy = sandbox.start_playbook("deploy.yml", "-e", f"image_tag={sandbox.next_version()}")
+    sandbox.wait_for("the production traffic shift", lambda: shifting(sandbox), timeout=120)
+    rollback = sandbox.playbook("playbooks/rollback.yml")
+    output, _ = deploy.communicate(timeout=300)
+    assert deploy.returncode != 0
+    assert "production traffic is back on the original task set" in output
+    stopped = sandbox.latest()
+    assert stopped["status"] == "Stopped"
+    assert stopped["errorInformation"]["code"] == "MANUAL_STOP"
+    assert_rolled_back(sandbox, stopped, old)
+    assert stopped["deploymentId"] in rollback.stdout
+
+    version = sandbox.next_version()
+    sandbox.playbook("deploy.yml", "-e", f"image_tag={version}")
+    assert serving(sandbox) == version
+    sandbox.playbook("playbooks/rollback.yml")
+    assert serving(sandbox) == old
+
+
+def test_provision_after_deployments_changes_nothing(sandbox):
+    listener = ListenerWatcher(sandbox.client("elbv2"), sandbox.listener_arn(PROD_PORT))
+    before, version = listener.weights(), serving(sandbox)
+    result = sandbox.playbook("playbooks/provision.yml")
+    recap = result.stdout[result.stdout.rindex("PLAY RECAP") :]
+    assert "changed=0" in recap, result.stdout[-4000:]
+    assert "failed=0" in recap
+    assert listener.weights() == before
+    assert serving(sandbox) == version
+
+
+def test_aws_clients_waiters_end_as_on_aws(sandbox):
+    deploy = sandbox.start_playbook("deploy.yml", "-e", f"image_tag={sandbox.next_version()}")
+    active = sandbox.wait_for("the deployment to start", sandbox.active_deployment)
+    environment = {
+        **sandbox.env,
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{sandbox.env['SANDBOX_AWS_PORT']}",
+        "AWS_ENDPOINT_URL_CODEDEPLOY": f"http://127.0.0.1:{sandbox.env['SANDBOX_CODEDEPLOY_PORT']}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }
+    boto3_result: dict = {}
+
+    def boto3_waiter():
+        try:
+            sandbox.client("codedeploy").get_waiter("deployment_successful").wait(deploymentId=active["deploymentId"])
+            boto3_result["ok"] = True
+        except WaiterError as e:
+            boto3_result["error"] = e
+
+    thread = threading.Thread(target=boto3_waiter)
+    thread.start()
+    cli = subprocess.run(
+        [str(BIN / "aws"), "deploy", "wait", "deployment-successful", "--deployment-id", active["deploymentId"]],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    thread.join(600)
+    output, _ = deploy.communicate(timeout=300)
+    assert deploy.returncode == 0, output[-3000:]
+    assert cli.returncode == 0, cli.stderr
+    assert boto3_result == {"ok": True}
+
+    failed = next(d for d in sandbox.deployments() if d["status"] == "Failed" and d["creator"] == "user")
+    cli_failed = subprocess.run(
+        [str(BIN / "aws"), "deploy", "wait", "deployment-successful", "--deployment-id", failed["deploymentId"]],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert cli_failed.returncode == 255
+    assert "Waiter encountered a terminal failure state" in cli_failed.stderr
+    with pytest.raises(WaiterError, match="terminal failure state"):
+        sandbox.client("codedeploy").get_waiter("deployment_successful").wait(deploymentId=failed["deploymentId"])
+
+
+def test_codedeploy_killed_mid_deployment_resumes_and_loses_nothing(sandbox):
+    known = {d["deploymentId"]: d["status"] for d in sandbox.deployments()}
+    version = sandbox.next_version()
+    deploy = sandbox.start_playbook("deploy.yml", "-e", f"image_tag={version}")
+    sandbox.wait_for("the production traffic shift", lambda: shifting(sandbox), timeout=120)
+    sandbox.cli("restart", "codedeploy", "--kill")
+    output, _ = deploy.communicate(timeout=300)
+
+    assert deploy.returncode == 0, output[-3000:]
+    after = {d["deploymentId"]: d["status"] for d in sandbox.deployments()}
+    assert {k: after[k] for k in known} == known, "a deployment's record changed or disappeared"
+    resumed = sandbox.latest()
+    assert resumed["deploymentId"] not in known
+    assert resumed["status"] == "Succeeded"
+    events = {e["lifecycleEventName"]: e["status"] for e in sandbox.target(resumed["deploymentId"])["lifecycleEvents"]}
+    assert events == dict.fromkeys(EVENTS, "Succeeded")
+    assert sandbox.versions_served(20) == {version: 20}
+    assert len(sandbox.task_sets()) == 1
