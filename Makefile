@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 REQS   := requirements/service.txt requirements/ops.txt requirements/dev.txt requirements/constraints.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help venv haproxy lint test test-unit demo sandbox-up sandbox-down serve migrate bench lock clean
+.PHONY: help venv haproxy lint test test-unit demo sandbox-up sandbox-down serve migrate bench bench-sandbox lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ serve: $(STAMP)  ## run the service locally on SQLite (http://127.0.0.1:8000)
 
 bench: $(STAMP)  ## service throughput and latency vs a bare Starlette app
 	$(BIN)/python bench/service_bench.py
+
+bench-sandbox: $(STAMP) haproxy  ## blue/green in the sandbox: report lag vs the AWS CLI, rollback time, load, API calls
+	$(BIN)/python bench/sandbox_bench.py
 
 lock: $(STAMP)  ## re-lock every transitive version into requirements/constraints.txt
 	{ echo '# Every transitive version, locked: pip install -c requirements/constraints.txt -r requirements/<group>.txt'; \

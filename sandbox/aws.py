@@ -26,14 +26,14 @@ from pathlib import Path
 
 os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 
+# moto reads its settings at import: the variable above must come first.
 from moto.backends import get_backend
-from moto.server import ThreadedMotoServer
+from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
 
-from sandbox import (
-    alb,
-    lambda_runner,
-)
+from sandbox import alb, lambda_runner
 from sandbox import config as sandbox_config
+from sandbox.api_calls import LAMBDA_APP_ID, ApiCalls
 from sandbox.ecs_agent import Agent
 
 log = logging.getLogger("sandbox.aws")
@@ -167,6 +167,7 @@ class DataPlane:
             "LANG": "C.UTF-8",
             **dict(function.environment_vars or {}),
             **self.cfg.client_environment(),
+            "AWS_SDK_UA_APP_ID": LAMBDA_APP_ID,
             "PYTHONPATH": str(code),
             "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
             "AWS_LAMBDA_FUNCTION_TIMEOUT": str(function.timeout),
@@ -347,6 +348,21 @@ def patch_moto(plane: DataPlane) -> None:
     LambdaFunction.invoke = invoke
 
 
+class MotoServer:
+    """moto's server (as its ThreadedMotoServer runs it), counting the API calls it answers."""
+
+    def __init__(self, host: str, port: int, calls: ApiCalls):
+        app = calls.wsgi(DomainDispatcherApplication(create_backend_app))
+        self.server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
 def main() -> None:
     cfg = sandbox_config.load()
     logging.basicConfig(
@@ -355,7 +371,7 @@ def main() -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     plane = DataPlane(cfg)
     patch_moto(plane)
-    server = ThreadedMotoServer(ip_address=cfg.host, port=cfg.aws_port, verbose=False)
+    server = MotoServer(cfg.host, cfg.aws_port, ApiCalls())
     server.start()
     log.info("AWS (moto %s) listening on %s", __import__("moto").__version__, cfg.aws_endpoint)
 

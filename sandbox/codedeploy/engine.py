@@ -35,6 +35,8 @@ import botocore.exceptions
 import yaml
 from botocore.config import Config as BotoConfig
 
+from sandbox.api_calls import ENGINE_APP_ID
+
 log = logging.getLogger("sandbox.codedeploy.engine")
 
 EVENTS = [
@@ -92,7 +94,12 @@ class Engine:
         session = boto3.session.Session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=cfg.region
         )
-        boto = BotoConfig(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
+        boto = BotoConfig(
+            retries={"mode": "standard", "max_attempts": 5},
+            connect_timeout=5,
+            read_timeout=30,
+            user_agent_appid=ENGINE_APP_ID,
+        )
 
         def client(name):
             return session.client(name, endpoint_url=cfg.aws_endpoint, config=boto)

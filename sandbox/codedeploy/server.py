@@ -20,6 +20,7 @@ import botocore.session
 import yaml
 from botocore.validate import ParamValidator
 
+from sandbox import api_calls
 from sandbox import config as sandbox_config
 from sandbox.codedeploy import engine as deployment_engine
 from sandbox.codedeploy.store import Store
@@ -255,6 +256,8 @@ class CodeDeploy:
         services = body.get("ecsServices") or []
         if len(services) != 1:
             raise ApiError("InvalidECSServiceException", "An ECS deployment group needs exactly one ECS service.")
+        if not services[0].get("clusterName") or not services[0].get("serviceName"):
+            raise ApiError("InvalidECSServiceException", "The ECS service needs clusterName and serviceName.")
         pairs = (body.get("loadBalancerInfo") or {}).get("targetGroupPairInfoList") or []
         if len(pairs) != 1 or len(pairs[0].get("targetGroups") or []) != 2:
             raise ApiError(
@@ -533,6 +536,7 @@ def _jsonable(value):
 
 class Handler(BaseHTTPRequestHandler):
     api: CodeDeploy
+    calls = api_calls.ApiCalls()
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format, *args):
@@ -548,8 +552,24 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):
+        if self.path == api_calls.PATH:
+            self.reply_list(self.calls.report())
+            return
         # A liveness answer for `sandbox status` and the tests.
         self.reply(200, {"service": "codedeploy", "status": "running"})
+
+    def do_DELETE(self):
+        if self.path == api_calls.PATH:
+            self.calls.reset()
+        self.reply_list(self.calls.report())
+
+    def reply_list(self, items: list) -> None:
+        data = json.dumps(items).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -568,6 +588,7 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(400, {"__type": "UnknownOperationException", "message": f"Unknown operation {name}"})
             return
         method = getattr(self.api, name, None)
+        self.calls.add(self.calls.caller(self.headers.get("User-Agent", "")), "codedeploy", name)
         try:
             request = json.loads(raw or b"{}")
             if method is None:

@@ -18,8 +18,8 @@ import httpx2 as httpx
 import pytest
 from botocore.exceptions import WaiterError
 
+from sandbox.harness import APP, BIN, PROD_PORT, REPO, TEST_PORT
 from sandbox.observe import ListenerWatcher, LoadGenerator
-from tests.e2e.conftest import APP, BIN, PROD_PORT, REPO, TEST_PORT
 
 HOOKS = [
     "validate-before-install",

@@ -1,0 +1,170 @@
+"""Drive a sandbox of one's own from Python, as an operator would: start it, run the playbooks against it with
+inventories/local, and look at it through the AWS APIs and the load balancer. Used by the end-to-end tests
+and the benchmarks (each with its own folder, ports and loopback networks, so a developer's sandbox or demo
+can run beside them)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import boto3
+import httpx2 as httpx
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+APP = "orders-local"
+PROD_PORT, TEST_PORT = 8080, 8443
+
+
+class Sandbox:
+    def __init__(self, home: Path, *, ports: tuple[int, int] = (4766, 4767), network: int = 11):
+        self.home = home
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SANDBOX_"))},
+            "SANDBOX_HOME": str(home),
+            "SANDBOX_AWS_PORT": str(ports[0]),
+            "SANDBOX_CODEDEPLOY_PORT": str(ports[1]),
+            "SANDBOX_BALANCER_NETWORK": f"127.{network}.0.0/16",
+            "SANDBOX_TASK_NETWORK": f"127.{network + 1}.0.0/16",
+            "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
+            "ANSIBLE_FORCE_COLOR": "0",
+        }
+        self.versions = itertools.count(1)
+
+    # --- the sandbox ----------------------------------------------------------------------------------------
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "sandbox", *args],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+
+    @property
+    def config(self) -> dict:
+        return json.loads((self.home / "config.json").read_text())
+
+    def add_image(self, key: str, spec: dict) -> None:
+        """Teach the sandbox a new image (read by the agent each time a task starts)."""
+        config = self.config
+        config["images"][key] = spec
+        (self.home / "config.json").write_text(json.dumps(config, indent=2))
+
+    def client(self, service: str):
+        endpoint = (
+            f"http://127.0.0.1:{self.env['SANDBOX_CODEDEPLOY_PORT' if service == 'codedeploy' else 'SANDBOX_AWS_PORT']}"
+        )
+        return boto3.client(
+            service,
+            endpoint_url=endpoint,
+            region_name="eu-west-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    # --- playbooks ------------------------------------------------------------------------------------------
+
+    def playbook(self, name: str, *extra: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [str(BIN / "ansible-playbook"), name, "-i", "inventories/local", *extra],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"{name} {extra} failed ({result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+            )
+        return result
+
+    def start_playbook(self, name: str, *extra: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [str(BIN / "ansible-playbook"), name, "-i", "inventories/local", *extra],
+            cwd=REPO,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def next_version(self) -> str:
+        return f"2.{next(self.versions)}.0"
+
+    # --- what a user sees -----------------------------------------------------------------------------------
+
+    @property
+    def balancer(self) -> dict:
+        return self.client("elbv2").describe_load_balancers(Names=[APP])["LoadBalancers"][0]
+
+    def listener_arn(self, port: int) -> str:
+        listeners = self.client("elbv2").describe_listeners(LoadBalancerArn=self.balancer["LoadBalancerArn"])[
+            "Listeners"
+        ]
+        return next(listener["ListenerArn"] for listener in listeners if listener["Port"] == port)
+
+    def url(self, port: int = PROD_PORT) -> str:
+        return f"http://{self.balancer['DNSName']}:{port}"
+
+    def versions_served(self, requests: int = 20, port: int = PROD_PORT) -> Counter:
+        seen: Counter = Counter()
+        for _ in range(requests):
+            response = httpx.get(self.url(port) + "/health", timeout=5, headers={"Connection": "close"})
+            seen[response.json()["version"] if response.status_code == 200 else response.status_code] += 1
+        return seen
+
+    def deployments(self) -> list[dict]:
+        codedeploy = self.client("codedeploy")
+        ids = codedeploy.list_deployments(applicationName=APP, deploymentGroupName=APP)["deployments"]
+        return codedeploy.batch_get_deployments(deploymentIds=ids)["deploymentsInfo"] if ids else []
+
+    def latest(self, creator: str = "user") -> dict:
+        infos = [d for d in self.deployments() if d["creator"] == creator]
+        return max(infos, key=lambda d: d["createTime"])
+
+    def target(self, deployment_id: str) -> dict:
+        codedeploy = self.client("codedeploy")
+        ids = codedeploy.list_deployment_targets(deploymentId=deployment_id)["targetIds"]
+        return codedeploy.batch_get_deployment_targets(deploymentId=deployment_id, targetIds=ids)["deploymentTargets"][
+            0
+        ]["ecsTarget"]
+
+    def task_sets(self) -> list[dict]:
+        return self.client("ecs").describe_services(cluster=APP, services=[APP])["services"][0]["taskSets"]
+
+    def wait_for(self, what: str, predicate: Callable[[], object], timeout: float = 120) -> object:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.2)
+        raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+    def api_calls(self, reset: bool = False) -> list[dict]:
+        """The API calls both endpoints answered, by caller, service and operation (reset: and start again)."""
+        calls = []
+        for port in (self.env["SANDBOX_AWS_PORT"], self.env["SANDBOX_CODEDEPLOY_PORT"]):
+            response = httpx.request(
+                "DELETE" if reset else "GET", f"http://127.0.0.1:{port}/_sandbox/api-calls", timeout=5
+            )
+            calls += response.json()
+        return calls
+
+    def active_deployment(self) -> dict | None:
+        active = [d for d in self.deployments() if d["status"] in ("Created", "InProgress", "Ready")]
+        return active[0] if active else None

@@ -1,0 +1,105 @@
+"""The sandbox's pure parts: traffic steps, image lookup, the HAProxy configuration and health mapping."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox import alb
+from sandbox.api_calls import ApiCalls
+from sandbox.codedeploy.engine import traffic_steps
+from sandbox.config import Config
+
+
+@pytest.mark.parametrize(
+    ("routing", "steps"),
+    [
+        ({"type": "AllAtOnce"}, [(100, 0)]),
+        (
+            {"type": "TimeBasedCanary", "timeBasedCanary": {"canaryPercentage": 10, "canaryInterval": 5}},
+            [(10, 5), (100, 0)],
+        ),
+        (
+            {"type": "TimeBasedLinear", "timeBasedLinear": {"linearPercentage": 20, "linearInterval": 1}},
+            [(20, 1), (40, 1), (60, 1), (80, 1), (100, 0)],
+        ),
+        (
+            {"type": "TimeBasedLinear", "timeBasedLinear": {"linearPercentage": 30, "linearInterval": 2}},
+            [(30, 2), (60, 2), (90, 2), (100, 0)],
+        ),
+    ],
+)
+def test_traffic_steps_follow_the_deployment_config(routing, steps):
+    assert traffic_steps({"trafficRoutingConfig": routing}) == steps
+
+
+def test_an_image_is_found_by_tag_then_repository_then_short_name(tmp_path):
+    images = {"orders": {"command": ["a"]}, "orders:2.0.0-broken": {"command": ["b"]}}
+    config = Config(home=str(tmp_path), images=images)
+    assert config.image("123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders:1.0.0") == {"command": ["a"]}
+    assert config.image("sandbox.local/orders:2.0.0-broken") == {"command": ["b"]}
+    assert config.image("registry.local:5000/orders") == {"command": ["a"]}
+    assert config.image("sandbox.local/billing:1.0.0") is None
+
+
+def desired(blue_weight: int, blue_targets: int, green_targets: int) -> alb.Desired:
+    check = alb.HealthCheck(path="/health", codes="200-202", interval=5, timeout=2, healthy=2, unhealthy=3)
+    return alb.Desired(
+        listeners={("orders", "127.1.0.1", 8080): [("orders-blue", blue_weight), ("orders-green", 100 - blue_weight)]},
+        target_groups={
+            "orders-blue": (check, [(f"127.2.0.{i}", 8000) for i in range(1, blue_targets + 1)]),
+            "orders-green": (check, [(f"127.2.1.{i}", 8000) for i in range(1, green_targets + 1)]),
+        },
+    )
+
+
+def test_listener_weights_are_split_over_each_target_groups_targets():
+    weights = desired(80, 2, 1).weights()
+    blue = [w for (_, server), w in weights.items() if server.startswith("orders-blue")]
+    green = [w for (_, server), w in weights.items() if server.startswith("orders-green")]
+    assert sum(blue) / (sum(blue) + sum(green)) == pytest.approx(0.8, abs=0.01)
+    assert desired(100, 2, 2).weights()[("lb_orders_8080", "orders-green_127-2-1-1_8000")] == 0
+
+
+def test_weights_alone_change_no_structure():
+    assert desired(80, 2, 2).structure() == desired(20, 2, 2).structure()
+    assert desired(80, 2, 2).structure() != desired(80, 2, 1).structure()
+
+
+def test_the_configuration_health_checks_each_target_group_as_configured(tmp_path):
+    text = alb.render(desired(100, 1, 1), tmp_path, scale=0.2)
+    assert "option httpchk GET /health" in text
+    assert "http-check expect rstatus ^(200|201|202)$" in text
+    assert "default-server inter 1000ms rise 2 fall 3" in text
+    assert "bind 127.1.0.1:8080" in text
+    assert (
+        "server orders-green_127-2-1-1_8000 127.2.1.1:8000 weight 0 track tg_orders-green/orders-green_127-2-1-1_8000"
+        in text
+    )
+    assert "retries 0" in text
+
+
+@pytest.mark.parametrize(
+    ("row", "age", "expected"),
+    [
+        (None, 10, "initial"),
+        ({"status": "UP 1/3", "check_status": "INI"}, 10, "initial"),
+        ({"status": "UP", "check_status": "L7OK"}, 0.5, "initial"),
+        ({"status": "UP", "check_status": "L7OK"}, 10, "healthy"),
+        ({"status": "DOWN", "check_status": "L7STS", "check_code": "503"}, 10, "unhealthy"),
+        ({"status": "DOWN", "check_status": "L4CON", "check_desc": "Connection refused"}, 10, "unhealthy"),
+    ],
+)
+def test_target_health_reads_haproxys_checks(row, age, expected):
+    check = alb.HealthCheck(path="/health", codes="200", interval=5, timeout=2, healthy=2, unhealthy=2)
+    stats = {} if row is None else {("tg_orders-blue", "orders-blue_127-2-0-1_8000"): row}
+    state, reason, _ = alb.target_health(stats, "orders-blue", ("127.2.0.1", 8000), age=age, check=check, scale=0.2)
+    assert state == expected
+    if row and row.get("check_code"):
+        assert reason == "Target.ResponseCodeMismatch"
+
+
+def test_api_calls_are_told_apart_by_user_agent():
+    assert ApiCalls.caller("Boto3/1.44 md/Botocore#1.44 app/sandbox-codedeploy-engine") == "codedeploy-engine"
+    assert ApiCalls.caller("Boto3/1.44 app/sandbox-lambda") == "hooks"
+    assert ApiCalls.caller("APN/1.0 Ansible/2.19.14 amazon.aws/10.1.2 Boto3/1.44") == "ansible"
+    assert ApiCalls.caller("aws-cli/1.46.3") == "other"
