@@ -23,8 +23,8 @@ venv: $(STAMP)  ## create .venv with the pinned dependencies (quick when up to d
 haproxy:  ## install HAProxy (the sandbox's load balancer) when it is missing
 	@command -v haproxy >/dev/null || test -x /usr/sbin/haproxy || { \
 	  echo "Installing HAProxy (Debian package haproxy), the sandbox's load balancer"; \
-	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq haproxy >/dev/null; \
-	  else sudo apt-get install -y -qq haproxy >/dev/null; fi; }
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get install -y -qq haproxy >/dev/null || { $$sudo apt-get update -qq && $$sudo apt-get install -y -qq haproxy >/dev/null; }; }
 
 demo: $(STAMP) haproxy  ## the main job: a blue/green deployment in the sandbox, under load, told as it happens
 	$(BIN)/python -m sandbox.demo

@@ -96,8 +96,7 @@ def rollback_to_original(box: Sandbox, during: bool, version: str) -> dict:
             timeout=120,
         )
     else:
-        box.playbook("deploy.yml", "-e", f"image_tag={version}")
-        original = next(name for name, weight in ListenerWatcher(elbv2, listener).weights().items() if weight != 100)
+        box.playbook("deploy.yml", "-e", f"image_tag={version}")  # rollback.yml puts the version before back
     watcher = ListenerWatcher(elbv2, listener, interval=0.05).start()
     started = time.time()
     box.playbook("playbooks/rollback.yml")
@@ -222,7 +221,8 @@ def report(figures: dict) -> None:
     print(
         f"   one deploy: the playbook {deploy_calls['ansible']}, "
         f"the CodeDeploy engine {deploy_calls['codedeploy-engine']}, "
-        f"the hooks {deploy_calls['hooks']}, the AWS CLI waiter {deploy_calls['other']}"
+        f"the hooks {deploy_calls['hooks']}; other clients {deploy_calls['other']} "
+        "(the AWS CLI waiter and this benchmark's own watchers)"
     )
     print(f"     playbook's most frequent: {figures['deploy_ops']}")
     changed = figures["recap"].split(":", 1)[-1].split()[1]

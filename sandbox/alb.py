@@ -243,6 +243,8 @@ class HAProxy:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+            log.info("HAProxy stopped")
+        self.process, self.structure, self.applied_weights = None, None, {}
 
 
 def target_health(

@@ -95,6 +95,8 @@ class DataPlane:
     def reconcile_load_balancer(self) -> None:
         desired = self.desired_load_balancer()
         if not desired.listeners:
+            self.haproxy.stop()  # no load balancer (yet, or any more): nothing listens
+            self.stats = {}
             return
         self.haproxy.apply(desired)
         self.stats = self.haproxy.stats()

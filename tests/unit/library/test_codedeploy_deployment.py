@@ -8,6 +8,7 @@ import json
 import codedeploy_deployment as module
 import pytest
 from ansible.module_utils.ecs_appspec import build_appspec, render_json, sha256
+from botocore.exceptions import EndpointConnectionError
 
 from tests.unit.library.fake_aws import FakeCodeDeploy, FakeService
 
@@ -179,6 +180,43 @@ def test_hook_failure_fails_the_task_naming_the_event_and_the_rollback(run_modul
     assert "AfterAllowTestTraffic Failed in 12s: GET /ready on the test listener answered 503: database: timeout" in [
         e["message"] for e in result["progress"]
     ]
+
+
+def test_an_unreachable_endpoint_is_ridden_out_and_said(run_module, codedeploy, clock) -> None:
+    """CodeDeploy restarting (or a network blip) for 8 s mid-deployment: the wait goes on and says so."""
+    codedeploy.next_script = LINEAR_HAPPY_PATH
+    answer = codedeploy.handlers["GetDeployment"]
+
+    def get_deployment(params):
+        if 30.0 <= clock.now < 38.0:
+            raise EndpointConnectionError(endpoint_url="http://codedeploy.eu-west-1.amazonaws.com/")
+        return answer(params)
+
+    codedeploy.handlers["GetDeployment"] = get_deployment
+    result = run_module(module, BASE_ARGS, {"codedeploy": codedeploy})
+
+    assert not result.failed, result.get("msg")
+    assert result["status"] == "Succeeded"
+    messages = [entry["message"] for entry in result["progress"]]
+    assert "CodeDeploy unreachable (EndpointConnectionError): retrying" in messages
+    assert any(m.startswith("CodeDeploy reachable again after") for m in messages)
+
+
+def test_an_endpoint_unreachable_for_too_long_fails_the_wait(run_module, codedeploy, clock) -> None:
+    codedeploy.next_script = LINEAR_HAPPY_PATH
+    answer = codedeploy.handlers["GetDeployment"]
+
+    def get_deployment(params):
+        if clock.now >= 30.0:
+            raise EndpointConnectionError(endpoint_url="http://codedeploy.eu-west-1.amazonaws.com/")
+        return answer(params)
+
+    codedeploy.handlers["GetDeployment"] = get_deployment
+    result = run_module(module, BASE_ARGS, {"codedeploy": codedeploy})
+
+    assert result.failed
+    assert result["msg"].startswith(f"Unable to follow deployment {result['deployment_id']}")
+    assert 150 <= clock.now <= 160  # 120 s of tolerance after the first miss
 
 
 def test_hook_failure_names_the_reason_the_hook_logged(run_module, codedeploy) -> None:
