@@ -47,6 +47,9 @@ class TaskProcess:
     stop_timeout: float = 30.0
     reason: str = ""
     registered: bool = False
+    log_path: object = None  # the process's output file
+    log_offset: int = 0
+    awslogs: tuple | None = None  # (group, stream) from the container's awslogs configuration
 
 
 class Agent:
@@ -78,6 +81,32 @@ class Agent:
         self.adopt_run_tasks(ecs)
         self.advance()
         self.report(ecs)
+        self.ship_logs()
+
+    def ship_logs(self) -> None:
+        """The awslogs driver: each container's output to its log group, stream <prefix>/<container>/<task id>."""
+        logs = self.plane.backend("logs")
+        for task in list(self.tasks.values()):
+            if task.awslogs is None or task.log_path is None:
+                continue
+            try:
+                with open(task.log_path, "rb") as f:
+                    f.seek(task.log_offset)
+                    data = f.read()
+            except OSError:
+                continue
+            cut = data.rfind(b"\n") + 1
+            if not cut:
+                continue
+            task.log_offset += cut
+            group, stream = task.awslogs
+            lines = [line for line in data[:cut].decode("utf-8", "replace").splitlines() if line]
+            if group not in logs.groups or not lines:
+                continue  # as on AWS, a missing group loses the output (the task definition's group must exist)
+            if stream not in logs.groups[group].streams:
+                logs.create_log_stream(group, stream)
+            stamp = int(time.time() * 1000)
+            logs.put_log_events(group, stream, [{"timestamp": stamp, "message": line} for line in lines])
 
     def reconcile_task_sets(self, ecs) -> None:
         live = set()
@@ -214,6 +243,12 @@ class Agent:
             return
         name = (service.name if service is not None else definition.family) + "-" + task.id[:8]
         log_path = self.cfg.state / "logs" / "tasks" / f"{name}.log"
+        proc.log_path, proc.log_offset = log_path, log_path.stat().st_size if log_path.exists() else 0
+        options = (container.get("logConfiguration") or {}).get("options") or {}
+        if (container.get("logConfiguration") or {}).get("logDriver") == "awslogs" and options.get("awslogs-group"):
+            prefix = options.get("awslogs-stream-prefix")
+            stream = f"{prefix}/{container.get('name')}/{task.id}" if prefix else task.id
+            proc.awslogs = (options["awslogs-group"], stream)
         with log_path.open("ab") as out:
             proc.process = subprocess.Popen(
                 command, cwd=workdir, env=environment, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import sqlite3
 import subprocess
 import threading
@@ -272,6 +271,25 @@ def test_provision_after_deployments_changes_nothing(sandbox):
     assert serving(sandbox) == version
 
 
+def test_drift_check_reports_a_difference_and_changes_nothing(sandbox):
+    recap = lambda result: result.stdout[result.stdout.rindex("PLAY RECAP") :]  # noqa: E731
+    clean = sandbox.playbook("playbooks/drift_check.yml")
+    assert "changed=0" in recap(clean), clean.stdout[-4000:]
+    elbv2 = sandbox.client("elbv2")
+    group = elbv2.describe_target_groups(Names=[f"{APP}-green"])["TargetGroups"][0]
+    elbv2.modify_target_group(TargetGroupArn=group["TargetGroupArn"], HealthCheckIntervalSeconds=30)  # by hand
+
+    drift = sandbox.playbook("playbooks/drift_check.yml")
+    assert "changed=1" in recap(drift), drift.stdout[-4000:]
+    assert "TASK [load_balancer : Blue and green target groups" in drift.stdout
+    after = elbv2.describe_target_groups(Names=[f"{APP}-green"])["TargetGroups"][0]
+    assert after["HealthCheckIntervalSeconds"] == 30, "the drift check changed the environment"
+
+    sandbox.playbook("playbooks/provision.yml")
+    assert elbv2.describe_target_groups(Names=[f"{APP}-green"])["TargetGroups"][0]["HealthCheckIntervalSeconds"] == 5
+    assert "changed=0" in recap(sandbox.playbook("playbooks/drift_check.yml"))
+
+
 def test_aws_clients_waiters_end_as_on_aws(sandbox):
     deploy = sandbox.start_playbook("deploy.yml", "-e", f"image_tag={sandbox.next_version()}")
     active = sandbox.wait_for("the deployment to start", sandbox.active_deployment)
@@ -341,33 +359,3 @@ def test_codedeploy_killed_mid_deployment_resumes_and_loses_nothing(sandbox):
     assert events == dict.fromkeys(EVENTS, "Succeeded")
     assert sandbox.versions_served(20) == {version: 20}
     assert len(sandbox.task_sets()) == 1
-
-
-def test_teardown_removes_everything_and_stops_the_tasks(sandbox):
-    """Last: the environment goes away, its tasks stop and the load balancer stops listening."""
-    address = sandbox.balancer["DNSName"]
-    elbv2 = sandbox.client("elbv2")
-    tasks = [
-        (d["Target"]["Id"], d["Target"]["Port"])
-        for group in elbv2.describe_target_groups(Names=[f"{APP}-blue", f"{APP}-green"])["TargetGroups"]
-        for d in elbv2.describe_target_health(TargetGroupArn=group["TargetGroupArn"])["TargetHealthDescriptions"]
-    ]
-    assert len(tasks) == 2
-    result = sandbox.playbook("playbooks/teardown.yml")
-    assert "failed=0" in result.stdout[result.stdout.rindex("PLAY RECAP") :]
-    codedeploy = sandbox.client("codedeploy")
-    assert codedeploy.list_applications()["applications"] == []
-    assert sandbox.client("elbv2").describe_load_balancers()["LoadBalancers"] == []
-
-    def nothing_listens(host: str, port: int) -> bool:
-        try:
-            socket.create_connection((host, port), timeout=1).close()
-        except OSError:
-            return True
-        return False
-
-    for host, port in tasks:
-        sandbox.wait_for(f"the task at {host}:{port} to stop", lambda h=host, p=port: nothing_listens(h, p), timeout=60)
-    sandbox.wait_for("the load balancer to stop listening", lambda: nothing_listens(address, PROD_PORT), timeout=30)
-    again = sandbox.playbook("playbooks/teardown.yml")
-    assert "changed=0" in again.stdout[again.stdout.rindex("PLAY RECAP") :]

@@ -23,6 +23,8 @@ def no_aws(aws_env: dict[str, str]) -> dict[str, str]:
         (["-e", "image_tag='1.4 2'"], 'image_tag "1.4 2" is not a valid image tag'),
         (["-e", "image_tag=-rc1"], 'image_tag "-rc1" is not a valid image tag'),
         (["-e", "image_tag=" + "x" * 129], "is not a valid image tag"),
+        (["-e", "image_tag=1.4.2", "-e", "deployment_config='all at once'"], 'deployment_config "all at once" is not'),
+        (["-e", "image_tag=1.4.2", "-e", "deploy_report_every=0"], "deploy_report_every must be a positive number"),
     ],
 )
 def test_deploy_rejects_bad_image_tags_before_any_aws_call(ansible_playbook, no_aws, extra, message) -> None:
