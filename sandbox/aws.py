@@ -308,6 +308,16 @@ def patch_moto(plane: DataPlane) -> None:
         lambda eni: f"ip-{(eni.private_ip_address or '10.0.0.1').replace('.', '-')}.{plane.region}.compute.internal"
     )
 
+    # UpdateServicePrimaryTaskSet takes a task set's ARN or its id; given an id, moto made every task set
+    # ACTIVE (it compares the id with each ARN), leaving the service without a primary one.
+    original_update_primary = EC2ContainerServiceBackend.update_service_primary_task_set
+
+    def update_service_primary_task_set(self, cluster, service, primary_task_set):
+        task_set = self.describe_task_sets(cluster.split("/")[-1], service.split("/")[-1], [primary_task_set])[0]
+        return original_update_primary(self, cluster, service, task_set.task_set_arn)
+
+    EC2ContainerServiceBackend.update_service_primary_task_set = update_service_primary_task_set
+
     # A CODE_DEPLOY service starts with a primary task set running its task definition (moto leaves
     # taskSets empty), attached to the service's target group.
     original_create_service = EC2ContainerServiceBackend.create_service

@@ -42,15 +42,18 @@ class Sandbox:
     # --- the sandbox ----------------------------------------------------------------------------------------
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
+        result = subprocess.run(
             [sys.executable, "-m", "sandbox", *args],
             cwd=REPO,
             env=self.env,
             capture_output=True,
             text=True,
             timeout=120,
-            check=True,
+            check=False,
         )
+        if result.returncode != 0:
+            raise RuntimeError(f"python -m sandbox {' '.join(args)} failed: {result.stdout}{result.stderr}")
+        return result
 
     @property
     def config(self) -> dict:

@@ -22,6 +22,7 @@ Minutes (traffic intervals, ready and termination waits, the hook timeout) are s
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -36,22 +37,10 @@ import yaml
 from botocore.config import Config as BotoConfig
 
 from sandbox.api_calls import ENGINE_APP_ID
+from sandbox.codedeploy.model import ACTIVE, EVENTS, HOOK_EVENTS, PREDEFINED_CONFIGS, TERMINAL, ApiError, now
 
 log = logging.getLogger("sandbox.codedeploy.engine")
 
-EVENTS = [
-    "BeforeInstall",
-    "Install",
-    "AfterInstall",
-    "AllowTestTraffic",
-    "AfterAllowTestTraffic",
-    "BeforeAllowTraffic",
-    "AllowTraffic",
-    "AfterAllowTraffic",
-]
-HOOK_EVENTS = {"BeforeInstall", "AfterInstall", "AfterAllowTestTraffic", "BeforeAllowTraffic", "AfterAllowTraffic"}
-ACTIVE = ["Created", "Queued", "InProgress", "Baking", "Ready"]
-TERMINAL = ["Succeeded", "Failed", "Stopped"]
 HOOK_TIMEOUT_MINUTES = 60
 INSTALL_TIMEOUT_SECONDS = 300
 TICK = 0.2
@@ -66,10 +55,6 @@ class Abort(Exception):
         super().__init__(message)
         self.status, self.code, self.message, self.rollback_event = status, code, message, rollback_event
         self.diagnostics = diagnostics
-
-
-def now() -> float:
-    return round(time.time(), 3)
 
 
 def traffic_steps(config: dict) -> list[tuple[int, float]]:
@@ -251,13 +236,7 @@ class Engine:
     def _task_sets_info(self, body: dict) -> list[dict]:
         engine = body["_engine"]
         recorded = engine.get("task_sets") or {}
-        live = {}
-        if body["status"] in ACTIVE and engine.get("target"):
-            try:
-                service = self._service(engine["target"]["cluster"], engine["target"]["service"])
-                live = {ts["id"]: ts for ts in service.get("taskSets", [])}
-            except botocore.exceptions.BotoCoreError:
-                live = {}
+        live = self._live_task_sets(body) if body["status"] in ACTIVE else {}
         green_weight = engine.get("green_weight", 0)
         info = []
         for label in ("Blue", "Green"):
@@ -282,7 +261,6 @@ class Engine:
     # --- requests from the API --------------------------------------------------------------------------
 
     def request_stop(self, body: dict, rollback: bool | None) -> dict:
-        from sandbox.codedeploy.server import ApiError
 
         if body["status"] in TERMINAL:
             raise ApiError(
@@ -296,7 +274,6 @@ class Engine:
         return {"status": "Pending", "statusMessage": "Stop deployment request received"}
 
     def request_continue(self, body: dict, wait_type: str) -> dict:
-        from sandbox.codedeploy.server import ApiError
 
         engine = body["_engine"]
         if wait_type == "READY_WAIT" and body["status"] != "Ready":
@@ -316,7 +293,6 @@ class Engine:
         return {}
 
     def hook_status(self, body: dict, execution_id: str | None, status: str | None) -> dict:
-        from sandbox.codedeploy.server import ApiError
 
         if status not in ("Succeeded", "Failed"):
             raise ApiError(
@@ -412,7 +388,14 @@ class Engine:
                 "DEPLOYMENT_FAILURE",
             )
         green_name = next(name for name in arns if name != blue_name)
-        primary = next((ts for ts in service.get("taskSets", []) if ts.get("status") == "PRIMARY"), None)
+        primary = next((ts for ts in service.get("taskSets", []) if ts.get("status") == "PRIMARY"), None) or next(
+            (
+                ts
+                for ts in service.get("taskSets", [])
+                if (ts.get("loadBalancers") or [{}])[0].get("targetGroupArn") == arns[blue_name]
+            ),
+            None,
+        )
         task_sets = {}
         if primary:
             task_sets["Blue"] = {
@@ -663,8 +646,6 @@ class Engine:
         self.finish(deployment_id, "Succeeded")
 
     def _config(self, name: str) -> dict:
-        from sandbox.codedeploy.server import PREDEFINED_CONFIGS
-
         return (
             PREDEFINED_CONFIGS.get(name)
             or self.store.get("config", name)
@@ -835,7 +816,17 @@ class Engine:
     # --- endings ----------------------------------------------------------------------------------------
 
     def finish(self, deployment_id: str, status: str, error: dict | None = None) -> None:
+        live = self._live_task_sets(self.get(deployment_id))
+
         def change(d):
+            # The target's task set info as it was at the end (afterwards it is read from here).
+            for task_set in d["_engine"].get("task_sets", {}).values():
+                current = live.get(task_set["id"])
+                task_set.update(
+                    desiredCount=current.get("computedDesiredCount", 0) if current else 0,
+                    runningCount=current.get("runningCount", 0) if current else 0,
+                    status=current.get("status", "ACTIVE") if current else "DRAINING",
+                )
             d["status"] = status
             d["completeTime"] = now()
             d["_engine"].pop("terminating", None)
@@ -847,6 +838,15 @@ class Engine:
 
         self.update(deployment_id, change)
         log.info("%s %s", deployment_id, status)
+
+    def _live_task_sets(self, body: dict) -> dict:
+        target = body["_engine"].get("target")
+        if not target:
+            return {}
+        try:
+            return {ts["id"]: ts for ts in self._service(target["cluster"], target["service"]).get("taskSets", [])}
+        except (Abort, botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError):
+            return {}
 
     def finish_failed(self, deployment_id: str, abort: Abort) -> None:
         log.info("%s ending %s: %s", deployment_id, abort.status, abort.message)
@@ -916,8 +916,6 @@ class Engine:
     def _original_revision(self, body: dict) -> dict:
         """With no earlier successful deployment, the revision a rollback restores is the failed AppSpec
         pointed at the original task set's task definition."""
-        import hashlib
-
         appspec = yaml.safe_load(body["revision"]["appSpecContent"]["content"])
         blue = body["_engine"].get("task_sets", {}).get("Blue") or {}
         if blue.get("taskDefinition"):

@@ -12,7 +12,6 @@ import hashlib
 import json
 import logging
 import sys
-import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -23,62 +22,14 @@ from botocore.validate import ParamValidator
 from sandbox import api_calls
 from sandbox import config as sandbox_config
 from sandbox.codedeploy import engine as deployment_engine
+from sandbox.codedeploy.model import ACTIVE, HOOK_EVENTS, PREDEFINED_CONFIGS, ApiError, now
+from sandbox.codedeploy.model import config as _config
 from sandbox.codedeploy.store import Store
 
 log = logging.getLogger("sandbox.codedeploy")
 MODEL = botocore.session.get_session().get_service_model("codedeploy")
 TARGET_PREFIX = MODEL.metadata["targetPrefix"] + "."
 PAGE_SIZE = 100
-HOOK_EVENTS = ["BeforeInstall", "AfterInstall", "AfterAllowTestTraffic", "BeforeAllowTraffic", "AfterAllowTraffic"]
-ACTIVE = ["Created", "Queued", "InProgress", "Baking", "Ready"]
-TERMINAL = ["Succeeded", "Failed", "Stopped"]
-
-
-class ApiError(Exception):
-    def __init__(self, code: str, message: str, status: int = 400):
-        super().__init__(message)
-        self.code, self.message, self.status = code, message, status
-
-
-def now() -> float:
-    return round(time.time(), 3)
-
-
-def _config(name, kind, routing=None, minimum=None):
-    body = {
-        "deploymentConfigId": str(uuid.uuid5(uuid.NAMESPACE_URL, name)),
-        "deploymentConfigName": name,
-        "createTime": 1420070400.0,
-        "computePlatform": kind,
-    }
-    if routing:
-        body["trafficRoutingConfig"] = routing
-    if minimum:
-        body["minimumHealthyHosts"] = minimum
-    return body
-
-
-def _linear(percentage, minutes):
-    return {"type": "TimeBasedLinear", "timeBasedLinear": {"linearPercentage": percentage, "linearInterval": minutes}}
-
-
-def _canary(percentage, minutes):
-    return {"type": "TimeBasedCanary", "timeBasedCanary": {"canaryPercentage": percentage, "canaryInterval": minutes}}
-
-
-PREDEFINED_CONFIGS = {
-    c["deploymentConfigName"]: c
-    for c in [
-        _config("CodeDeployDefault.ECSAllAtOnce", "ECS", {"type": "AllAtOnce"}),
-        _config("CodeDeployDefault.ECSLinear10PercentEvery1Minutes", "ECS", _linear(10, 1)),
-        _config("CodeDeployDefault.ECSLinear10PercentEvery3Minutes", "ECS", _linear(10, 3)),
-        _config("CodeDeployDefault.ECSCanary10Percent5Minutes", "ECS", _canary(10, 5)),
-        _config("CodeDeployDefault.ECSCanary10Percent15Minutes", "ECS", _canary(10, 15)),
-        _config("CodeDeployDefault.OneAtATime", "Server", minimum={"type": "HOST_COUNT", "value": 1}),
-        _config("CodeDeployDefault.HalfAtATime", "Server", minimum={"type": "FLEET_PERCENT", "value": 50}),
-        _config("CodeDeployDefault.AllAtOnce", "Server", minimum={"type": "HOST_COUNT", "value": 0}),
-    ]
-}
 
 
 def paginate(items: list, request: dict) -> tuple[list, str | None]:
