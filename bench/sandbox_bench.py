@@ -42,17 +42,6 @@ def timed_lines(process: subprocess.Popen, lines: list[tuple[float, str]]) -> th
     return thread
 
 
-def client_env(box: Sandbox) -> dict:
-    return {
-        **box.env,
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{box.env['SANDBOX_AWS_PORT']}",
-        "AWS_ENDPOINT_URL_CODEDEPLOY": f"http://127.0.0.1:{box.env['SANDBOX_CODEDEPLOY_PORT']}",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "eu-west-1",
-    }
-
-
 def deploy_and_race_the_cli(box: Sandbox, version: str) -> dict:
     """One deployment: the playbook and the AWS CLI waiter watch it; when does each report the end?"""
     lines: list[tuple[float, str]] = []
@@ -62,7 +51,7 @@ def deploy_and_race_the_cli(box: Sandbox, version: str) -> dict:
     cli_started = time.time()
     cli = subprocess.run(
         [str(BIN / "aws"), "deploy", "wait", "deployment-successful", "--deployment-id", active["deploymentId"]],
-        env=client_env(box),
+        env=box.client_environment(),
         capture_output=True,
         text=True,
         check=False,

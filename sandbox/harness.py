@@ -65,6 +65,18 @@ class Sandbox:
         config["images"][key] = spec
         (self.home / "config.json").write_text(json.dumps(config, indent=2))
 
+    def client_environment(self) -> dict[str, str]:
+        """The environment of a process that talks to this sandbox as to AWS (the AWS CLI, a script)."""
+        return {
+            **self.env,
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.env['SANDBOX_AWS_PORT']}",
+            "AWS_ENDPOINT_URL_CODEDEPLOY": f"http://127.0.0.1:{self.env['SANDBOX_CODEDEPLOY_PORT']}",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "eu-west-1",
+            "AWS_DEFAULT_REGION": "eu-west-1",
+        }
+
     def client(self, service: str):
         endpoint = (
             f"http://127.0.0.1:{self.env['SANDBOX_CODEDEPLOY_PORT' if service == 'codedeploy' else 'SANDBOX_AWS_PORT']}"

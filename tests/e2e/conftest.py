@@ -3,6 +3,7 @@ deploys through it as an operator would. HAProxy is required (make test installs
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,10 @@ from sandbox.harness import Sandbox
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     if shutil.which("haproxy") is None and not Path("/usr/sbin/haproxy").exists():
         pytest.fail("HAProxy is not installed (the sandbox's load balancer): make test installs it")
-    box = Sandbox(tmp_path_factory.mktemp("sandbox"))
+    # E2E_SANDBOX_PORTS / E2E_SANDBOX_NETWORK: to run beside another e2e run on this machine.
+    aws_port, codedeploy_port = (int(p) for p in os.environ.get("E2E_SANDBOX_PORTS", "4766,4767").split(","))
+    network = int(os.environ.get("E2E_SANDBOX_NETWORK", "11"))
+    box = Sandbox(tmp_path_factory.mktemp("sandbox"), ports=(aws_port, codedeploy_port), network=network)
     box.cli("up")
     try:
         box.playbook("playbooks/provision.yml")

@@ -293,14 +293,7 @@ def test_drift_check_reports_a_difference_and_changes_nothing(sandbox):
 def test_aws_clients_waiters_end_as_on_aws(sandbox):
     deploy = sandbox.start_playbook("deploy.yml", "-e", f"image_tag={sandbox.next_version()}")
     active = sandbox.wait_for("the deployment to start", sandbox.active_deployment)
-    environment = {
-        **sandbox.env,
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{sandbox.env['SANDBOX_AWS_PORT']}",
-        "AWS_ENDPOINT_URL_CODEDEPLOY": f"http://127.0.0.1:{sandbox.env['SANDBOX_CODEDEPLOY_PORT']}",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "eu-west-1",
-    }
+    environment = sandbox.client_environment()
     boto3_result: dict = {}
 
     def boto3_waiter():
@@ -326,7 +319,32 @@ def test_aws_clients_waiters_end_as_on_aws(sandbox):
     assert cli.returncode == 0, cli.stderr
     assert boto3_result == {"ok": True}
 
-    failed = next(d for d in sandbox.deployments() if d["status"] == "Failed" and d["creator"] == "user")
+    failed = next((d for d in sandbox.deployments() if d["status"] == "Failed" and d["creator"] == "user"), None)
+    if failed is None:  # run on its own: make one (a task definition that does not exist fails BeforeInstall)
+        appspec = json.loads(
+            sandbox.client("codedeploy").get_deployment(deploymentId=active["deploymentId"])["deploymentInfo"][
+                "revision"
+            ]["appSpecContent"]["content"]
+        )
+        properties = appspec["Resources"][0]["TargetService"]["Properties"]
+        properties["TaskDefinition"] = properties["TaskDefinition"].rsplit(":", 1)[0] + ":999"
+        created = sandbox.client("codedeploy").create_deployment(
+            applicationName=APP,
+            deploymentGroupName=APP,
+            revision={"revisionType": "AppSpecContent", "appSpecContent": {"content": json.dumps(appspec)}},
+        )
+        failed = sandbox.wait_for(
+            "the deployment to fail",
+            lambda: next(
+                (
+                    d
+                    for d in sandbox.deployments()
+                    if d["deploymentId"] == created["deploymentId"] and d["status"] == "Failed"
+                ),
+                None,
+            ),
+            timeout=120,
+        )
     cli_failed = subprocess.run(
         [str(BIN / "aws"), "deploy", "wait", "deployment-successful", "--deployment-id", failed["deploymentId"]],
         env=environment,

@@ -10,15 +10,7 @@ from sandbox.harness import APP, BIN, PROD_PORT, REPO
 
 
 def aws(sandbox, *args: str) -> str:
-    environment = {
-        **sandbox.env,
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{sandbox.env['SANDBOX_AWS_PORT']}",
-        "AWS_ENDPOINT_URL_CODEDEPLOY": f"http://127.0.0.1:{sandbox.env['SANDBOX_CODEDEPLOY_PORT']}",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "eu-west-1",
-        "AWS_DEFAULT_REGION": "eu-west-1",
-    }
+    environment = sandbox.client_environment()
     result = subprocess.run(
         [str(BIN / "aws"), *args, "--output", "json"], env=environment, capture_output=True, text=True, check=False
     )
@@ -67,11 +59,7 @@ def test_the_migration_by_hand_and_its_output_in_the_container_log(sandbox):
         [str(BIN / "python"), "-m", "hooks.run_migrations", "--cluster", APP, "--service", APP],
         cwd=REPO,
         env={
-            **sandbox.env,
-            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{sandbox.env['SANDBOX_AWS_PORT']}",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "eu-west-1",
+            **sandbox.client_environment(),
             "MIGRATION_TIMEOUT_SECONDS": "60",
             "POLL_INTERVAL_SECONDS": "1",
             "PYTHONPATH": str(REPO),
