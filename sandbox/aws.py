@@ -79,14 +79,7 @@ class DataPlane:
                 in_use.update(name for name, _ in named)
                 desired.listeners[(balancer.name, balancer.dns_name, int(listener.port))] = named
         for group in by_arn.values():
-            check = alb.HealthCheck(
-                path=group.health_check_path or "/",
-                codes=str((group.matcher or {}).get("HttpCode", "200")),
-                interval=float(group.health_check_interval_seconds),
-                timeout=float(group.health_check_timeout_seconds),
-                healthy=int(group.healthy_threshold_count),
-                unhealthy=int(group.unhealthy_threshold_count),
-            )
+            check = _health_check(group)
             targets = [(t["Id"], int(t.get("Port") or group.port)) for t in list(group.targets.values())]
             desired.target_groups[group.name] = (check, targets)
         self.in_use = in_use
@@ -135,14 +128,7 @@ class DataPlane:
                 "Target.NotInUse",
                 "Target group is not configured to receive traffic from the load balancer",
             )
-        check = alb.HealthCheck(
-            path=group.health_check_path or "/",
-            codes="",
-            interval=float(group.health_check_interval_seconds),
-            timeout=float(group.health_check_timeout_seconds),
-            healthy=int(group.healthy_threshold_count),
-            unhealthy=int(group.unhealthy_threshold_count),
-        )
+        check = _health_check(group)
         age = time.time() - registered.get("_registered_at", 0)
         state, reason, description = alb.target_health(
             self.stats, group.name, (target["Id"], port), age=age, check=check, scale=self.cfg.health_check_scale
@@ -245,6 +231,18 @@ class DataPlane:
         self.stopping.set()
         self.agent.stop_all()
         self.haproxy.stop()
+
+
+def _health_check(group) -> alb.HealthCheck:
+    """A target group's health check settings, as HAProxy runs them."""
+    return alb.HealthCheck(
+        path=group.health_check_path or "/",
+        codes=str((group.matcher or {}).get("HttpCode", "200")),
+        interval=float(group.health_check_interval_seconds),
+        timeout=float(group.health_check_timeout_seconds),
+        healthy=int(group.healthy_threshold_count),
+        unhealthy=int(group.unhealthy_threshold_count),
+    )
 
 
 def _split_result(output: str) -> tuple[str, str]:

@@ -97,6 +97,8 @@ class Agent:
                 continue
             cut = data.rfind(b"\n") + 1
             if not cut:
+                if task.state == "STOPPED":
+                    task.awslogs = None  # all shipped: stop reading a finished task's file every tick
                 continue
             task.log_offset += cut
             group, stream = task.awslogs

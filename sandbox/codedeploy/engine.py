@@ -620,7 +620,6 @@ class Engine:
         properties = appspec["Resources"][0]["TargetService"]["Properties"]
         group = self._group(body)
         config = self._config(body["deploymentConfigName"])
-        engine = body["_engine"]
 
         for name in EVENTS:
             body = self.get(deployment_id)

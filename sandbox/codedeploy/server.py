@@ -428,14 +428,12 @@ class CodeDeploy:
 
     def ListDeploymentTargets(self, r):
         deployment = self.deployment(r.get("deploymentId"))
-        targets = [t["ecsTarget"]["targetId"] for t in self.engine.targets(deployment)]
         wanted = (r.get("targetFilters") or {}).get("TargetStatus")
-        if wanted:
-            targets = [
-                t["ecsTarget"]["targetId"]
-                for t in self.engine.targets(deployment)
-                if t["ecsTarget"]["status"] in wanted
-            ]
+        targets = [
+            t["ecsTarget"]["targetId"]
+            for t in self.engine.targets(deployment)
+            if not wanted or t["ecsTarget"]["status"] in wanted
+        ]
         page, token = paginate(targets, r)
         return {"targetIds": page, **({"nextToken": token} if token else {})}
 
