@@ -36,7 +36,8 @@ class ActionModule(ActionBase):
         changed, timeline = bool(step.get("changed")), []
         self._show(step, started)
         timeline.extend(step.get("progress") or [])
-        follow = {**args, "state": "present", "deployment_id": step["deployment_id"]}
+        # Later steps only wait, with the original state's meaning (a rollback ends `stopped` as expected).
+        follow = {**args, "follow": True, "deployment_id": step["deployment_id"]}
         while not step.get("finished", True) and not step.get("failed"):
             remaining = total - int(time.monotonic() - started)
             follow["wait_timeout"] = max(remaining, 1)

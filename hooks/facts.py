@@ -1,8 +1,10 @@
 """What a hook checks, learnt from the deployment itself rather than from configuration.
 
-GetDeployment -> the AppSpec (JSON, see module_utils/ecs_appspec.py) -> the task definition, container and
-port -> the image and APP_VERSION; GetDeploymentGroup -> the ECS service, the target group pair, the
-production and test listeners and the alarms.
+GetDeployment -> the revision's sha256 -> GetApplicationRevision -> the AppSpec (JSON, see
+module_utils/ecs_appspec.py) -> the task definition, container and port -> the image and APP_VERSION;
+GetDeploymentGroup -> the ECS service, the target group pair, the production and test listeners and the
+alarms. GetDeployment never returns the AppSpec itself (its API reference: the content "is always null").
+After Install, what the AppSpec says is confirmed against the replacement task set ECS really runs.
 """
 
 from __future__ import annotations
@@ -69,13 +71,39 @@ def _appspec_target(content: str) -> dict:
     raise CheckFailed("the deployment's AppSpec has no TargetService of Type AWS::ECS::Service")
 
 
+def appspec_content(info: dict) -> str:
+    """The deployment's AppSpec: from the response where it has it, else GetApplicationRevision by sha256."""
+    revision = info.get("revision") or {}
+    content = revision.get("appSpecContent") or revision.get("string") or {}
+    if content.get("content"):
+        return content["content"]
+    digest = content.get("sha256")
+    if revision.get("revisionType") != "AppSpecContent" or not digest:
+        raise CheckFailed(
+            f"deployment {info['deploymentId']} has no AppSpecContent revision with a sha256: create ECS "
+            "deployments with revision.appSpecContent {content, sha256} (the codedeploy_deployment module does)"
+        )
+    codedeploy = client("codedeploy")
+    try:
+        found = codedeploy.get_application_revision(
+            applicationName=info["applicationName"],
+            revision={"revisionType": "AppSpecContent", "appSpecContent": {"sha256": digest}},
+        )
+    except codedeploy.exceptions.RevisionDoesNotExistException:
+        raise CheckFailed(
+            f"application {info['applicationName']} has no revision with sha256 {digest} "
+            f"(the AppSpec of deployment {info['deploymentId']})"
+        ) from None
+    text = ((found.get("revision") or {}).get("appSpecContent") or {}).get("content")
+    if not text:
+        raise CheckFailed(f"GetApplicationRevision returned no AppSpec content for sha256 {digest}")
+    return text
+
+
 def load(deployment_id: str, with_task_definition: bool = True) -> DeploymentFacts:
     codedeploy = client("codedeploy")
     info = codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
-    revision = info.get("revision") or {}
-    content = (revision.get("appSpecContent") or revision.get("string") or {}).get("content")
-    if not content:
-        raise CheckFailed(f"deployment {deployment_id} has no AppSpec content revision")
+    content = appspec_content(info)
     properties = _appspec_target(content)
     balancer = properties.get("LoadBalancerInfo") or {}
     facts = DeploymentFacts(
@@ -106,6 +134,46 @@ def load(deployment_id: str, with_task_definition: bool = True) -> DeploymentFac
             "taskDefinition"
         ]
     return facts
+
+
+def replacement_task_set(facts: DeploymentFacts) -> dict:
+    """The replacement (Green) task set of the deployment, as ECS describes it (after Install).
+
+    BatchGetDeploymentTargets names it (taskSetsInfo, label Green); DescribeServices says what it runs.
+    """
+    codedeploy = client("codedeploy")
+    target_ids = (
+        codedeploy.get_paginator("list_deployment_targets")
+        .paginate(deploymentId=facts.deployment_id)
+        .build_full_result()
+        .get("targetIds", [])
+    )
+    green_id = None
+    if target_ids:
+        targets = codedeploy.batch_get_deployment_targets(deploymentId=facts.deployment_id, targetIds=target_ids[:25])
+        for target in targets.get("deploymentTargets", []):
+            for task_set in (target.get("ecsTarget") or {}).get("taskSetsInfo") or []:
+                if task_set.get("taskSetLabel") == "Green":
+                    green_id = task_set.get("identifer")  # sic: the API's spelling
+    if not green_id:
+        raise CheckFailed(f"deployment {facts.deployment_id} has no replacement (Green) task set yet")
+    services = client("ecs").describe_services(cluster=facts.cluster, services=[facts.service]).get("services", [])
+    for task_set in (services[0] if services else {}).get("taskSets", []):
+        if green_id in (task_set.get("id"), task_set.get("taskSetArn")):
+            return task_set
+    raise CheckFailed(f"ECS service {facts.service} has no task set {green_id} (the deployment's replacement)")
+
+
+def confirm_replacement(facts: DeploymentFacts) -> dict:
+    """After Install: the replacement task set runs the task definition the AppSpec names, a second source
+    for what the AppSpec said. Returns the task set."""
+    task_set = replacement_task_set(facts)
+    if task_set.get("taskDefinition") != facts.task_definition_arn:
+        raise CheckFailed(
+            f"the replacement task set {task_set.get('id')} runs {task_set.get('taskDefinition')}, but the "
+            f"deployment's AppSpec names {facts.task_definition_arn}"
+        )
+    return task_set
 
 
 def other_active_deployments(facts: DeploymentFacts) -> list[str]:

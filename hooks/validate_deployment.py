@@ -1,11 +1,11 @@
 """AfterInstall: the replacement task set is running and its targets are healthy.
 
-Waits (within the budget) until the replacement task set, the one running the deployment's task
-definition, is at steady state with running = desired, then until each of its targets in its target
-group is healthy. At AfterInstall the replacement's target group usually has no listener yet (AllowTestTraffic
-comes next), and an ALB does not health-check such a group: its targets are "unused" (Target.NotInUse). Then
-all targets registered is what can be checked here; their health is proven through the test listener by
-AfterAllowTestTraffic.
+Waits (within the budget) until the replacement task set (the deployment's Green task set, which must run the
+task definition the AppSpec names) is at steady state with running = desired, then until each of its targets
+in its target group is healthy. At AfterInstall the replacement's target group usually has no listener yet
+(AllowTestTraffic comes next), and an ALB does not health-check such a group: its targets are "unused"
+(Target.NotInUse). Then all targets registered is what can be checked here; their health is proven through the
+test listener by AfterAllowTestTraffic.
 
 Environment: STEADY_STATE_TIMEOUT_SECONDS (default 300), POLL_INTERVAL_SECONDS (default 5),
 HOOK_TIME_BUDGET_SECONDS, LOG_LEVEL.
@@ -19,20 +19,9 @@ from hooks import facts as deployment_facts
 from hooks.common import Budget, BudgetExceeded, CheckFailed, Hook, client, env_float, log, run_hook
 
 
-def replacement_task_set(facts, ecs) -> dict:
-    services = ecs.describe_services(cluster=facts.cluster, services=[facts.service]).get("services", [])
-    if not services:
-        raise CheckFailed(f"ECS service {facts.service} not found in cluster {facts.cluster}")
-    for task_set in services[0].get("taskSets", []):
-        if task_set.get("taskDefinition") == facts.task_definition_arn and task_set.get("status") != "DRAINING":
-            return task_set
-    raise CheckFailed(f"no task set of {facts.service} runs {facts.task_definition_arn}: Install did not create it")
-
-
 def wait_for_steady_state(facts, budget: Budget, interval: float) -> dict:
-    ecs = client("ecs")
     while True:
-        task_set = replacement_task_set(facts, ecs)
+        task_set = deployment_facts.confirm_replacement(facts)
         desired, running = task_set.get("computedDesiredCount", 0), task_set.get("runningCount", 0)
         if task_set.get("stabilityStatus") == "STEADY_STATE" and running >= desired > 0:
             return task_set

@@ -131,6 +131,13 @@ options:
       - The RV(deployment) returned by the previous step of a O(report_every) loop, so that this step also
         reports what changed between the two. Set by the action plugin.
     type: dict
+  follow:
+    description:
+      - A later step of a O(report_every) loop: the action of O(state) (create, stop, continue) was taken by an
+        earlier step; only wait on O(deployment_id) and end with that state's meaning (a rollback is the
+        expected end of V(stopped)). Set by the action plugin.
+    type: bool
+    default: false
   on_timeout:
     description:
       - What to do when O(wait_timeout) passes first. V(fail) fails and leaves the deployment running;
@@ -292,6 +299,7 @@ from ansible.module_utils.codedeploy import (
     LIFECYCLE_EVENTS,
     TERMINAL_STATUSES,
     DeploymentWatcher,
+    appspec_of,
     deployments_of_group,
     event_status,
     failed_event,
@@ -302,6 +310,7 @@ from ansible.module_utils.codedeploy import (
     hook_function,
     is_failure,
     retry_decorator,
+    revision_sha256,
     rollback_settled,
     snapshot,
     wait_condition,
@@ -327,10 +336,14 @@ def appspec_content(module):
     return content, parsed
 
 
-def revision_of(info):
-    revision = (info or {}).get("revision") or {}
-    content = revision.get("appSpecContent") or revision.get("string") or {}
-    return content.get("sha256"), content.get("content")
+def read_appspec(module, client, info):
+    """The AppSpec a deployment deployed (GetDeployment never returns it: GetApplicationRevision)."""
+    if info is None:
+        return None
+    try:
+        return appspec_of(client, info)
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        module.fail_json_aws(e, msg=f"Unable to read the AppSpec of deployment {info.get('deploymentId')}")
 
 
 def describe_revision(content):
@@ -487,7 +500,7 @@ def finish(module, result, snap, expect_failure=False):
 def replace_active(module, client, blocking, result):
     """Another revision is active: fail naming it, or (replace_active) stop it with rollback and wait."""
     params = module.params
-    described = describe_revision(revision_of(blocking)[1]) or "another revision"
+    described = describe_revision(read_appspec(module, client, blocking)) or "another revision"
     if not params["replace_active"]:
         module.fail_json(
             msg=f"Deployment {blocking['deploymentId']} ({blocking['status']}, {described}) is active in "
@@ -525,16 +538,19 @@ def ensure_present(module, client):
     result = {"changed": False, "attached": False}
 
     last = last_attempted(module, client)
-    last_digest, last_content = revision_of(last)
+    last_digest = revision_sha256(last)
     if module._diff:
         result["diff"] = {
-            "before": {"revision_sha256": last_digest, "task_definition": describe_revision(last_content)},
+            "before": {
+                "revision_sha256": last_digest,
+                "task_definition": describe_revision(read_appspec(module, client, last)),
+            },
             "after": {"revision_sha256": digest, "task_definition": new_task_definition},
         }
 
     active = find_active(module, client)
-    same = [info for info in active if revision_of(info)[0] == digest]
-    other = [info for info in active if revision_of(info)[0] != digest]
+    same = [info for info in active if revision_sha256(info) == digest]
+    other = [info for info in active if revision_sha256(info) != digest]
     deployment_id = None
     if same:
         deployment_id, result["attached"] = same[0]["deploymentId"], True
@@ -568,7 +584,8 @@ def report(module, client, deployment_id, result):
     """Wait (unless told not to, or in check mode), then exit with the deployment, failing on a rollback."""
     if module.check_mode or not module.params["wait"]:
         try:
-            snap = snapshot(get_deployment(client, deployment_id))
+            info = get_deployment(client, deployment_id)
+            snap = snapshot(info, appspec=appspec_of(client, info))
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
             module.fail_json_aws(e, msg=f"Unable to get deployment {deployment_id}", **result)
         result.update(status=snap["status"], deployment=snap)
@@ -597,17 +614,19 @@ def ensure_stopped(module, client):
     if info is None:
         module.exit_json(changed=False, msg="No active deployment in the group: nothing to stop")
     result = {"changed": False, "deployment_id": info["deploymentId"], "status": info["status"]}
-    if info["status"] in TERMINAL_STATUSES:
+    if info["status"] in TERMINAL_STATUSES and not module.params["follow"]:
         result.update(
-            deployment=snapshot(info), msg=f"Deployment {info['deploymentId']} already ended {info['status']}"
+            deployment=snapshot(info, appspec=read_appspec(module, client, info)),
+            msg=f"Deployment {info['deploymentId']} already ended {info['status']}",
         )
         module.exit_json(**result)
     result["changed"] = True
     if module.check_mode:
         module.exit_json(**result)
-    response = stop(module, client, info["deploymentId"], module.params["rollback"])
-    result["stop_status"] = response.get("status")
-    result["stop_message"] = response.get("statusMessage")
+    if not module.params["follow"]:
+        response = stop(module, client, info["deploymentId"], module.params["rollback"])
+        result["stop_status"] = response.get("status")
+        result["stop_message"] = response.get("statusMessage")
     if not module.params["wait"]:
         module.exit_json(**result)
     snap = wait(module, client, info["deploymentId"], result)
@@ -624,9 +643,11 @@ def ensure_continued(module, client):
     deployment_id, status = info["deploymentId"], info["status"]
     result = {"changed": False, "deployment_id": deployment_id, "status": status}
     wait_type = module.params["wait_type"]
+    if module.params["follow"]:
+        finish(module, result, wait(module, client, deployment_id, result))
     if wait_type == "ready_wait":
         if status != "Ready":
-            snap = snapshot(info, _targets(module, client, deployment_id))
+            snap = snapshot(info, _targets(module, client, deployment_id), appspec=read_appspec(module, client, info))
             promoted = (
                 event_status(snap, "AllowTraffic") is not None and event_status(snap, "AllowTraffic") != "Pending"
             )
@@ -705,6 +726,7 @@ def main():
         progress_since=dict(type="dict"),
         on_timeout=dict(type="str", choices=["fail", "rollback", "return"], default="fail"),
         fail_on_rollback=dict(type="bool", default=True),
+        follow=dict(type="bool", default=False),
     )
     module = AnsibleAWSModule(
         argument_spec=argument_spec,

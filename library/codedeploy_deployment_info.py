@@ -78,6 +78,7 @@ except ImportError:
 
 from ansible.module_utils.codedeploy import (
     ACTIVE_STATUSES,
+    appspec_of,
     deployments_of_group,
     get_deployment,
     get_ecs_targets,
@@ -88,11 +89,11 @@ from ansible.module_utils.codedeploy import (
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 
-def describe(client, info, include_targets):
+def describe(client, info, include_targets, cache):
     targets = get_ecs_targets(client, info["deploymentId"]) if include_targets else []
     rollback_id = (info.get("rollbackInfo") or {}).get("rollbackDeploymentId")
     rollback = get_deployment(client, rollback_id) if rollback_id else None
-    return snapshot(info, targets, rollback)
+    return snapshot(info, targets, rollback, appspec_of(client, info, cache))
 
 
 def main():
@@ -165,7 +166,8 @@ def main():
                 sorted(set(statuses)) or None,
                 limit=params["max_results"],
             )
-        result["deployments"] = [describe(client, info, params["include_targets"]) for info in infos]
+        appspecs = {}  # a revision deployed several times is read once
+        result["deployments"] = [describe(client, info, params["include_targets"], appspecs) for info in infos]
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
         module.fail_json_aws(e, msg="Unable to read deployments")
     module.exit_json(**result)

@@ -9,6 +9,7 @@ on its own. AWS behaviour followed: CodeDeploy API reference and user guide, ECS
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from datetime import UTC, datetime
@@ -17,9 +18,10 @@ from ansible.module_utils.common.dict_transformations import camel_dict_to_snake
 from ansible.module_utils.ecs_appspec import AppSpecError, parse, task_definition_of
 
 try:
+    from ansible_collections.amazon.aws.plugins.module_utils.botocore import paginated_query_with_retries
     from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 except ImportError:  # pragma: no cover - the collection is a declared dependency
-    AWSRetry = None
+    AWSRetry = paginated_query_with_retries = None
 
 try:
     from botocore.exceptions import ConnectionError as _ConnectionError
@@ -108,12 +110,55 @@ def batch_get_deployments(client, deployment_ids):
     return infos
 
 
+def revision_sha256(info):
+    revision = (info or {}).get("revision") or {}
+    return (revision.get("appSpecContent") or revision.get("string") or {}).get("sha256")
+
+
+def appspec_of(client, info, cache=None):
+    """The AppSpec content a deployment deploys.
+
+    GetDeployment never returns it (API reference: "The content property of the appSpecContent object in
+    the returned revision is always null. Use GetApplicationRevision and the sha256 property ..."), so it is
+    read with GetApplicationRevision by that sha256; content is used directly only where a response has it.
+    `cache` (a dict, sha256 -> content) spares the call for a revision read before. None when the
+    deployment has no sha256 (a client that created it without one) or the revision is gone.
+    """
+    revision = (info or {}).get("revision") or {}
+    content = revision.get("appSpecContent") or revision.get("string") or {}
+    if content.get("content"):
+        return content["content"]
+    digest = content.get("sha256")
+    if not digest:
+        return None
+    if cache is not None and digest in cache:
+        return cache[digest]
+    try:
+        found = client.get_application_revision(
+            applicationName=info["applicationName"],
+            revision={"revisionType": "AppSpecContent", "appSpecContent": {"sha256": digest}},
+            aws_retry=True,
+        )
+    except client.exceptions.RevisionDoesNotExistException:
+        return None
+    text = ((found.get("revision") or {}).get("appSpecContent") or {}).get("content")
+    if cache is not None:
+        cache[digest] = text
+    return text
+
+
+def _paginated(client, operation, result_key, **params):
+    """A whole paginated read under the retry policy: a throttled page is retried, not fatal."""
+    return paginated_query_with_retries(client, operation, retry_decorator=retry_decorator(), **params).get(
+        result_key, []
+    )
+
+
 def list_deployment_ids(client, application_name, deployment_group_name, statuses=None):
     params = {"applicationName": application_name, "deploymentGroupName": deployment_group_name}
     if statuses:
         params["includeOnlyStatuses"] = list(statuses)
-    paginator = client.get_paginator("list_deployments")
-    return paginator.paginate(**params).build_full_result().get("deployments", [])
+    return _paginated(client, "list_deployments", "deployments", **params)
 
 
 def deployments_of_group(client, application_name, deployment_group_name, statuses=None, limit=None):
@@ -126,8 +171,7 @@ def deployments_of_group(client, application_name, deployment_group_name, status
 
 def get_ecs_targets(client, deployment_id):
     """The ECS targets of a deployment: lifecycle events and task sets with their traffic weights."""
-    paginator = client.get_paginator("list_deployment_targets")
-    target_ids = paginator.paginate(deploymentId=deployment_id).build_full_result().get("targetIds", [])
+    target_ids = _paginated(client, "list_deployment_targets", "targetIds", deploymentId=deployment_id)
     targets = []
     for chunk in _chunks(target_ids):
         response = client.batch_get_deployment_targets(deploymentId=deployment_id, targetIds=chunk, aws_retry=True)
@@ -200,11 +244,16 @@ def _task_definition(content):
         return None
 
 
-def snapshot(info, targets=None, rollback_info=None):
-    """Everything a module returns about one deployment, snake_cased, with derived fields."""
+def snapshot(info, targets=None, rollback_info=None, appspec=None):
+    """Everything a module returns about one deployment, snake_cased, with derived fields.
+
+    `appspec`: the AppSpec content (appspec_of), which GetDeployment itself never carries.
+    """
     targets = targets or []
     revision = info.get("revision") or {}
-    content = revision.get("appSpecContent") or revision.get("string") or {}
+    content = dict(revision.get("appSpecContent") or revision.get("string") or {})
+    if appspec is not None:
+        content["content"] = appspec
     events = _lifecycle_events(targets)
     task_sets = _task_sets(targets)
     rollback = camel_dict_to_snake_dict(info.get("rollbackInfo") or {})
@@ -312,17 +361,24 @@ def hook_failure_reason(logs_client, snap):
     if not function:
         return None
     request = {"logGroupName": f"/aws/lambda/{function}", "filterPattern": f'"{snap["deployment_id"]}"'}
+    # Only the deployment's own time: a log group keeps months of invocations.
+    started = snap["timings"].get("start_time") or snap["timings"].get("create_time")
+    # Without a known start time: the whole group, filtered by the deployment id.
+    with contextlib.suppress(TypeError, ValueError):
+        request["startTime"] = int(datetime.fromisoformat(started).timestamp() * 1000)
     reason = None
-    for page in logs_client.get_paginator("filter_log_events").paginate(**request):
-        for log_event in page.get("events", []):
-            # The Lambda runtime prefixes each line (level, time, request id): the JSON starts at "{".
-            message = log_event.get("message", "")
-            try:
-                line = json.loads(message[message.find("{") :]) if "{" in message else None
-            except ValueError:
-                continue
-            if isinstance(line, dict) and line.get("deployment_id") == snap["deployment_id"] and line.get("reason"):
-                reason = line["reason"]
+    events = paginated_query_with_retries(
+        logs_client, "filter_log_events", retry_decorator=retry_decorator(), **request
+    )
+    for log_event in events.get("events", []):
+        # The Lambda runtime prefixes each line (level, time, request id): the JSON starts at "{".
+        message = log_event.get("message", "")
+        try:
+            line = json.loads(message[message.find("{") :]) if "{" in message else None
+        except ValueError:
+            continue
+        if isinstance(line, dict) and line.get("deployment_id") == snap["deployment_id"] and line.get("reason"):
+            reason = line["reason"]
     return f"{function}: {reason}" if reason else None
 
 
@@ -422,6 +478,7 @@ class DeploymentWatcher:
         self._targets_read_at = None
         self._targets_interval = min_interval
         self._last_info_key = None
+        self._appspecs = {}  # sha256 -> content: read once per revision
 
     def _info_key(self, info):
         return (
@@ -452,7 +509,9 @@ class DeploymentWatcher:
         if rollback_id:
             rollback = get_deployment(self.client, rollback_id)
             self.api_calls += 1
-        return snapshot(info, self._targets, rollback)
+        if revision_sha256(info) and revision_sha256(info) not in self._appspecs:
+            self.api_calls += 1
+        return snapshot(info, self._targets, rollback, appspec_of(self.client, info, self._appspecs))
 
     def _line(self, started, message):
         return {"elapsed_seconds": round(self.clock() - started, 1), "time": iso(datetime.now(UTC)), "message": message}
@@ -716,14 +775,8 @@ def normalize_routing(config):
 def groups_using_config(client, config_name):
     """Every (application, group) whose deployment config is `config_name`, across the account/region."""
     users = []
-    applications = client.get_paginator("list_applications").paginate().build_full_result().get("applications", [])
-    for application in applications:
-        group_names = (
-            client.get_paginator("list_deployment_groups")
-            .paginate(applicationName=application)
-            .build_full_result()
-            .get("deploymentGroups", [])
-        )
+    for application in _paginated(client, "list_applications", "applications"):
+        group_names = _paginated(client, "list_deployment_groups", "deploymentGroups", applicationName=application)
         for chunk in _chunks(group_names):
             response = client.batch_get_deployment_groups(
                 applicationName=application, deploymentGroupNames=chunk, aws_retry=True

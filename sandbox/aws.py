@@ -356,6 +356,79 @@ def patch_moto(plane: DataPlane) -> None:
         return result.encode() if not asynchronous else ""
 
     LambdaFunction.invoke = invoke
+    refuse_code_deploy_service_updates()
+    delay_iam_propagation(plane)
+
+
+def refuse_code_deploy_service_updates() -> None:
+    """UpdateService on a CODE_DEPLOY service (API reference): only the desired count, deployment configuration,
+    health check grace period, placement constraints and strategy, managed tags and tag propagation may
+    change; the task definition, network, platform version and load balancers change only through a
+    CodeDeploy deployment. moto accepts them all. Parameters the reference is silent on pass (ledger:
+    assumed), deploymentController among them: it is the documented way to ECS-native blue/green."""
+    from moto.ecs.exceptions import InvalidParameterException
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    original_update_service = EC2ContainerServiceBackend.update_service
+    refused = {
+        "task_definition": "task definition",
+        "network_configuration": "network parameters",
+        "platform_version": "platform version",
+        "load_balancers": "load balancers",
+    }
+
+    def update_service(self, service_properties):
+        service = self._get_service(
+            service_properties.get("cluster", "default"), service_properties["service"].split("/")[-1]
+        )
+        if (service.deployment_controller or {}).get("type") == "CODE_DEPLOY":
+            for key, what in refused.items():
+                # Present at all, even empty: the request names it (what AWS does with "" is not documented).
+                if key in service_properties:
+                    raise InvalidParameterException(
+                        f"Unable to update {what} on services with a CODE_DEPLOY deployment controller. "
+                        "Use AWS CodeDeploy to trigger a new deployment."
+                    )
+        return original_update_service(self, service_properties)
+
+    EC2ContainerServiceBackend.update_service = update_service
+
+
+def delay_iam_propagation(plane: DataPlane) -> None:
+    """IAM is eventually consistent: a role created seconds ago cannot be assumed by Lambda yet, and
+    CreateFunction answers InvalidParameterValueException "The role defined for the function cannot be
+    assumed by Lambda." (Lambda developer guide, troubleshooting). AWS states no figure: the sandbox makes a
+    role usable by Lambda iam_propagation_seconds after its creation (ledger: assumed)."""
+    from moto.awslambda.exceptions import InvalidParameterValueException as LambdaInvalidParameterValue
+    from moto.awslambda.models import LambdaBackend
+    from moto.core.utils import utcnow
+    from moto.iam.exceptions import NotFoundException
+
+    def check_role_propagated(role_arn: str | None) -> None:
+        if not role_arn:
+            return
+        try:
+            role = get_backend("iam")[ACCOUNT]["global"].get_role_by_arn(role_arn)
+        except NotFoundException:
+            return  # moto's own validation answers for an unknown role
+        age = (utcnow() - role.create_date).total_seconds()
+        if age < plane.cfg.iam_propagation_seconds:
+            raise LambdaInvalidParameterValue("The role defined for the function cannot be assumed by Lambda.")
+
+    original_create_function = LambdaBackend.create_function
+
+    def create_function(self, spec):
+        check_role_propagated(spec.get("Role"))
+        return original_create_function(self, spec)
+
+    LambdaBackend.create_function = create_function
+    original_update_configuration = LambdaBackend.update_function_configuration
+
+    def update_function_configuration(self, function_name, qualifier, body):
+        check_role_propagated(body.get("Role"))
+        return original_update_configuration(self, function_name, qualifier, body)
+
+    LambdaBackend.update_function_configuration = update_function_configuration
 
 
 class MotoServer:

@@ -134,6 +134,7 @@ def up(args) -> None:
         cfg.save()
         start_service(cfg, "aws")
         seed_network(cfg)
+        seed_secrets(cfg)
     if pid_of(cfg, "codedeploy") is None:
         start_service(cfg, "codedeploy")
     write_env_file(cfg)
@@ -168,6 +169,22 @@ def seed_network(cfg) -> None:
                 }
             ],
         )
+
+
+def seed_secrets(cfg) -> None:
+    """A secret the account already has, which the local inventory's task reads (ecs_service_secrets). Its ARN
+    carries Secrets Manager's random six-character suffix, as on AWS; its value is made here, never stored."""
+    import secrets
+
+    import boto3
+
+    boto3.client(
+        "secretsmanager",
+        endpoint_url=cfg.aws_endpoint,
+        region_name=cfg.region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ).create_secret(Name="orders-local/api-token", SecretString=secrets.token_urlsafe(24))
 
 
 def write_env_file(cfg) -> None:

@@ -1,7 +1,8 @@
 """The sandbox's settings: one JSON file in the state folder, written by `sandbox up`, read by every process.
 
 Defaults can be changed with environment variables at `up` (SANDBOX_HOME, SANDBOX_AWS_PORT,
-SANDBOX_CODEDEPLOY_PORT, SANDBOX_TIME_SCALE, SANDBOX_HEALTH_CHECK_SCALE, SANDBOX_BALANCER_NETWORK,
+SANDBOX_CODEDEPLOY_PORT, SANDBOX_TIME_SCALE, SANDBOX_HEALTH_CHECK_SCALE, SANDBOX_IAM_PROPAGATION_SECONDS,
+SANDBOX_BALANCER_NETWORK,
 SANDBOX_TASK_NETWORK), so two sandboxes can run side by side (the end-to-end tests use their own).
 The image mapping is re-read each time a task starts, so a test can add an image while the sandbox runs.
 """
@@ -43,6 +44,8 @@ class Config:
     time_scale: float = 0.05
     # Target group health check intervals (seconds) are multiplied by this (at least 0.5 s).
     health_check_scale: float = 0.2
+    # Seconds after its creation before Lambda can assume a role (IAM's eventual consistency).
+    iam_propagation_seconds: float = 10.0
     # Each load balancer gets its own address (its DNSName) and each task its own (awsvpc), on loopback.
     balancer_network: str = "127.1.0.0/16"
     task_network: str = "127.2.0.0/16"
@@ -98,6 +101,7 @@ def from_environment() -> Config:
         codedeploy_port=int(os.environ.get("SANDBOX_CODEDEPLOY_PORT", "4567")),
         time_scale=float(os.environ.get("SANDBOX_TIME_SCALE", "0.05")),
         health_check_scale=float(os.environ.get("SANDBOX_HEALTH_CHECK_SCALE", "0.2")),
+        iam_propagation_seconds=float(os.environ.get("SANDBOX_IAM_PROPAGATION_SECONDS", "10")),
         balancer_network=os.environ.get("SANDBOX_BALANCER_NETWORK", "127.1.0.0/16"),
         task_network=os.environ.get("SANDBOX_TASK_NETWORK", "127.2.0.0/16"),
     )

@@ -8,6 +8,11 @@ set's target group. A task that stops is deregistered first, kept for the target
 delay (the load balancer drains it), then sent SIGTERM, and SIGKILL after the container's stopTimeout.
 Task sets report computedDesiredCount, runningCount, pendingCount and stabilityStatus from this.
 
+A task set whose tasks keep stopping before they reach RUNNING is throttled as ECS's service throttle logic
+describes ("the time between subsequent restart attempts is incrementally increased up to a maximum of 27
+minutes"; a task that reached RUNNING resets it). The increments are not documented: the sandbox doubles from
+10 seconds (ledger: assumed), on the sandbox's time scale.
+
 A RunTask task (a migration) runs to completion; its exit code and stop reason are what DescribeTasks
 reports. StopTask stops the process.
 """
@@ -29,6 +34,15 @@ from dataclasses import dataclass, field
 
 log = logging.getLogger("sandbox.ecs")
 START_TIMEOUT_SECONDS = 60
+THROTTLE_FIRST_SECONDS = 10.0
+THROTTLE_MAX_SECONDS = 27 * 60
+
+
+def restart_delay(failures: int, time_scale: float) -> float:
+    """Seconds before the next launch of a task set after `failures` tasks in a row stopped before RUNNING."""
+    if failures <= 0:
+        return 0.0
+    return min(THROTTLE_FIRST_SECONDS * 2 ** (failures - 1), THROTTLE_MAX_SECONDS) * time_scale
 
 
 @dataclass
@@ -59,6 +73,8 @@ class Agent:
         self.seen: set[str] = set()
         self.free = collections.deque(str(ip) for ip in ipaddress.ip_network(cfg.task_network).hosts())
         self.draining: dict[tuple[str, str], float] = {}
+        # task set id -> (tasks in a row that stopped before RUNNING, no launch before this monotonic time)
+        self.throttled: dict[str, tuple[int, float]] = {}
         (cfg.state / "logs" / "tasks").mkdir(parents=True, exist_ok=True)
 
     # --- helpers -----------------------------------------------------------------------------------------
@@ -122,6 +138,9 @@ class Agent:
                 mine = [
                     t for t in self.tasks.values() if t.task_set_id == task_set.id and t.state in ("PENDING", "RUNNING")
                 ]
+                _failures, not_before = self.throttled.get(task_set.id, (0, 0.0))
+                if time.monotonic() < not_before:
+                    continue  # the service throttle logic: no new attempt yet
                 for _ in range(desired - len(mine)):
                     self.launch(ecs, service, task_set)
                 for extra in sorted(mine, key=lambda t: t.started, reverse=True)[: max(0, len(mine) - desired)]:
@@ -302,6 +321,7 @@ class Agent:
         return value.get("SecretString") if isinstance(value, dict) else str(value)
 
     def running(self, task: TaskProcess) -> None:
+        self.throttled.pop(task.task_set_id or "", None)
         task.state = "RUNNING"
         task.task.last_status = "RUNNING"
         task.task.containers[0].last_status = "RUNNING"
@@ -331,6 +351,16 @@ class Agent:
         log.info("task %s stopping (%s); draining %.0fs", task.task.id, reason, delay)
 
     def stopped(self, task: TaskProcess, exit_code: int | None) -> None:
+        if task.task_set_id and task.state == "PENDING":
+            failures = self.throttled.get(task.task_set_id, (0, 0.0))[0] + 1
+            delay = restart_delay(failures, self.cfg.time_scale)
+            self.throttled[task.task_set_id] = (failures, time.monotonic() + delay)
+            if failures > 1:
+                log.info(
+                    "task set %s is unable to consistently start tasks successfully: next attempt in %.1fs",
+                    task.task_set_id,
+                    delay,
+                )
         if task.registered:
             self.begin_stop(task, "Essential container in task exited")
         task.state = "STOPPED"

@@ -25,7 +25,14 @@ PROD_PORT, TEST_PORT = 8080, 8443
 
 
 class Sandbox:
-    def __init__(self, home: Path, *, ports: tuple[int, int] = (4766, 4767), network: int = 11):
+    def __init__(
+        self,
+        home: Path,
+        *,
+        ports: tuple[int, int] = (4766, 4767),
+        network: int = 11,
+        iam_propagation_seconds: float | None = None,
+    ):
         self.home = home
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SANDBOX_"))},
@@ -37,7 +44,10 @@ class Sandbox:
             "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
             "ANSIBLE_FORCE_COLOR": "0",
         }
+        if iam_propagation_seconds is not None:
+            self.env["SANDBOX_IAM_PROPAGATION_SECONDS"] = str(iam_propagation_seconds)
         self.versions = itertools.count(1)
+        self.provisioned: subprocess.CompletedProcess[str] | None = None  # the first provision, for the tests
 
     # --- the sandbox ----------------------------------------------------------------------------------------
 

@@ -42,7 +42,8 @@ from sandbox.codedeploy.model import ACTIVE, EVENTS, HOOK_EVENTS, PREDEFINED_CON
 log = logging.getLogger("sandbox.codedeploy.engine")
 
 HOOK_TIMEOUT_MINUTES = 60
-INSTALL_TIMEOUT_SECONDS = 300
+# How long Install waits for the replacement task set's tasks: AWS documents no figure (ledger: assumed).
+INSTALL_TIMEOUT_MINUTES = 20
 TICK = 0.2
 
 
@@ -199,6 +200,11 @@ class Engine:
 
     def public(self, body: dict) -> dict:
         info = {k: v for k, v in body.items() if not k.startswith("_")}
+        # GetDeployment (API reference): "The content property of the appSpecContent object in the returned
+        # revision is always null. Use GetApplicationRevision and the sha256 property ... to get the content."
+        for key in ("revision", "previousRevision"):
+            if key in info:
+                info[key] = without_content(info[key])
         target_status = _target_status(body["status"])
         overview = dict.fromkeys(["Pending", "InProgress", "Succeeded", "Failed", "Skipped", "Ready"], 0)
         overview[target_status] += 1
@@ -723,16 +729,37 @@ class Engine:
                     return ts.get("runningCount", 0) >= ts.get("computedDesiredCount", 1) > 0
             return False
 
-        self.wait(deployment_id, INSTALL_TIMEOUT_SECONDS, done=running)
+        self.wait(deployment_id, self.scaled(INSTALL_TIMEOUT_MINUTES), done=running)
         if not running():
             raise Abort(
                 "Failed",
                 "ECS_UPDATE_ERROR",
                 f"The replacement task set {green['id']} did not reach its desired count "
-                f"in {INSTALL_TIMEOUT_SECONDS} s",
+                f"in {INSTALL_TIMEOUT_MINUTES} minutes" + self._stopped_tasks(target, green["id"]),
                 "DEPLOYMENT_FAILURE",
             )
         self.event(deployment_id, "Install", "Succeeded")
+
+    def _stopped_tasks(self, target: dict, task_set_id: str) -> str:
+        """Why the task set's tasks stopped, as ECS reports it (stoppedReason, exit code), for the message."""
+        try:
+            arns = self.ecs.list_tasks(cluster=target["cluster"], startedBy=task_set_id, desiredStatus="STOPPED").get(
+                "taskArns", []
+            )
+            tasks = self.ecs.describe_tasks(cluster=target["cluster"], tasks=arns[:100])["tasks"] if arns else []
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+            return f" (its stopped tasks could not be read: {e})"
+        reasons: dict[str, int] = {}
+        for task in tasks:
+            codes = [c.get("exitCode") for c in task.get("containers", []) if c.get("exitCode") is not None]
+            reason = task.get("stoppedReason") or "stopped"
+            if codes:
+                reason += f" (exit code {codes[0]})"
+            reasons[reason] = reasons.get(reason, 0) + 1
+        if not reasons:
+            return ": no task of it stopped (still starting)"
+        listed = "; ".join(f"{count} x {reason}" for reason, count in sorted(reasons.items(), key=lambda r: -r[1]))
+        return f": {len(tasks)} of its tasks stopped: {listed}"
 
     def ready_wait(self, deployment_id: str, group: dict) -> None:
         ready = group["blueGreenDeploymentConfiguration"].get("deploymentReadyOption") or {}
@@ -975,6 +1002,15 @@ class Engine:
             )
 
         self.update(deployment_id, note)
+
+
+def without_content(revision: dict) -> dict:
+    """A revision as GetDeployment returns it: AppSpecContent keeps its sha256, never its content (botocore
+    drops the null member, so clients see no `content` key at all)."""
+    if (revision or {}).get("revisionType") != "AppSpecContent":
+        return revision
+    kept = {k: v for k, v in (revision.get("appSpecContent") or {}).items() if k != "content" and v is not None}
+    return {**revision, "appSpecContent": kept}
 
 
 def _target_status(status: str) -> str:

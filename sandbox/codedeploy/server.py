@@ -265,7 +265,7 @@ class CodeDeploy:
                 info["lastAttemptedDeployment"] = summary
             if deployment["status"] == "Succeeded" and "lastSuccessfulDeployment" not in info:
                 info["lastSuccessfulDeployment"] = summary
-                info["targetRevision"] = deployment["revision"]
+                info["targetRevision"] = deployment_engine.without_content(deployment["revision"])
         return info
 
     def GetDeploymentGroup(self, r):
@@ -412,6 +412,43 @@ class CodeDeploy:
         ids = [d["deploymentId"] for d in reversed(deployments)]  # newest first, as AWS lists them
         page, token = paginate(ids, r)
         return {"deployments": page, **({"nextToken": token} if token else {})}
+
+    def GetApplicationRevision(self, r):
+        """The AppSpec a deployment used, by its sha256: the way to read it back, as GetDeployment's note says.
+        Deployments of AppSpecContent revisions are the application's revisions (the sandbox registers no
+        others). Only the sha256 is matched; content sent with the request is ignored, as it is on AWS
+        (assumed, ledger)."""
+        application = self.application(r["applicationName"])["applicationName"]
+        revision = r.get("revision") or {}
+        if revision.get("revisionType") != "AppSpecContent":
+            raise ApiError(
+                "InvalidRevisionException", "The sandbox keeps AppSpecContent revisions only (ECS deployments)."
+            )
+        digest = (revision.get("appSpecContent") or {}).get("sha256")
+        if not digest:
+            raise ApiError("InvalidRevisionException", "An AppSpecContent revision is identified by its sha256.")
+        used = [
+            d
+            for d in self.store.all("deployment")
+            if d["applicationName"] == application
+            and ((d.get("revision") or {}).get("appSpecContent") or {}).get("sha256") == digest
+        ]
+        if not used:
+            raise ApiError(
+                "RevisionDoesNotExistException", f"No application revision found for sha256 {digest} in {application}."
+            )
+        first, last = min(used, key=lambda d: d["createTime"]), max(used, key=lambda d: d["createTime"])
+        return {
+            "applicationName": application,
+            "revision": last["revision"],
+            "revisionInfo": {
+                **({"description": last["description"]} if last.get("description") else {}),
+                "deploymentGroups": sorted({d["deploymentGroupName"] for d in used}),
+                "firstUsedTime": first["createTime"],
+                "lastUsedTime": last["createTime"],
+                "registerTime": first["createTime"],
+            },
+        }
 
     def StopDeployment(self, r):
         return self.engine.request_stop(self.deployment(r["deploymentId"]), r.get("autoRollbackEnabled"))

@@ -20,10 +20,18 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     # E2E_SANDBOX_PORTS / E2E_SANDBOX_NETWORK: to run beside another e2e run on this machine.
     aws_port, codedeploy_port = (int(p) for p in os.environ.get("E2E_SANDBOX_PORTS", "4766,4767").split(","))
     network = int(os.environ.get("E2E_SANDBOX_NETWORK", "11"))
-    box = Sandbox(tmp_path_factory.mktemp("sandbox"), ports=(aws_port, codedeploy_port), network=network)
+    # IAM propagation longer than the time provision takes from creating the roles to creating the hook
+    # functions: the first CreateFunction meets "cannot be assumed by Lambda", as it can on AWS, and
+    # provisioning must ride it out (test_first_provision_rode_out_iam_propagation).
+    box = Sandbox(
+        tmp_path_factory.mktemp("sandbox"),
+        ports=(aws_port, codedeploy_port),
+        network=network,
+        iam_propagation_seconds=float(os.environ.get("E2E_IAM_PROPAGATION_SECONDS", "30")),
+    )
     box.cli("up")
     try:
-        box.playbook("playbooks/provision.yml")
+        box.provisioned = box.playbook("playbooks/provision.yml")
         yield box
     finally:
         box.cli("down")

@@ -7,7 +7,9 @@ version that a deployment put there, and leaves it so.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -79,6 +81,16 @@ def assert_rolled_back(sandbox, failed: dict, old_version: str) -> None:
     assert rollback["status"] == "Succeeded"
     assert sandbox.versions_served(20) == {old_version: 20}
     assert len(sandbox.task_sets()) == 1, "the replacement task set was not removed"
+
+
+def test_first_provision_rode_out_iam_propagation(sandbox):
+    """The sandbox's roles are assumable by Lambda only some seconds after their creation (IAM is eventually
+    consistent): the first provision's CreateFunction met "cannot be assumed by Lambda" and retried it."""
+    output = sandbox.provisioned.stdout
+    hooks_task = output.split("TASK [lambda_hooks : The hook functions]", 1)[1].split("TASK [", 1)[0]
+    assert "FAILED - RETRYING: [localhost]: The hook functions" in hooks_task, hooks_task[:3000]
+    functions = sandbox.client("lambda").list_functions()["Functions"]
+    assert sorted(f["FunctionName"] for f in functions) == sorted(f"{APP}-{hook}" for hook in HOOKS)
 
 
 def test_happy_path_with_linear_shifting(sandbox):
@@ -192,6 +204,31 @@ def test_failing_migration_rolls_back_at_before_allow_traffic_and_keeps_the_data
     assert "price" not in columns
 
 
+def test_a_crash_looping_version_fails_install_naming_why_and_is_throttled(sandbox):
+    """A version whose container exits at once: ECS throttles the restarts (service throttle logic), Install
+    fails after its (scaled) time, and the deploy names the stopped tasks' reason and exit code."""
+    old = serving(sandbox)
+    version = sandbox.next_version()
+    sandbox.add_image(
+        f"orders:{version}", image_like_orders(sandbox, command=["{python}", "-c", "raise SystemExit(1)"])
+    )
+    result = sandbox.playbook("deploy.yml", "-e", f"image_tag={version}", check=False)
+
+    assert result.returncode != 0
+    assert "failed at lifecycle event Install" in result.stdout
+    assert "Essential container in task exited (exit code 1)" in result.stdout
+    failed = sandbox.latest()
+    assert_rolled_back(sandbox, failed, old)
+    green = next(
+        ts["identifer"]
+        for ts in sandbox.target(failed["deploymentId"])["taskSetsInfo"]
+        if ts["taskSetLabel"] == "Green"
+    )
+    crashed = sandbox.client("ecs").list_tasks(cluster=APP, startedBy=green, desiredStatus="STOPPED")["taskArns"]
+    # Unthrottled, two tasks restart about four times a second for the whole Install wait (some 240 tasks).
+    assert 2 <= len(crashed) <= 30, f"{len(crashed)} crashed tasks: the restarts were not throttled"
+
+
 def test_alarm_during_the_traffic_shift_stops_and_rolls_back(sandbox):
     old = serving(sandbox)
     codedeploy, cloudwatch = sandbox.client("codedeploy"), sandbox.client("cloudwatch")
@@ -258,6 +295,84 @@ def test_rollback_playbook_during_and_after_a_deployment(sandbox):
     assert serving(sandbox) == version
     sandbox.playbook("playbooks/rollback.yml")
     assert serving(sandbox) == old
+    # The redeploy after a deployment goes all at once, not through the group's linear shift, and needed
+    # the previous AppSpec, which only GetApplicationRevision returns.
+    redeploy = sandbox.latest()
+    assert redeploy["description"].startswith("rollback to ")
+    assert redeploy["deploymentConfigName"] == "CodeDeployDefault.ECSAllAtOnce"
+
+
+def test_get_deployment_never_returns_the_appspec_as_on_aws(sandbox):
+    """GetDeployment's API reference: the content of appSpecContent "is always null"; the AppSpec comes from
+    GetApplicationRevision by the sha256 GetDeployment does return. Checked on the wire and with the AWS CLI."""
+    deployment = sandbox.latest()
+    raw = httpx.post(
+        f"http://127.0.0.1:{sandbox.env['SANDBOX_CODEDEPLOY_PORT']}/",
+        headers={"X-Amz-Target": "CodeDeploy_20141006.GetDeployment", "Content-Type": "application/x-amz-json-1.1"},
+        content=json.dumps({"deploymentId": deployment["deploymentId"]}),
+        timeout=10,
+    ).json()["deploymentInfo"]
+    assert set(raw["revision"]["appSpecContent"]) == {"sha256"}
+    digest = raw["revision"]["appSpecContent"]["sha256"]
+
+    def aws(*args):
+        result = subprocess.run(
+            [str(BIN / "aws"), "deploy", *args, "--output", "json"],
+            env=sandbox.client_environment(),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return json.loads(result.stdout)
+
+    shown = aws("get-deployment", "--deployment-id", deployment["deploymentId"])["deploymentInfo"]["revision"]
+    assert shown["appSpecContent"] == {"sha256": digest}
+    revision = aws(
+        "get-application-revision",
+        "--application-name",
+        APP,
+        "--revision",
+        json.dumps({"revisionType": "AppSpecContent", "appSpecContent": {"sha256": digest}}),
+    )
+    content = revision["revision"]["appSpecContent"]["content"]
+    assert hashlib.sha256(content.encode()).hexdigest() == digest
+    assert json.loads(content)["Resources"][0]["TargetService"]["Type"] == "AWS::ECS::Service"
+    assert APP in revision["revisionInfo"]["deploymentGroups"]
+
+
+def test_provision_changes_a_code_deploy_services_count_without_a_task_definition(sandbox):
+    """UpdateService on a CODE_DEPLOY service refuses the task definition, network, platform version and load
+    balancers, as on AWS; re-provisioning with another desired count sends only what may change."""
+    ecs = sandbox.client("ecs")
+    service = ecs.describe_services(cluster=APP, services=[APP])["services"][0]
+    with pytest.raises(ecs.exceptions.InvalidParameterException, match="Unable to update task definition"):
+        ecs.update_service(cluster=APP, service=APP, taskDefinition=service["taskDefinition"], desiredCount=3)
+    with pytest.raises(ecs.exceptions.InvalidParameterException, match="Unable to update network parameters"):
+        ecs.update_service(cluster=APP, service=APP, networkConfiguration=service["networkConfiguration"])
+    version = serving(sandbox)
+
+    result = sandbox.playbook("playbooks/provision.yml", "-e", "ecs_service_desired_count=3")
+    assert "changed: [" in result.stdout.split("The existing service's desired count", 1)[1].split("TASK [", 1)[0]
+    assert ecs.describe_services(cluster=APP, services=[APP])["services"][0]["desiredCount"] == 3
+    assert serving(sandbox) == version
+    # Back as the inventory says, through the same module (the next scenario provisions with changed=0).
+    ecs.update_service(cluster=APP, service=APP, desiredCount=service["desiredCount"])
+
+
+def test_secrets_named_in_the_inventory_reach_the_task_and_the_policy_by_full_arn(sandbox):
+    """The inventory names the secret; its ARN carries Secrets Manager's random suffix (as on AWS), and IAM and
+    the task definition's valueFrom need that full ARN: provisioning resolves it for both."""
+    arn = sandbox.client("secretsmanager").describe_secret(SecretId="orders-local/api-token")["ARN"]
+    assert re.fullmatch(r"arn:aws:secretsmanager:eu-west-1:\d{12}:secret:orders-local/api-token-[A-Za-z0-9]{6}", arn)
+    ecs = sandbox.client("ecs")
+    serving_definition = ecs.describe_services(cluster=APP, services=[APP])["services"][0]["taskDefinition"]
+    container = ecs.describe_task_definition(taskDefinition=serving_definition)["taskDefinition"][
+        "containerDefinitions"
+    ][0]
+    assert container["secrets"] == [{"name": "API_TOKEN", "valueFrom": arn}]
+    policy = sandbox.client("iam").get_role_policy(RoleName=f"{APP}-task-execution", PolicyName="read-task-secrets")
+    statement = next(s for s in policy["PolicyDocument"]["Statement"] if s["Sid"] == "Secrets")
+    assert statement["Resource"] in ([arn], arn)
 
 
 def test_provision_after_deployments_changes_nothing(sandbox):

@@ -20,7 +20,8 @@ def recap(stdout: str) -> dict[str, int]:
 
 @pytest.fixture
 def dev_network(boto3_client) -> dict:
-    """The VPC and subnets the dev inventory expects to find (it creates none)."""
+    """The VPC, subnets and secret the dev inventory expects to find (it creates none). The inventory names the
+    secret; Secrets Manager gives its ARN a random suffix, which provisioning resolves."""
     ec2 = boto3_client("ec2")
     if ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["orders-dev"]}])["Vpcs"]:
         pytest.fail("the emulator already has an orders-dev VPC: tests must start from a fresh emulator")
@@ -32,6 +33,7 @@ def dev_network(boto3_client) -> dict:
         subnet_id = subnet["Subnet"]["SubnetId"]
         ec2.create_tags(Resources=[subnet_id], Tags=[{"Key": "Tier", "Value": tier}])
         subnets.setdefault(tier, []).append(subnet_id)
+    boto3_client("secretsmanager").create_secret(Name="orders-dev/database-password", SecretString="not-a-real-one")
     return {"vpc": vpc, **subnets}
 
 

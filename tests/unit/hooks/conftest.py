@@ -3,6 +3,7 @@ the listeners, and overrides (validated against the real service models) for wha
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Iterator
@@ -173,9 +174,55 @@ def create_environment(version: str = "2.0.0", image: str = IMAGE, port: int = 8
     return Environment(deployment_id, task_definition, target_groups, listeners)
 
 
+GREEN_TASK_SET = "ecs-svc/222"
+
+
+def as_aws_answers(aws: Overrides) -> None:
+    """What moto answers more kindly than AWS, answered as AWS does: GetDeployment's AppSpec content is always
+    null (only the sha256 comes back), GetApplicationRevision returns it by that sha256; and the deployment
+    targets moto lacks, with the replacement (Green) task set GREEN_TASK_SET."""
+    emulator = boto3.client("codedeploy", region_name=REGION)  # not overridden: moto's own answers
+    revisions: dict[str, dict] = {}
+
+    def get_deployment(params):
+        info = emulator.get_deployment(deploymentId=json.loads(params["body"])["deploymentId"])["deploymentInfo"]
+        content = info["revision"]["appSpecContent"]["content"]
+        digest = hashlib.sha256(content.encode()).hexdigest()
+        revisions[digest] = {"revisionType": "AppSpecContent", "appSpecContent": {"content": content, "sha256": digest}}
+        info["revision"] = {"revisionType": "AppSpecContent", "appSpecContent": {"sha256": digest}}
+        return {"deploymentInfo": json.loads(json.dumps(info, default=str))}
+
+    def get_application_revision(params):
+        request = json.loads(params["body"])
+        return {
+            "applicationName": request["applicationName"],
+            "revision": revisions[request["revision"]["appSpecContent"]["sha256"]],
+        }
+
+    aws.handlers["GetDeployment"] = get_deployment
+    aws.handlers["GetApplicationRevision"] = get_application_revision
+    aws.handlers["ListDeploymentTargets"] = lambda p: {"targetIds": ["prod:orders"]}
+    aws.handlers["BatchGetDeploymentTargets"] = lambda p: {
+        "deploymentTargets": [
+            {
+                "deploymentTargetType": "ECSTarget",
+                "ecsTarget": {
+                    "targetId": "prod:orders",
+                    "taskSetsInfo": [
+                        {"identifer": "ecs-svc/111", "taskSetLabel": "Blue"},
+                        {"identifer": GREEN_TASK_SET, "taskSetLabel": "Green"},
+                    ],
+                },
+            }
+        ]
+    }
+
+
 @pytest.fixture
 def environment(aws) -> Environment:
-    return create_environment()
+    created = create_environment()
+    as_aws_answers(aws)
+    return created
 
 
 def event(environment: Environment, execution_id: str = "exec-0001") -> dict:

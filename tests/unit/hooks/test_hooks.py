@@ -14,7 +14,7 @@ from hooks import (
     validate_production,
     validate_test_traffic,
 )
-from tests.unit.hooks.conftest import REGION, LambdaContext, create_environment, event, reported
+from tests.unit.hooks.conftest import REGION, LambdaContext, as_aws_answers, create_environment, event, reported
 
 # --- BeforeInstall -------------------------------------------------------------------------------
 
@@ -43,6 +43,7 @@ def test_before_install_fails_on_an_inactive_task_definition(aws, environment) -
 )
 def test_before_install_fails_on_a_bad_image(aws, image, reason) -> None:
     environment = create_environment(image=image)
+    as_aws_answers(aws)
     result = validate_before_install.handler(event(environment), LambdaContext())
     assert result["status"] == "Failed"
     assert reason in result["reason"]
@@ -369,4 +370,28 @@ def test_production_fails_when_the_old_version_still_serves(aws, environment, pr
     assert result["reason"] == (
         "production did not serve version '2.0.0' for 3 checks in a row (best streak ended with: served version "
         "'1.9.0')"
+    )
+
+
+def test_hooks_read_the_appspec_with_get_application_revision(aws, environment) -> None:
+    """On AWS GetDeployment never returns the AppSpec content: the hooks read it by its sha256."""
+    result = validate_before_install.handler(event(environment), LambdaContext())
+    assert result["status"] == "Succeeded", result["reason"]
+    (request,) = aws.requests("GetApplicationRevision")
+    assert request["applicationName"] == "orders"
+    assert request["revision"]["revisionType"] == "AppSpecContent"
+    assert set(request["revision"]["appSpecContent"]) == {"sha256"}
+
+
+def test_after_install_fails_when_the_replacement_runs_another_task_definition(aws, environment) -> None:
+    """What the AppSpec says is confirmed against the task set ECS runs for the deployment."""
+    other = environment.task_definition_arn.replace(":1", ":7")
+    aws.handlers["DescribeServices"] = lambda p: {
+        "services": [{"taskSets": [{**_task_set(environment, 2, "STEADY_STATE"), "taskDefinition": other}]}]
+    }
+    result = validate_deployment.handler(event(environment), LambdaContext())
+    assert result["status"] == "Failed"
+    assert result["reason"] == (
+        f"the replacement task set ecs-svc/222 runs {other}, but the deployment's AppSpec names "
+        f"{environment.task_definition_arn}"
     )

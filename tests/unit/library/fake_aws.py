@@ -226,6 +226,7 @@ class FakeCodeDeploy(FakeService):
         self.group_exists = True
         self.handlers.update(
             GetDeployment=self._get_deployment,
+            GetApplicationRevision=self._get_application_revision,
             BatchGetDeployments=self._batch_get_deployments,
             ListDeployments=self._list_deployments,
             ListDeploymentTargets=self._list_targets,
@@ -250,8 +251,17 @@ class FakeCodeDeploy(FakeService):
         if deployment_id not in self.deployments:
             raise AwsError("DeploymentDoesNotExistException", f"{deployment_id} does not exist")
         info = self.deployments[deployment_id].deployment_info()
-        info["revision"] = self.revisions[deployment_id]
+        # As on AWS, GetDeployment's appSpecContent carries the sha256 and never the content.
+        revision = self.revisions[deployment_id]
+        info["revision"] = {**revision, "appSpecContent": {"sha256": revision["appSpecContent"]["sha256"]}}
         return info
+
+    def _get_application_revision(self, params):
+        digest = params["revision"]["appSpecContent"]["sha256"]
+        for revision in self.revisions.values():
+            if revision["appSpecContent"]["sha256"] == digest:
+                return {"applicationName": params["applicationName"], "revision": revision}
+        raise AwsError("RevisionDoesNotExistException", f"No revision {digest}")
 
     def _get_deployment(self, params):
         return {"deploymentInfo": self._info(params["deploymentId"])}

@@ -64,7 +64,8 @@ def test_steps_until_finished_printing_each_change_and_following_by_id() -> None
 
     assert [call.get("deployment_id") for call in calls] == [None, "d-ABC", "d-ABC", "d-ABC"]
     assert calls[1]["progress_since"] == steps[0]["deployment"]  # the next step reports what changed since
-    assert calls[1]["state"] == "present"
+    assert calls[1]["follow"] is True  # later steps only wait, keeping the task's state and its meaning
+    assert "state" not in calls[1]
     assert result["status"] == "Succeeded"
     assert result["changed"] is True  # the first step created it
     assert [e["message"] for e in result["progress"]] == [

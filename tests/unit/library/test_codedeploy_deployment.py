@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from datetime import datetime
 
 import codedeploy_deployment as module
 import pytest
@@ -248,9 +249,17 @@ def test_hook_failure_names_the_reason_the_hook_logged(run_module, codedeploy) -
     result = run_module(module, {**BASE_ARGS, "appspec_content": appspec}, {"codedeploy": codedeploy, "logs": logs})
 
     assert result.failed
+    # Bounded by the deployment's start: a log group holds months of other invocations.
+    started = datetime.fromisoformat(result["deployment"]["timings"]["start_time"])
     assert seen == [
-        {"logGroupName": "/aws/lambda/orders-validate-test-traffic", "filterPattern": f'"{result["deployment_id"]}"'}
+        {
+            "logGroupName": "/aws/lambda/orders-validate-test-traffic",
+            "filterPattern": f'"{result["deployment_id"]}"',
+            "startTime": int(started.timestamp() * 1000),
+        }
     ]
+    # The hook's function name comes from the AppSpec, which only GetApplicationRevision returns.
+    assert codedeploy.called("GetApplicationRevision")
     assert result["hook_failure_reason"] == "orders-validate-test-traffic: GET /ready answered 503 (after 60s)"
     assert result["msg"].endswith("The hook said: orders-validate-test-traffic: GET /ready answered 503 (after 60s)")
 
@@ -425,6 +434,27 @@ def test_stop_with_rollback_waits_for_the_rollback(run_module, codedeploy) -> No
     )
     assert nothing["changed"] is False
     assert nothing["msg"] == "No active deployment in the group: nothing to stop"
+
+
+def test_a_follow_up_step_of_a_stop_keeps_its_meaning(run_module, codedeploy) -> None:
+    """With report_every, later steps follow the stopped deployment: its successful rollback is the expected
+    end, not a failure, and the stop is not sent again."""
+    codedeploy.add("d-LIVE", [(0.0, {"status": "InProgress", "weights": (50, 50)})])
+    first = run_module(
+        module,
+        {"application_name": "orders", "deployment_id": "d-LIVE", "state": "stopped", "wait": False},
+        {"codedeploy": codedeploy},
+    )
+    assert first["changed"] is True
+    followed = run_module(
+        module,
+        {"application_name": "orders", "deployment_id": "d-LIVE", "state": "stopped", "follow": True},
+        {"codedeploy": codedeploy},
+    )
+    assert not followed.failed, followed.get("msg")
+    assert followed["status"] == "Stopped"
+    assert followed["deployment"]["rollback_info"]["rollback_deployment_status"] == "Succeeded"
+    assert len(codedeploy.called("StopDeployment")) == 1
 
 
 def test_timeout_fail_leaves_it_running(run_module, codedeploy) -> None:
