@@ -24,7 +24,7 @@ SHARED = ("__init__.py", "common.py", "facts.py")
 HOOKS = {
     "validate-before-install": ("validate_before_install", "BeforeInstall", ()),
     "validate-deployment": ("validate_deployment", "AfterInstall", ()),
-    "validate-test-traffic": ("validate_test_traffic", "AfterAllowTestTraffic", ("http_probe.py",)),
+    "validate-test-traffic": ("validate_test_traffic", "AfterAllowTestTraffic", ("budgets.py", "http_probe.py")),
     "run-migrations": ("run_migrations", "BeforeAllowTraffic", ()),
     "validate-production": ("validate_production", "AfterAllowTraffic", ("http_probe.py",)),
 }

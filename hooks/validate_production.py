@@ -4,7 +4,9 @@ Probes the production listener until /health reports the deployed version for N 
 all traffic has moved and stays there), then reads the CloudWatch alarms (the group's, or ALARM_NAMES).
 
 Environment:
-  PRODUCTION_LISTENER_URL  base URL of the production listener (required)
+  PRODUCTION_LISTENER_URL  base URL of the production listener, by the load balancer's DNS name (required)
+  PRODUCTION_HOSTNAME      the service's public hostname: sent as Host and, over HTTPS, as SNI, and the name
+                           the certificate must cover (an ACM certificate never covers *.elb.amazonaws.com)
   CONSECUTIVE_SUCCESSES    checks in a row that must see the new version (default 5)
   PROBE_INTERVAL_SECONDS   between checks (default 1)
   REQUEST_TIMEOUT_SECONDS  per request (default 5)
@@ -42,13 +44,19 @@ def check(hook: Hook) -> str:
     interval = env_float("PROBE_INTERVAL_SECONDS", 1.0)
     timeout = env_float("REQUEST_TIMEOUT_SECONDS", 5.0)
     url = base_url.rstrip("/") + env_str("HEALTH_PATH", "/health")
+    hostname = env_str("PRODUCTION_HOSTNAME")
+    if url.startswith("https://") and not hostname:
+        raise CheckFailed(
+            "PRODUCTION_HOSTNAME is not set for an HTTPS production listener: the certificate covers the service's "
+            "hostname, never the load balancer's DNS name (set load_balancer_public_hostname in the inventory)"
+        )
     facts = deployment_facts.load(hook.deployment_id)
     alarm_names = env_json("ALARM_NAMES", None)
     alarm_names = facts.alarm_names if alarm_names is None else list(alarm_names)
 
     streak, last_problem, latencies = 0, None, []
     while streak < wanted:
-        result = request("GET", url, hook.budget, timeout)
+        result = request("GET", url, hook.budget, timeout, server_name=hostname)
         latencies.append(result.seconds)
         served = result.json().get("version")
         if result.status == 200 and served == facts.version:

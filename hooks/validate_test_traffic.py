@@ -8,7 +8,9 @@ Environment:
   TEST_LISTENER_URL        base URL of the test listener, e.g. http://internal-alb:8443 (required)
   SMOKE_REQUESTS           JSON list of {"method", "path", "expect_status", "body"?} (default [])
   HEALTH_PATH, READY_PATH  default /health, /ready
-  RETRY_BUDGET_SECONDS     how long each probe may keep retrying (default 60)
+  RETRY_BUDGET_SECONDS     the least each probe may keep retrying; the budget is at least what the target
+                           groups' health checks need before the test listener routes to new targets
+                           (hooks/budgets.py: healthy threshold x interval + timeout + margin)
   RETRY_INTERVAL_SECONDS   pause between tries (default 2)
   REQUEST_TIMEOUT_SECONDS  per request (default 5)
   HOOK_TIME_BUDGET_SECONDS, LOG_LEVEL
@@ -18,8 +20,20 @@ from __future__ import annotations
 
 import logging
 
+from hooks import budgets
 from hooks import facts as deployment_facts
-from hooks.common import Budget, BudgetExceeded, CheckFailed, Hook, env_float, env_json, env_str, log, run_hook
+from hooks.common import (
+    Budget,
+    BudgetExceeded,
+    CheckFailed,
+    Hook,
+    client,
+    env_float,
+    env_json,
+    env_str,
+    log,
+    run_hook,
+)
 from hooks.http_probe import ProbeResult, percentile, request
 
 
@@ -59,10 +73,27 @@ def probe_until(
             raise CheckFailed(f"{description}: {problem} (still so after {budget.seconds:.1f}s of retries)") from None
 
 
-def check_listener(hook: Hook, base_url: str, expected_version: str | None, smoke: list[dict]) -> str:
+def health_check_budget(target_group_names: list[str]) -> float:
+    """The retry budget the target groups' health checks call for (the slowest of the pair)."""
+    if not target_group_names:
+        return 0.0
+    groups = client("elbv2").describe_target_groups(Names=target_group_names)["TargetGroups"]
+    return max(
+        budgets.retry_budget(
+            group.get("HealthCheckIntervalSeconds", 30),
+            group.get("HealthyThresholdCount", 5),
+            group.get("HealthCheckTimeoutSeconds", 5),
+        )
+        for group in groups
+    )
+
+
+def check_listener(
+    hook: Hook, base_url: str, expected_version: str | None, smoke: list[dict], health_budget: float = 0.0
+) -> str:
     timeout = env_float("REQUEST_TIMEOUT_SECONDS", 5.0)
     interval = env_float("RETRY_INTERVAL_SECONDS", 2.0)
-    retry_budget = env_float("RETRY_BUDGET_SECONDS", 60.0)
+    retry_budget = max(env_float("RETRY_BUDGET_SECONDS", 0.0), health_budget)
     health_path, ready_path = env_str("HEALTH_PATH", "/health"), env_str("READY_PATH", "/ready")
     latencies: list[float] = []
 
@@ -111,7 +142,9 @@ def check(hook: Hook) -> str:
         raise CheckFailed("TEST_LISTENER_URL is not set: the lambda hooks role sets it to the test listener's URL")
     smoke = smoke_requests()
     facts = deployment_facts.load(hook.deployment_id)
-    return check_listener(hook, base_url.rstrip("/"), facts.version, smoke)
+    health_budget = health_check_budget(facts.target_group_names)
+    log(logging.INFO, "retry budget from the target groups' health checks", seconds=health_budget)
+    return check_listener(hook, base_url.rstrip("/"), facts.version, smoke, health_budget)
 
 
 def handler(event, context):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible.module_utils.ecs_appspec import AppSpecError, parse, task_definition_of
@@ -154,16 +154,27 @@ def _paginated(client, operation, result_key, **params):
     )
 
 
-def list_deployment_ids(client, application_name, deployment_group_name, statuses=None):
+def list_deployment_ids(client, application_name, deployment_group_name, statuses=None, since=None):
     params = {"applicationName": application_name, "deploymentGroupName": deployment_group_name}
     if statuses:
         params["includeOnlyStatuses"] = list(statuses)
+    if since is not None:
+        params["createTimeRange"] = {"start": since}
     return _paginated(client, "list_deployments", "deployments", **params)
+
+
+# With a limit, a group's history is listed over widening windows of creation time (days; None = all time), so
+# that only about the deployments returned are read with BatchGetDeployments, however long the history.
+HISTORY_WINDOWS_DAYS = (1, 7, 30, 365, None)
 
 
 def deployments_of_group(client, application_name, deployment_group_name, statuses=None, limit=None):
     """Deployments of a group, newest first (ListDeployments promises no order: sort by createTime)."""
-    ids = list_deployment_ids(client, application_name, deployment_group_name, statuses)
+    for days in HISTORY_WINDOWS_DAYS if limit else (None,):
+        since = None if days is None else datetime.now(UTC) - timedelta(days=days)
+        ids = list_deployment_ids(client, application_name, deployment_group_name, statuses, since)
+        if days is None or len(ids) >= limit:
+            break
     infos = batch_get_deployments(client, ids)
     infos.sort(key=lambda info: info.get("createTime") or datetime.min.replace(tzinfo=UTC), reverse=True)
     return infos[:limit] if limit else infos

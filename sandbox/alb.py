@@ -49,6 +49,9 @@ class Desired:
 
     listeners: dict = field(default_factory=dict)  # (lb name, address, port) -> [(target group, weight)]
     target_groups: dict = field(default_factory=dict)  # name -> (HealthCheck, [(ip, port)])
+    # in-use target group name -> the targets a listener may route to (the healthy ones); a target group
+    # missing here routes to all its targets
+    routable: dict = field(default_factory=dict)
 
     def structure(self) -> tuple:
         return (
@@ -65,9 +68,10 @@ class Desired:
             backend = _listener_backend(key)
             for tg, weight in forwards:
                 targets = self.target_groups.get(tg, (None, []))[1]
+                serving = self.routable.get(tg, set(targets))
                 for ip, port in targets:
-                    share = 0 if weight == 0 else max(1, min(256, round(weight * 2 / len(targets))))
-                    result[(backend, _server(tg, ip, port))] = share
+                    share = 0 if weight == 0 else max(1, min(256, round(weight * 2 / max(1, len(serving)))))
+                    result[(backend, _server(tg, ip, port))] = share if (ip, port) in serving else 0
         return result
 
 

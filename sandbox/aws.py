@@ -49,6 +49,13 @@ class DataPlane:
         self.balancer_addresses = iter(ipaddress.ip_network(cfg.balancer_network).hosts())
         self.stats: dict = {}
         self.in_use: set[str] = set()
+        # target group name -> when a listener began forwarding to it: an ALB health-checks a target group's
+        # targets only while a listener forwards to it, so a target's checks start at the later of this and
+        # its registration.
+        self.in_use_since: dict[str, float] = {}
+        # Lambda's network interfaces: function name -> ENI ids; ENI id -> when it goes (after DeleteFunction)
+        self.lambda_enis: dict[str, list[str]] = {}
+        self.eni_expiry: dict[str, float] = {}
         self.stopping = threading.Event()
         self.lock = threading.RLock()
 
@@ -78,12 +85,37 @@ class DataPlane:
                 named = [(by_arn[arn].name, round(100 * w / total)) for arn, w in forwards if arn in by_arn]
                 in_use.update(name for name, _ in named)
                 desired.listeners[(balancer.name, balancer.dns_name, int(listener.port))] = named
+        now = time.time()
+        self.in_use_since = {name: self.in_use_since.get(name, now) for name in in_use}
+        self.in_use = in_use
         for group in by_arn.values():
             check = _health_check(group)
             targets = [(t["Id"], int(t.get("Port") or group.port)) for t in list(group.targets.values())]
             desired.target_groups[group.name] = (check, targets)
-        self.in_use = in_use
+            if group.name in in_use:
+                desired.routable[group.name] = self._routable(group, check, targets)
         return desired
+
+    def _routable(self, group, check, targets: list[tuple[str, int]]) -> set[tuple[str, int]]:
+        """The targets a listener routes to: the healthy ones. With none healthy and every one unhealthy, all
+        of them (the ALB "fails open", ELB user guide); with none healthy and some still initial, none (the
+        listener answers 503: assumed, ledger)."""
+        states = {
+            target: self._target_state(group, check, target, group.targets.get(target[0]) or {})[0]
+            for target in targets
+        }
+        healthy = {target for target, state in states.items() if state == "healthy"}
+        if healthy:
+            return healthy
+        if states and all(state == "unhealthy" for state in states.values()):
+            return set(states)
+        return set()
+
+    def _target_state(self, group, check, target: tuple[str, int], registered: dict) -> tuple:
+        started = max(registered.get("_registered_at", 0), self.in_use_since.get(group.name, time.time()))
+        return alb.target_health(
+            self.stats, group.name, target, age=time.time() - started, check=check, scale=self.cfg.health_check_scale
+        )
 
     def reconcile_load_balancer(self) -> None:
         desired = self.desired_load_balancer()
@@ -128,11 +160,7 @@ class DataPlane:
                 "Target.NotInUse",
                 "Target group is not configured to receive traffic from the load balancer",
             )
-        check = _health_check(group)
-        age = time.time() - registered.get("_registered_at", 0)
-        state, reason, description = alb.target_health(
-            self.stats, group.name, (target["Id"], port), age=age, check=check, scale=self.cfg.health_check_scale
-        )
+        state, reason, description = self._target_state(group, _health_check(group), (target["Id"], port), registered)
         return FakeHealthStatus(target["Id"], port, group.health_check_port, state, reason, description)
 
     def allocate_balancer_address(self) -> str:
@@ -223,9 +251,19 @@ class DataPlane:
                 with self.lock:
                     self.agent.tick()
                     self.reconcile_load_balancer()
+                    self.reap_network_interfaces()
             except Exception:
                 log.exception("data plane tick failed")
             self.stopping.wait(max(0.05, 0.25 - (time.monotonic() - started)))
+
+    def reap_network_interfaces(self) -> None:
+        now = time.monotonic()
+        for eni_id, expiry in list(self.eni_expiry.items()):
+            if now >= expiry:
+                del self.eni_expiry[eni_id]
+                if eni_id in self.backend("ec2").enis:
+                    self.backend("ec2").delete_network_interface(eni_id)
+                log.info("Lambda network interface %s deleted", eni_id)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -358,6 +396,7 @@ def patch_moto(plane: DataPlane) -> None:
     LambdaFunction.invoke = invoke
     refuse_code_deploy_service_updates()
     delay_iam_propagation(plane)
+    linger_lambda_network_interfaces(plane)
 
 
 def refuse_code_deploy_service_updates() -> None:
@@ -429,6 +468,56 @@ def delay_iam_propagation(plane: DataPlane) -> None:
         return original_update_configuration(self, function_name, qualifier, body)
 
     LambdaBackend.update_function_configuration = update_function_configuration
+
+
+def linger_lambda_network_interfaces(plane: DataPlane) -> None:
+    """A VPC function has network interfaces in its subnets with its security groups (type lambda, managed by
+    Lambda); they outlive the function (Lambda developer guide: deleting them can take a while after the
+    function is deleted), and EC2 refuses to delete a security group an interface still uses
+    (DependencyViolation). moto creates none. The sandbox creates one per subnet and removes it
+    lambda_eni_linger_seconds after DeleteFunction (ledger: assumed, AWS states no figure)."""
+    from moto.awslambda.models import LambdaBackend
+    from moto.ec2.exceptions import DependencyViolationError
+    from moto.ec2.models import EC2Backend
+
+    original_create_function = LambdaBackend.create_function
+    original_delete_function = LambdaBackend.delete_function
+    original_delete_group = EC2Backend.delete_security_group
+
+    def create_function(self, spec):
+        function = original_create_function(self, spec)
+        vpc = spec.get("VpcConfig") or {}
+        if vpc.get("SubnetIds") and vpc.get("SecurityGroupIds"):
+            ec2 = plane.backend("ec2")
+            for subnet_id in vpc["SubnetIds"]:
+                eni = ec2.create_network_interface(
+                    subnet=ec2.get_subnet(subnet_id),
+                    private_ip_address=None,
+                    group_ids=list(vpc["SecurityGroupIds"]),
+                    description=f"AWS Lambda VPC ENI-{spec['FunctionName']}-{uuid.uuid4()}",
+                )
+                eni.interface_type, eni.requester_managed, eni.status = "lambda", True, "in-use"
+                plane.lambda_enis.setdefault(spec["FunctionName"], []).append(eni.id)
+        return function
+
+    def delete_function(self, function_name, qualifier=None):
+        original_delete_function(self, function_name, qualifier)
+        name = function_name.split(":")[6] if function_name.startswith("arn:") else function_name
+        expiry = time.monotonic() + plane.cfg.lambda_eni_linger_seconds
+        for eni_id in plane.lambda_enis.pop(name, []):
+            plane.eni_expiry[eni_id] = expiry
+
+    def delete_security_group(self, name=None, group_id=None):
+        group = self.get_security_group_by_name_or_id(group_id or name)
+        if group is not None:
+            users = [eni.id for eni in list(self.enis.values()) if group in eni.group_set]
+            if users:
+                raise DependencyViolationError(f"resource {group.id} has a dependent object")
+        return original_delete_group(self, name=name, group_id=group_id)
+
+    LambdaBackend.create_function = create_function
+    LambdaBackend.delete_function = delete_function
+    EC2Backend.delete_security_group = delete_security_group
 
 
 class MotoServer:

@@ -2,6 +2,7 @@
 
 Defaults can be changed with environment variables at `up` (SANDBOX_HOME, SANDBOX_AWS_PORT,
 SANDBOX_CODEDEPLOY_PORT, SANDBOX_TIME_SCALE, SANDBOX_HEALTH_CHECK_SCALE, SANDBOX_IAM_PROPAGATION_SECONDS,
+SANDBOX_LAMBDA_ENI_LINGER_SECONDS,
 SANDBOX_BALANCER_NETWORK,
 SANDBOX_TASK_NETWORK), so two sandboxes can run side by side (the end-to-end tests use their own).
 The image mapping is re-read each time a task starts, so a test can add an image while the sandbox runs.
@@ -46,6 +47,8 @@ class Config:
     health_check_scale: float = 0.2
     # Seconds after its creation before Lambda can assume a role (IAM's eventual consistency).
     iam_propagation_seconds: float = 10.0
+    # Seconds a deleted VPC function's network interfaces linger (and hold their security groups).
+    lambda_eni_linger_seconds: float = 15.0
     # Each load balancer gets its own address (its DNSName) and each task its own (awsvpc), on loopback.
     balancer_network: str = "127.1.0.0/16"
     task_network: str = "127.2.0.0/16"
@@ -102,6 +105,7 @@ def from_environment() -> Config:
         time_scale=float(os.environ.get("SANDBOX_TIME_SCALE", "0.05")),
         health_check_scale=float(os.environ.get("SANDBOX_HEALTH_CHECK_SCALE", "0.2")),
         iam_propagation_seconds=float(os.environ.get("SANDBOX_IAM_PROPAGATION_SECONDS", "10")),
+        lambda_eni_linger_seconds=float(os.environ.get("SANDBOX_LAMBDA_ENI_LINGER_SECONDS", "15")),
         balancer_network=os.environ.get("SANDBOX_BALANCER_NETWORK", "127.1.0.0/16"),
         task_network=os.environ.get("SANDBOX_TASK_NETWORK", "127.2.0.0/16"),
     )

@@ -30,6 +30,7 @@ log = logging.getLogger("sandbox.codedeploy")
 MODEL = botocore.session.get_session().get_service_model("codedeploy")
 TARGET_PREFIX = MODEL.metadata["targetPrefix"] + "."
 PAGE_SIZE = 100
+BATCH_LIMIT = 25  # BatchGetDeployments, BatchGetDeploymentTargets
 
 
 def paginate(items: list, request: dict) -> tuple[list, str | None]:
@@ -384,6 +385,11 @@ class CodeDeploy:
         return {"deploymentInfo": self.engine.public(self.deployment(r["deploymentId"]))}
 
     def BatchGetDeployments(self, r):
+        # API reference: "The maximum number of deployment IDs you can specify is 25."
+        if len(r["deploymentIds"]) > BATCH_LIMIT:
+            raise ApiError(
+                "BatchLimitExceededException", f"The maximum number of deployment IDs ({BATCH_LIMIT}) was exceeded."
+            )
         found = []
         for identifier in r["deploymentIds"]:
             try:
@@ -403,11 +409,15 @@ class CodeDeploy:
             if r.get("deploymentGroupName"):
                 self.group(r["applicationName"], r["deploymentGroupName"])
                 parent = f"{r['applicationName']}/{r['deploymentGroupName']}"
+        window = r.get("createTimeRange") or {}
+        start, end = _epoch(window.get("start")), _epoch(window.get("end"))
         deployments = [
             d
             for d in self.store.all("deployment", parent)
             if (not statuses or d["status"] in statuses)
             and (not r.get("applicationName") or d["applicationName"] == r["applicationName"])
+            and (start is None or d["createTime"] >= start)
+            and (end is None or d["createTime"] <= end)
         ]
         ids = [d["deploymentId"] for d in reversed(deployments)]  # newest first, as AWS lists them
         page, token = paginate(ids, r)
@@ -476,6 +486,12 @@ class CodeDeploy:
 
     def BatchGetDeploymentTargets(self, r):
         deployment = self.deployment(r.get("deploymentId"))
+        # API reference: "The maximum number of deployment target IDs you can specify is 25."
+        if len(r.get("targetIds") or []) > BATCH_LIMIT:
+            raise ApiError(
+                "DeploymentTargetListSizeExceededException",
+                f"The maximum number of targets that can be requested ({BATCH_LIMIT}) was exceeded.",
+            )
         by_id = {t["ecsTarget"]["targetId"]: t for t in self.engine.targets(deployment)}
         missing = [t for t in r.get("targetIds") or [] if t not in by_id]
         if missing:
@@ -512,6 +528,15 @@ class CodeDeploy:
         self._tagged(r["ResourceArn"])
         self.store.untag(r["ResourceArn"], r["TagKeys"])
         return {}
+
+
+def _epoch(value) -> float | None:
+    """A timestamp of a JSON request (botocore sends epoch seconds) as epoch seconds."""
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
 
 
 def _jsonable(value):

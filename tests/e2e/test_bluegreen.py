@@ -302,6 +302,35 @@ def test_rollback_playbook_during_and_after_a_deployment(sandbox):
     assert redeploy["deploymentConfigName"] == "CodeDeployDefault.ECSAllAtOnce"
 
 
+def test_test_traffic_waits_for_health_checks_that_start_with_the_test_listener(sandbox):
+    """An ALB health-checks the replacement's targets only once the test listener forwards to them, and routes
+    to them only when healthy: with interval 30 s x healthy threshold 5, AfterAllowTestTraffic must wait longer
+    than the local inventory's 20 s retry budget. The hook's budget follows the target groups' settings."""
+    elbv2 = sandbox.client("elbv2")
+    groups = elbv2.describe_target_groups(Names=[f"{APP}-blue", f"{APP}-green"])["TargetGroups"]
+    slow = {"HealthCheckIntervalSeconds": 30, "HealthyThresholdCount": 5, "HealthCheckTimeoutSeconds": 5}
+    for group in groups:
+        elbv2.modify_target_group(TargetGroupArn=group["TargetGroupArn"], **slow)
+    try:
+        version = sandbox.next_version()
+        sandbox.playbook("deploy.yml", "-e", f"image_tag={version}")
+        assert serving(sandbox) == version
+        deployment = sandbox.latest()
+        events = {e["lifecycleEventName"]: e for e in sandbox.target(deployment["deploymentId"])["lifecycleEvents"]}
+        test_traffic = events["AfterAllowTestTraffic"]
+        waited = (test_traffic["endTime"] - test_traffic["startTime"]).total_seconds()
+        # 5 checks x 30 s on the sandbox's health-check scale (0.2): about 30 s, past the 20 s of the inventory.
+        assert waited > 20, f"AfterAllowTestTraffic took {waited:.1f}s: green answered before its checks passed"
+    finally:
+        for group in groups:
+            elbv2.modify_target_group(
+                TargetGroupArn=group["TargetGroupArn"],
+                HealthCheckIntervalSeconds=group["HealthCheckIntervalSeconds"],
+                HealthyThresholdCount=group["HealthyThresholdCount"],
+                HealthCheckTimeoutSeconds=group["HealthCheckTimeoutSeconds"],
+            )
+
+
 def test_get_deployment_never_returns_the_appspec_as_on_aws(sandbox):
     """GetDeployment's API reference: the content of appSpecContent "is always null"; the AppSpec comes from
     GetApplicationRevision by the sha256 GetDeployment does return. Checked on the wire and with the AWS CLI."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 
+from sandbox import ledger
 from sandbox.harness import APP, PROD_PORT
 
 
@@ -17,8 +18,22 @@ def test_teardown_removes_everything_and_stops_the_tasks(sandbox):
         for d in elbv2.describe_target_health(TargetGroupArn=group["TargetGroupArn"])["TargetHealthDescriptions"]
     ]
     assert len(tasks) == 2
+
+    def lambda_interfaces() -> list[dict]:
+        return [
+            eni
+            for eni in sandbox.client("ec2").describe_network_interfaces()["NetworkInterfaces"]
+            if eni.get("Description", "").startswith(f"AWS Lambda VPC ENI-{APP}-")
+        ]
+
+    assert lambda_interfaces(), "the hook functions (in the VPC) have network interfaces, as on AWS"
     result = sandbox.playbook("playbooks/teardown.yml")
     assert "failed=0" in result.stdout[result.stdout.rindex("PLAY RECAP") :]
+    # Lambda's network interfaces outlived their functions and held the hooks' security group: teardown said so
+    # and waited for them instead of failing with DependencyViolation.
+    assert "network interface(s) of the deleted hook functions remain" in result.stdout
+    assert "FAILED - RETRYING: [localhost]: Wait for the hook functions' network interfaces to go" in result.stdout
+    assert lambda_interfaces() == []
     codedeploy = sandbox.client("codedeploy")
     assert codedeploy.list_applications()["applications"] == []
     assert sandbox.client("elbv2").describe_load_balancers()["LoadBalancers"] == []
@@ -35,3 +50,12 @@ def test_teardown_removes_everything_and_stops_the_tasks(sandbox):
     sandbox.wait_for("the load balancer to stop listening", lambda: nothing_listens(address, PROD_PORT), timeout=30)
     again = sandbox.playbook("playbooks/teardown.yml")
     assert "changed=0" in again.stdout[again.stdout.rindex("PLAY RECAP") :]
+
+
+def test_every_aws_operation_the_project_called_is_in_the_fidelity_ledger(sandbox):
+    """After the whole run: each operation the playbooks, the hooks and the CodeDeploy engine called (the
+    sandbox's API call counter) has its row in docs/fidelity-ledger.md."""
+    called = ledger.project_operations(sandbox.api_calls())
+    assert len(called) > 40, "the counter recorded the run"
+    missing = sorted(called - ledger.ledger_rows())
+    assert missing == [], f"operations called but not in docs/fidelity-ledger.md: {missing}"

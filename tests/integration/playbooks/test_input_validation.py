@@ -36,6 +36,16 @@ def test_deploy_rejects_bad_image_tags_before_any_aws_call(ansible_playbook, no_
     assert "TASK [The environment exists" not in result.stdout
 
 
+def test_a_deploy_that_cannot_reach_aws_says_only_what_it_knows(ansible_playbook, no_aws) -> None:
+    """Nothing could be read: the failure says no deployment was created, and that production's state is not
+    known from here (not that it "still serves the previous version")."""
+    result = ansible_playbook(DEPLOY, "-i", "inventories/dev", "-e", "image_tag=1.4.2", inventory=None, check=False)
+    assert result.returncode == 2
+    assert "No deployment was created: this run did not change what production serves" in result.stdout
+    assert "so what production serves is not known here" in result.stdout
+    assert "still serves the previous version" not in result.stdout
+
+
 def test_deploy_to_an_unknown_environment_is_an_error(ansible_playbook, no_aws) -> None:
     result = ansible_playbook(DEPLOY, "-i", "inventories/qa", "-e", "image_tag=1.4.2", inventory=None, check=False)
     assert result.returncode != 0

@@ -8,6 +8,7 @@ import hashlib
 import json
 import threading
 import uuid
+from datetime import timedelta
 from http.server import ThreadingHTTPServer
 
 import boto3
@@ -226,7 +227,8 @@ def test_deployments_one_at_a_time_hook_status_and_a_restart(codedeploy, resourc
     restarted = codedeploy.restart()
     info = restarted.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
     assert info["status"] == "Created"
-    assert info["revision"] == revision()
+    # The revision survived the restart (GetDeployment shows only its sha256; the content is kept behind it).
+    assert info["revision"]["appSpecContent"] == {"sha256": revision()["appSpecContent"]["sha256"]}
     assert info["deploymentOverview"]["Pending"] == 1
     listed = restarted.list_deployments(
         applicationName="api", deploymentGroupName="api", includeOnlyStatuses=["Created"]
@@ -236,3 +238,39 @@ def test_deployments_one_at_a_time_hook_status_and_a_restart(codedeploy, resourc
         restarted.get_deployment(deploymentId="d-AAAAAAAAA")
     with pytest.raises(restarted.exceptions.InvalidDeploymentIdException):
         restarted.get_deployment(deploymentId="nope")
+
+
+def test_batch_limits_and_withheld_appspec(codedeploy, resources):
+    """As the API reference says: GetDeployment's AppSpec content is always null (GetApplicationRevision gives
+    it by sha256), batch reads take at most 25 ids, ListDeployments filters by creation time."""
+    codedeploy.create_application(applicationName="api", computePlatform="ECS")
+    codedeploy.create_deployment_group(**group_request(resources))
+    deployment_id = codedeploy.create_deployment(applicationName="api", deploymentGroupName="api", revision=revision())[
+        "deploymentId"
+    ]
+    digest = revision()["appSpecContent"]["sha256"]
+
+    info = codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
+    assert info["revision"] == {"revisionType": "AppSpecContent", "appSpecContent": {"sha256": digest}}
+    (batched,) = codedeploy.batch_get_deployments(deploymentIds=[deployment_id])["deploymentsInfo"]
+    assert "content" not in batched["revision"]["appSpecContent"]
+    found = codedeploy.get_application_revision(
+        applicationName="api", revision={"revisionType": "AppSpecContent", "appSpecContent": {"sha256": digest}}
+    )
+    assert found["revision"]["appSpecContent"] == {"content": APPSPEC, "sha256": digest}
+    assert found["revisionInfo"]["deploymentGroups"] == ["api"]
+    with pytest.raises(codedeploy.exceptions.RevisionDoesNotExistException):
+        codedeploy.get_application_revision(
+            applicationName="api", revision={"revisionType": "AppSpecContent", "appSpecContent": {"sha256": "0" * 64}}
+        )
+
+    with pytest.raises(codedeploy.exceptions.BatchLimitExceededException):
+        codedeploy.batch_get_deployments(deploymentIds=[deployment_id] * 26)
+    with pytest.raises(codedeploy.exceptions.DeploymentTargetListSizeExceededException):
+        codedeploy.batch_get_deployment_targets(deploymentId=deployment_id, targetIds=["x"] * 26)
+
+    def listed(**window):
+        return codedeploy.list_deployments(applicationName="api", deploymentGroupName="api", **window)["deployments"]
+
+    assert listed(createTimeRange={"start": info["createTime"] - timedelta(minutes=1)}) == [deployment_id]
+    assert listed(createTimeRange={"start": info["createTime"] + timedelta(minutes=1)}) == []

@@ -8,6 +8,7 @@ import boto3
 import pytest
 
 from hooks import (
+    budgets,
     run_migrations,
     validate_before_install,
     validate_deployment,
@@ -158,7 +159,43 @@ def test_listener(listener, monkeypatch):
     monkeypatch.setenv("TEST_LISTENER_URL", listener.url)
     monkeypatch.setenv("RETRY_INTERVAL_SECONDS", "0.05")
     monkeypatch.setenv("RETRY_BUDGET_SECONDS", "0.5")
+    # The budget the target groups' health checks call for is tested on its own (below); here it is none.
+    monkeypatch.setattr(validate_test_traffic, "health_check_budget", lambda names: 0.0)
     return listener
+
+
+def test_the_retry_budget_follows_the_target_groups_health_checks(aws, environment) -> None:
+    """Interval x healthy threshold + timeout, plus margin: the test listener routes to the new targets only
+    once their checks (started when it began forwarding to them) pass."""
+    elbv2 = boto3.client("elbv2", region_name=REGION)
+    for arn in environment.target_group_arns.values():
+        elbv2.modify_target_group(
+            TargetGroupArn=arn, HealthCheckIntervalSeconds=30, HealthyThresholdCount=5, HealthCheckTimeoutSeconds=5
+        )
+    assert validate_test_traffic.health_check_budget(["orders-blue", "orders-green"]) == 30 * 5 + 5 + 30
+    assert budgets.function_budget(120, 30, 5, 5) == {
+        "retry_budget_seconds": 185.0,
+        "hook_budget_seconds": 245,
+        "function_timeout_seconds": 275,
+    }
+    # Within Lambda's 900 s, whatever the health checks say.
+    assert budgets.function_budget(600, 300, 10, 60)["function_timeout_seconds"] == 900
+
+
+def test_test_traffic_waits_as_long_as_the_health_checks_need(aws, environment, test_listener, monkeypatch) -> None:
+    monkeypatch.setattr(validate_test_traffic, "health_check_budget", lambda names: 3.0)
+    test_listener.serve_version("2.0.0")
+    test_listener.routes[("GET", "/health")] = (503, {"detail": "no healthy target yet"})
+
+    def healthy_after_a_second() -> None:
+        if time.monotonic() - started > 1.0:
+            test_listener.serve_version("2.0.0")
+
+    started = time.monotonic()
+    test_listener.before_answer = healthy_after_a_second
+    result = validate_test_traffic.handler(event(environment), LambdaContext())
+    # RETRY_BUDGET_SECONDS alone (0.5 s) would have failed before the targets were healthy.
+    assert result["status"] == "Succeeded", result["reason"]
 
 
 def test_test_traffic_succeeds_when_green_answers(aws, environment, test_listener, monkeypatch) -> None:
@@ -395,3 +432,20 @@ def test_after_install_fails_when_the_replacement_runs_another_task_definition(a
         f"the replacement task set ecs-svc/222 runs {other}, but the deployment's AppSpec names "
         f"{environment.task_definition_arn}"
     )
+
+
+def test_production_over_https_needs_the_service_hostname(aws, environment, monkeypatch) -> None:
+    monkeypatch.setenv("PRODUCTION_LISTENER_URL", "https://orders-123.eu-west-1.elb.amazonaws.com:443")
+    result = validate_production.handler(event(environment), LambdaContext())
+    assert result["status"] == "Failed"
+    assert result["reason"].startswith("PRODUCTION_HOSTNAME is not set for an HTTPS production listener")
+
+
+def test_production_probe_names_the_service_hostname(aws, environment, production, monkeypatch) -> None:
+    monkeypatch.setenv("PRODUCTION_HOSTNAME", "orders.example.test")
+    production.serve_version("2.0.0")
+    seen = []
+    production.before_answer = lambda: seen.append(True)
+    result = validate_production.handler(event(environment), LambdaContext())
+    assert result["status"] == "Succeeded", result["reason"]
+    assert seen

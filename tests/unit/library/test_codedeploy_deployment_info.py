@@ -44,8 +44,10 @@ def test_active_filter_expands_to_the_active_statuses(run_module, codedeploy) ->
         {"codedeploy": codedeploy},
     )
     assert [d["deployment_id"] for d in result["deployments"]] == ["d-2"]
-    (listed,) = codedeploy.called("ListDeployments")
-    assert listed["includeOnlyStatuses"] == ["Baking", "Created", "InProgress", "Queued", "Ready"]
+    listed = codedeploy.called("ListDeployments")
+    assert all(c["includeOnlyStatuses"] == ["Baking", "Created", "InProgress", "Queued", "Ready"] for c in listed)
+    # Fewer than max_results in each window of creation time: widened until all time (no createTimeRange).
+    assert [("createTimeRange" in c) for c in listed] == [True, True, True, True, False]
 
 
 def test_one_deployment_by_id_without_targets(run_module, codedeploy) -> None:
