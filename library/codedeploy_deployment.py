@@ -133,9 +133,9 @@ options:
     type: dict
   follow:
     description:
-      - A later step of a O(report_every) loop: the action of O(state) (create, stop, continue) was taken by an
-        earlier step; only wait on O(deployment_id) and end with that state's meaning (a rollback is the
-        expected end of V(stopped)). Set by the action plugin.
+      - A later step of a O(report_every) loop, whose earlier step took the action of O(state) (create, stop,
+        continue). Only wait on O(deployment_id) and end with that state's meaning (a rollback is the expected
+        end of V(stopped)). Set by the action plugin.
     type: bool
     default: false
   on_timeout:

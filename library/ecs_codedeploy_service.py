@@ -13,7 +13,7 @@ description:
     ("Unable to update task definition on services with a CODE_DEPLOY deployment controller").
   - M(community.aws.ecs_service) sends the task definition and network on every update, so it cannot change such
     a service; this module sends only the attributes given here that differ from the service's.
-  - Creates nothing: the service must exist. A parameter left unset is not touched.
+  - Creates nothing, the service must exist. A parameter left unset is not touched.
 options:
   cluster:
     description: The cluster's name or ARN.
@@ -85,11 +85,13 @@ def describe(module, client):
 
 
 def changes_for(service, params):
-    """The UpdateService parameters whose wanted value differs from the service's (pure, for tests)."""
+    """The UpdateService parameters whose wanted value differs from the service's (pure, for tests). An attribute
+    DescribeServices does not report (the AWS emulator never reports the grace period) cannot be compared and
+    is left alone rather than re-sent on every run."""
     return {
         api: params[option]
         for option, api in UPDATABLE.items()
-        if params.get(option) is not None and service.get(api) != params[option]
+        if params.get(option) is not None and api in service and service[api] != params[option]
     }
 
 

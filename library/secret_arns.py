@@ -9,10 +9,10 @@ description:
   - A Secrets Manager secret's ARN ends with C(-) and six random characters. IAM matches the full ARN, and the
     ECS task definition's C(valueFrom) needs it, so a policy or task definition written with a name or a
     partial ARN (without the suffix) is denied at run time (ResourceInitializationError).
-  - Each reference is looked up with DescribeSecret (never GetSecretValue: no value is read) and returned as the
-    secret's full ARN, keeping a C(:json-key:version-stage:version-id) suffix when the reference has one. SSM
+  - Each reference is looked up with DescribeSecret (never GetSecretValue, no value is read) and returned as the
+    secret's full ARN, keeping a C(json-key/version-stage/version-id) suffix when the reference has one. SSM
     parameter ARNs are returned as they are (they have no random suffix).
-  - Reads only; the same in check mode.
+  - Reads only, and the same in check mode.
 options:
   references:
     description:

@@ -52,10 +52,16 @@ class Desired:
     # in-use target group name -> the targets a listener may route to (the healthy ones); a target group
     # missing here routes to all its targets
     routable: dict = field(default_factory=dict)
+    # listener key -> the PEM file an HTTPS listener serves (its ACM certificate's names, the sandbox CA's)
+    tls: dict = field(default_factory=dict)
+    # listener key -> the loopback addresses its load balancer's security groups admit (sandbox/network.py)
+    admitted: dict = field(default_factory=dict)
 
     def structure(self) -> tuple:
         return (
+            tuple(sorted((key, tuple(addresses)) for key, addresses in self.admitted.items())),
             tuple(sorted((key, tuple(sorted(tg for tg, _ in forwards))) for key, forwards in self.listeners.items())),
+            tuple(sorted((key, str(pem)) for key, pem in self.tls.items())),
             tuple(
                 sorted((name, check, tuple(sorted(targets))) for name, (check, targets) in self.target_groups.items())
             ),
@@ -131,7 +137,19 @@ def render(desired: Desired, state: Path, scale: float) -> str:
     for key, forwards in sorted(desired.listeners.items()):
         lb, address, port = key
         backend = _listener_backend(key)
-        lines += [f"frontend ft_{_name(lb)}_{port}", f"  bind {address}:{port}", f"  default_backend {backend}", ""]
+        tls = f" ssl crt {desired.tls[key]}" if key in desired.tls else ""
+        admitted = desired.admitted.get(key)
+        lines += [f"frontend ft_{_name(lb)}_{port}", f"  bind {address}:{port}{tls}"]
+        if admitted is not None:
+            # A security group drops what it does not admit: the client waits, it is never refused.
+            if admitted:
+                lines += [
+                    f"  acl admitted src {' '.join(admitted)}",
+                    "  tcp-request connection silent-drop if !admitted",
+                ]
+            else:
+                lines.append("  tcp-request connection silent-drop")
+        lines += [f"  default_backend {backend}", ""]
         lines += [f"backend {backend}", "  balance roundrobin"]
         for tg, _weight in forwards:
             for ip, p in sorted(desired.target_groups.get(tg, (None, []))[1]):

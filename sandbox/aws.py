@@ -25,13 +25,16 @@ import zipfile
 from pathlib import Path
 
 os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+# A requested ACM certificate is PENDING_VALIDATION until its DNS validation passes (minutes on AWS); here
+# after 3 seconds (ledger: assumed).
+os.environ.setdefault("MOTO_ACM_VALIDATION_WAIT", "3")
 
 # moto reads its settings at import: the variable above must come first.
 from moto.backends import get_backend
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from sandbox import alb, lambda_runner
+from sandbox import alb, lambda_runner, network, tls
 from sandbox import config as sandbox_config
 from sandbox.api_calls import LAMBDA_APP_ID, ApiCalls
 from sandbox.ecs_agent import Agent
@@ -56,6 +59,9 @@ class DataPlane:
         # Lambda's network interfaces: function name -> ENI ids; ENI id -> when it goes (after DeleteFunction)
         self.lambda_enis: dict[str, list[str]] = {}
         self.eni_expiry: dict[str, float] = {}
+        # Lambda function name -> the loopback address its connections come from (sandbox/runtime)
+        self.lambda_wires: dict[str, str] = {}
+        self._wire_addresses = iter(ipaddress.ip_network(cfg.lambda_network).hosts())
         self.stopping = threading.Event()
         self.lock = threading.RLock()
 
@@ -84,7 +90,13 @@ class DataPlane:
                 total = sum(w for _, w in forwards) or 1
                 named = [(by_arn[arn].name, round(100 * w / total)) for arn, w in forwards if arn in by_arn]
                 in_use.update(name for name, _ in named)
-                desired.listeners[(balancer.name, balancer.dns_name, int(listener.port))] = named
+                key = (balancer.name, balancer.dns_name, int(listener.port))
+                desired.listeners[key] = named
+                desired.admitted[key] = self._admitted(balancer, int(listener.port))
+                if listener.protocol == "HTTPS":
+                    pem = self._listener_certificate(listener)
+                    if pem is not None:
+                        desired.tls[key] = pem
         now = time.time()
         self.in_use_since = {name: self.in_use_since.get(name, now) for name in in_use}
         self.in_use = in_use
@@ -95,6 +107,84 @@ class DataPlane:
             if group.name in in_use:
                 desired.routable[group.name] = self._routable(group, check, targets)
         return desired
+
+    def wire_address(self, function_name: str) -> str:
+        if function_name not in self.lambda_wires:
+            self.lambda_wires[function_name] = str(next(self._wire_addresses))
+        return self.lambda_wires[function_name]
+
+    def clients(self) -> list[network.Client]:
+        """Every origin of connections the sandbox knows: this machine (the internet), and each function."""
+        ec2 = self.backend("ec2")
+        found = [network.Client(wire="127.0.0.1", public_ip=self.cfg.internet_address)]
+        for name, wire in list(self.lambda_wires.items()):
+            enis = [ec2.enis[e] for e in self.lambda_enis.get(name, []) if e in ec2.enis]
+            if not enis:
+                found.append(network.Client(wire=wire, public_ip=self.cfg.lambda_public_address))
+                continue
+            eni = enis[0]
+            found.append(
+                network.Client(
+                    wire=wire,
+                    private_ip=eni.private_ip_address,
+                    group_ids=frozenset(group.id for group in eni.group_set),
+                    nat_public_ip=self._nat_public_ip(eni.subnet.id),
+                )
+            )
+        return found
+
+    def _nat_public_ip(self, subnet_id: str) -> str | None:
+        """The public IP of the NAT gateway a subnet routes 0.0.0.0/0 to (its own route table, else the main)."""
+        ec2 = self.backend("ec2")
+        subnet = ec2.get_subnet(subnet_id)
+        tables = [t for t in list(ec2.route_tables.values()) if t.vpc_id == subnet.vpc_id]
+        table = next((t for t in tables if subnet_id in t._associations.values()), None) or next(
+            (t for t in tables if t.main_association_id), None
+        )
+        for route in table.routes if table else []:
+            nat = route.nat_gateway
+            if (
+                route.destination_cidr_block == "0.0.0.0/0"
+                and nat is not None
+                and nat.state in ("available", "pending")
+            ):
+                return next((a.get("publicIp") for a in nat.address_set if a.get("publicIp")), None)
+        return None
+
+    def _admitted(self, balancer, port: int) -> list[str]:
+        """The loopback addresses whose connections the load balancer's security groups admit on `port`."""
+        ec2 = self.backend("ec2")
+        rules = []
+        for group_id in balancer.security_groups or []:
+            group = ec2.get_security_group_from_id(group_id)
+            for rule in group.ingress_rules if group else []:
+                rules.append(
+                    network.Rule(
+                        rule.from_port,
+                        rule.to_port,
+                        str(rule.ip_protocol),
+                        cidr=(rule.ip_range or {}).get("CidrIp"),
+                        group_id=(rule.source_group or {}).get("GroupId"),
+                    )
+                )
+        scheme = balancer.scheme or "internet-facing"
+        return sorted(c.wire for c in self.clients() if network.admitted(c, scheme, port, rules))
+
+    def _listener_certificate(self, listener):
+        """An HTTPS listener serves a certificate for its ACM certificate's names (domain name and subject
+        alternative names), from the sandbox's CA; None (the listener does not listen) while the ACM
+        certificate is missing or not ISSUED."""
+        from moto.acm.exceptions import CertificateNotFound
+
+        arn = (listener.certificates or [None])[0]
+        try:
+            certificate = self.backend("acm").get_certificate(arn)
+        except CertificateNotFound:
+            log.warning("listener %s: ACM certificate %s not found", listener.arn, arn)
+            return None
+        if certificate.status != "ISSUED":
+            return None
+        return tls.listener_pem(self.cfg.state, [certificate.common_name, *certificate.sans])
 
     def _routable(self, group, check, targets: list[tuple[str, int]]) -> set[tuple[str, int]]:
         """The targets a listener routes to: the healthy ones. With none healthy and every one unhealthy, all
@@ -184,7 +274,11 @@ class DataPlane:
             **dict(function.environment_vars or {}),
             **self.cfg.client_environment(),
             "AWS_SDK_UA_APP_ID": LAMBDA_APP_ID,
-            "PYTHONPATH": str(code),
+            # The runtime trusts the public CAs; here also the sandbox's, which signs the listeners' certificates.
+            "SSL_CERT_FILE": str(tls.bundle(self.cfg.state)),
+            # sandbox/runtime/sitecustomize.py binds the function's connections to its own address.
+            "PYTHONPATH": f"{Path(__file__).resolve().parent / 'runtime'}{os.pathsep}{code}",
+            "SANDBOX_SOURCE_ADDRESS": self.wire_address(function.function_name),
             "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
             "AWS_LAMBDA_FUNCTION_TIMEOUT": str(function.timeout),
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
@@ -486,6 +580,7 @@ def linger_lambda_network_interfaces(plane: DataPlane) -> None:
 
     def create_function(self, spec):
         function = original_create_function(self, spec)
+        plane.wire_address(spec["FunctionName"])
         vpc = spec.get("VpcConfig") or {}
         if vpc.get("SubnetIds") and vpc.get("SecurityGroupIds"):
             ec2 = plane.backend("ec2")

@@ -143,7 +143,8 @@ def up(args) -> None:
 
 def seed_network(cfg) -> None:
     """What an account has before this project's playbooks run: a VPC (tag Name=sandbox) with two private
-    and two public subnets (tag Tier) in two availability zones (inventories/local/group_vars/all/network.yml)."""
+    and two public subnets (tag Tier) in two availability zones (inventories/local/group_vars/all/network.yml),
+    an internet gateway for the public ones and a NAT gateway for the private ones."""
     import boto3
 
     ec2 = boto3.client(
@@ -157,18 +158,33 @@ def seed_network(cfg) -> None:
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": tags}])["Vpc"][
         "VpcId"
     ]
+    subnets: dict[str, list[str]] = {"private": [], "public": []}
     for index, (tier, zone) in enumerate([("private", "a"), ("private", "b"), ("public", "a"), ("public", "b")]):
-        ec2.create_subnet(
-            VpcId=vpc,
-            CidrBlock=f"10.0.{index}.0/24",
-            AvailabilityZone=f"{cfg.region}{zone}",
-            TagSpecifications=[
-                {
-                    "ResourceType": "subnet",
-                    "Tags": [{"Key": "Tier", "Value": tier}, {"Key": "Name", "Value": f"sandbox-{tier}-{zone}"}],
-                }
-            ],
+        subnets[tier].append(
+            ec2.create_subnet(
+                VpcId=vpc,
+                CidrBlock=f"10.0.{index}.0/24",
+                AvailabilityZone=f"{cfg.region}{zone}",
+                TagSpecifications=[
+                    {
+                        "ResourceType": "subnet",
+                        "Tags": [{"Key": "Tier", "Value": tier}, {"Key": "Name", "Value": f"sandbox-{tier}-{zone}"}],
+                    }
+                ],
+            )["Subnet"]["SubnetId"]
         )
+    # The public subnets route to an internet gateway; the private ones to a NAT gateway in a public subnet,
+    # whose Elastic IP is where their requests to public addresses come from.
+    gateway = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=gateway, VpcId=vpc)
+    # A public address (TEST-NET-1, a documentation range; moto's own would be a 127.x address).
+    allocation = ec2.allocate_address(Domain="vpc", Address="192.0.2.10")["AllocationId"]
+    nat = ec2.create_nat_gateway(SubnetId=subnets["public"][0], AllocationId=allocation)["NatGateway"]["NatGatewayId"]
+    for tier, target in (("public", {"GatewayId": gateway}), ("private", {"NatGatewayId": nat})):
+        table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+        ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", **target)
+        for subnet in subnets[tier]:
+            ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
 
 
 def seed_secrets(cfg) -> None:

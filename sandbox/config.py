@@ -2,7 +2,7 @@
 
 Defaults can be changed with environment variables at `up` (SANDBOX_HOME, SANDBOX_AWS_PORT,
 SANDBOX_CODEDEPLOY_PORT, SANDBOX_TIME_SCALE, SANDBOX_HEALTH_CHECK_SCALE, SANDBOX_IAM_PROPAGATION_SECONDS,
-SANDBOX_LAMBDA_ENI_LINGER_SECONDS,
+SANDBOX_LAMBDA_ENI_LINGER_SECONDS, SANDBOX_LAMBDA_NETWORK,
 SANDBOX_BALANCER_NETWORK,
 SANDBOX_TASK_NETWORK), so two sandboxes can run side by side (the end-to-end tests use their own).
 The image mapping is re-read each time a task starts, so a test can add an image while the sandbox runs.
@@ -52,6 +52,12 @@ class Config:
     # Each load balancer gets its own address (its DNSName) and each task its own (awsvpc), on loopback.
     balancer_network: str = "127.1.0.0/16"
     task_network: str = "127.2.0.0/16"
+    # Each Lambda function's connections come from its own loopback address (its network interface's, in a VPC).
+    lambda_network: str = "127.3.0.0/16"
+    # Where connections from this machine (operators, tests, the demo's load) come from, as the internet sees
+    # them (TEST-NET-2, a documentation address); and a function outside any VPC (TEST-NET-3).
+    internet_address: str = "198.51.100.7"
+    lambda_public_address: str = "203.0.113.10"
     images: dict = field(default_factory=lambda: json.loads(json.dumps(DEFAULT_IMAGES)))
 
     @property
@@ -108,6 +114,7 @@ def from_environment() -> Config:
         lambda_eni_linger_seconds=float(os.environ.get("SANDBOX_LAMBDA_ENI_LINGER_SECONDS", "15")),
         balancer_network=os.environ.get("SANDBOX_BALANCER_NETWORK", "127.1.0.0/16"),
         task_network=os.environ.get("SANDBOX_TASK_NETWORK", "127.2.0.0/16"),
+        lambda_network=os.environ.get("SANDBOX_LAMBDA_NETWORK", "127.3.0.0/16"),
     )
 
 

@@ -374,7 +374,17 @@ class Agent:
         if exit_code is None:
             container.reason = task.reason
         self.free.append(task.ip)
+        self.release_network_interface(task)
         log.info("task %s STOPPED (exit %s): %s", task.task.id, exit_code, task.task.stopped_reason)
+
+    def release_network_interface(self, task: TaskProcess) -> None:
+        """A stopped awsvpc task's network interface is deleted (moto keeps it, and it would hold the service's
+        security group: DeleteSecurityGroup answers DependencyViolation while an interface uses the group)."""
+        ec2 = self.plane.backend("ec2")
+        for attachment in task.task.attachments:
+            for detail in attachment.get("details", []):
+                if detail.get("name") == "networkInterfaceId" and detail.get("value") in ec2.enis:
+                    ec2.delete_network_interface(detail["value"])
 
     def stop_all(self) -> None:
         for task in self.tasks.values():

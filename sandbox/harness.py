@@ -41,6 +41,7 @@ class Sandbox:
             "SANDBOX_CODEDEPLOY_PORT": str(ports[1]),
             "SANDBOX_BALANCER_NETWORK": f"127.{network}.0.0/16",
             "SANDBOX_TASK_NETWORK": f"127.{network + 1}.0.0/16",
+            "SANDBOX_LAMBDA_NETWORK": f"127.{network + 2}.0.0/16",
             "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
             "ANSIBLE_FORCE_COLOR": "0",
         }

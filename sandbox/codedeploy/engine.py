@@ -43,7 +43,7 @@ log = logging.getLogger("sandbox.codedeploy.engine")
 
 HOOK_TIMEOUT_MINUTES = 60
 # How long Install waits for the replacement task set's tasks: AWS documents no figure (ledger: assumed).
-INSTALL_TIMEOUT_MINUTES = 20
+INSTALL_TIMEOUT_MINUTES = 10
 TICK = 0.2
 
 

@@ -11,7 +11,9 @@ import hashlib
 import json
 import re
 import shutil
+import socket
 import sqlite3
+import ssl
 import subprocess
 import threading
 import time
@@ -225,7 +227,7 @@ def test_a_crash_looping_version_fails_install_naming_why_and_is_throttled(sandb
         if ts["taskSetLabel"] == "Green"
     )
     crashed = sandbox.client("ecs").list_tasks(cluster=APP, startedBy=green, desiredStatus="STOPPED")["taskArns"]
-    # Unthrottled, two tasks restart about four times a second for the whole Install wait (some 240 tasks).
+    # Unthrottled, the agent restarted about four tasks a second for the whole Install wait (some 120 tasks).
     assert 2 <= len(crashed) <= 30, f"{len(crashed)} crashed tasks: the restarts were not throttled"
 
 
@@ -329,6 +331,44 @@ def test_test_traffic_waits_for_health_checks_that_start_with_the_test_listener(
                 HealthyThresholdCount=group["HealthyThresholdCount"],
                 HealthCheckTimeoutSeconds=group["HealthCheckTimeoutSeconds"],
             )
+
+
+def test_hooks_reach_an_internet_facing_test_listener_only_through_the_nat(sandbox):
+    """From the private subnets, the internet-facing load balancer's name resolves to public addresses: the hooks'
+    requests arrive from the NAT gateway's public IP, which the security group must admit (a reference to the
+    hooks' group or 10.0.0.0/8 admits nothing). Without that rule, as before the fix, AfterAllowTestTraffic
+    cannot reach the test listener and the deployment rolls back."""
+    ec2 = sandbox.client("ec2")
+    (nat,) = ec2.describe_nat_gateways()["NatGateways"]
+    nat_ip = nat["NatGatewayAddresses"][0]["PublicIp"]
+    (group,) = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{APP}-alb"]}])[
+        "SecurityGroups"
+    ]
+    nat_rules = [
+        permission
+        for permission in group["IpPermissions"]
+        if any(r["CidrIp"] == f"{nat_ip}/32" for r in permission.get("IpRanges", []))
+    ]
+    assert {p["FromPort"] for p in nat_rules} == {PROD_PORT, TEST_PORT}, group["IpPermissions"]
+    # The operators' network (this machine, as the internet sees it) reaches the test listener; so the hooks do.
+    assert sandbox.versions_served(2, port=TEST_PORT)
+
+    old = serving(sandbox)
+    test_rule = {
+        "IpProtocol": "tcp",
+        "FromPort": TEST_PORT,
+        "ToPort": TEST_PORT,
+        "IpRanges": [{"CidrIp": f"{nat_ip}/32"}],
+    }
+    ec2.revoke_security_group_ingress(GroupId=group["GroupId"], IpPermissions=[test_rule])
+    try:
+        result = sandbox.playbook("deploy.yml", "-e", f"image_tag={sandbox.next_version()}", check=False)
+    finally:
+        ec2.authorize_security_group_ingress(GroupId=group["GroupId"], IpPermissions=[test_rule])
+    assert result.returncode != 0
+    assert "failed at lifecycle event AfterAllowTestTraffic" in result.stdout
+    assert "no answer (timed out)" in result.stdout  # a security group drops: the hook waits, nothing refuses
+    assert_rolled_back(sandbox, sandbox.latest(), old)
 
 
 def test_get_deployment_never_returns_the_appspec_as_on_aws(sandbox):
@@ -521,3 +561,70 @@ def test_codedeploy_killed_mid_deployment_resumes_and_loses_nothing(sandbox):
     assert events == dict.fromkeys(EVENTS, "Succeeded")
     assert sandbox.versions_served(20) == {version: 20}
     assert len(sandbox.task_sets()) == 1
+
+
+TLS_HOSTNAME = "orders-tls.sandbox.test"
+
+
+def test_production_over_https_is_probed_by_the_service_hostname(sandbox, tmp_path):
+    """A second environment whose production listener is HTTPS with an ACM certificate for the service's
+    hostname: the load balancer serves a certificate for that name only (as no ACM certificate covers
+    *.elb.amazonaws.com), and AfterAllowTraffic's probe passes because it sends the hostname (SNI, Host)."""
+    acm = sandbox.client("acm")
+    arn = acm.request_certificate(DomainName=TLS_HOSTNAME, ValidationMethod="DNS")["CertificateArn"]
+    sandbox.wait_for(
+        "the certificate to be issued",
+        lambda: acm.describe_certificate(CertificateArn=arn)["Certificate"]["Status"] == "ISSUED",
+        timeout=30,
+    )
+    extra = tmp_path / "tls.json"
+    extra.write_text(
+        json.dumps(
+            {
+                "bluegreen_env": "tls",
+                "load_balancer_certificate_arn": arn,
+                "load_balancer_public_hostname": TLS_HOSTNAME,
+                "codedeploy_custom_traffic_routing": {},
+                "codedeploy_deployment_config_name": "CodeDeployDefault.ECSAllAtOnce",
+                "ecs_service_desired_count": 1,
+                "ecs_service_environment": {
+                    "LOG_LEVEL": "INFO",
+                    "DRAIN_SECONDS": "2",
+                    "SHUTDOWN_GRACE_SECONDS": "5",
+                    "DATABASE_URL": f"sqlite:///{sandbox.home}/orders-tls.db",
+                },
+            }
+        )
+    )
+    sandbox.playbook("playbooks/provision.yml", "-e", f"@{extra}")
+    try:
+        version = sandbox.next_version()
+        sandbox.playbook("deploy.yml", "-e", f"@{extra}", "-e", f"image_tag={version}")
+        codedeploy = sandbox.client("codedeploy")
+        ids = codedeploy.list_deployments(applicationName="orders-tls", deploymentGroupName="orders-tls")["deployments"]
+        (deployment,) = codedeploy.batch_get_deployments(deploymentIds=ids)["deploymentsInfo"]
+        assert deployment["status"] == "Succeeded"
+        lines = sandbox.client("logs").filter_log_events(
+            logGroupName="/aws/lambda/orders-tls-validate-production", filterPattern=f'"{deployment["deploymentId"]}"'
+        )["events"]
+        assert any('"message": "Succeeded"' in e["message"] for e in lines), [e["message"] for e in lines]
+
+        address = sandbox.client("elbv2").describe_load_balancers(Names=["orders-tls"])["LoadBalancers"][0]["DNSName"]
+        context = ssl.create_default_context(cafile=str(sandbox.home / "tls" / "bundle.pem"))
+
+        def get_health(server_name: str) -> dict:
+            with (
+                socket.create_connection((address, PROD_PORT), timeout=5) as raw,
+                context.wrap_socket(raw, server_hostname=server_name) as tls,
+            ):
+                tls.sendall(f"GET /health HTTP/1.1\r\nHost: {server_name}\r\nConnection: close\r\n\r\n".encode())
+                response = b""
+                while chunk := tls.recv(65536):
+                    response += chunk
+            return json.loads(response.split(b"\r\n\r\n", 1)[1])
+
+        assert get_health(TLS_HOSTNAME)["version"] == version
+        with pytest.raises(ssl.SSLCertVerificationError):
+            get_health(address)  # the load balancer's own name: no certificate covers it
+    finally:
+        sandbox.playbook("playbooks/teardown.yml", "-e", f"@{extra}")

@@ -103,3 +103,12 @@ def test_api_calls_are_told_apart_by_user_agent():
     assert ApiCalls.caller("Boto3/1.44 app/sandbox-lambda") == "hooks"
     assert ApiCalls.caller("APN/1.0 Ansible/2.19.14 amazon.aws/10.1.2 Boto3/1.44") == "ansible"
     assert ApiCalls.caller("aws-cli/1.46.3") == "other"
+
+
+def test_ecs_restart_throttle_doubles_up_to_27_minutes_on_the_time_scale() -> None:
+    from sandbox.ecs_agent import restart_delay
+
+    assert restart_delay(0, 1.0) == 0.0
+    assert [restart_delay(n, 1.0) for n in (1, 2, 3)] == [10.0, 20.0, 40.0]
+    assert restart_delay(50, 1.0) == 27 * 60
+    assert restart_delay(1, 0.05) == 0.5

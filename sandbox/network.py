@@ -1,0 +1,73 @@
+"""Who may open a connection to a load balancer's listener: its security group, with AWS's addressing.
+
+What the load balancer sees as a client's source address depends on where the client is and on the scheme:
+
+- A client outside the VPC (an operator, a test, the load generator: the sandbox's host) arrives from its
+  public address (`Config.internet_address`). It reaches only an internet-facing load balancer.
+- A client in the VPC (a hook Lambda's network interface) reaching an *internal* load balancer arrives from its
+  private address, and a security-group reference admits it when its interface is in that group.
+- A client in the VPC reaching an *internet-facing* load balancer resolves its DNS name to public addresses: the
+  request leaves through the NAT gateway its subnet routes 0.0.0.0/0 to and arrives from the NAT's public IP
+  (its Elastic IP). Security-group references match only private addresses, so they admit nothing here; only a
+  rule for the NAT's public address does. Without a NAT route it does not arrive at all.
+
+The security group's ingress rules (protocol tcp or all, the listener's port in range) are checked against that
+address; a connection no rule admits is dropped silently, as a security group drops packets (the client times
+out; it is never refused).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Rule:
+    from_port: int | None
+    to_port: int | None
+    protocol: str  # "tcp", "6", "-1" (all)
+    cidr: str | None = None
+    group_id: str | None = None
+
+    def covers(self, port: int) -> bool:
+        if self.protocol not in ("tcp", "6", "-1"):
+            return False
+        if self.protocol == "-1" or self.from_port is None or self.from_port == -1:
+            return True
+        return self.from_port <= port <= (self.to_port if self.to_port is not None else self.from_port)
+
+
+@dataclass(frozen=True)
+class Client:
+    """A connection's origin: `wire` is the loopback address it connects from on this machine."""
+
+    wire: str
+    private_ip: str | None = None  # in the VPC: its network interface's private address
+    group_ids: frozenset = field(default_factory=frozenset)
+    nat_public_ip: str | None = None  # the public IP of the NAT gateway its subnet routes through
+    public_ip: str | None = None  # outside the VPC: its public address
+
+
+def source_address(client: Client, scheme: str) -> tuple[str | None, frozenset]:
+    """(the address the load balancer sees, the groups a security-group reference can match)."""
+    if client.private_ip is None:
+        return (client.public_ip if scheme == "internet-facing" else None), frozenset()
+    if scheme == "internal":
+        return client.private_ip, client.group_ids
+    return client.nat_public_ip, frozenset()
+
+
+def admitted(client: Client, scheme: str, port: int, rules: list[Rule]) -> bool:
+    address, groups = source_address(client, scheme)
+    if address is None:
+        return False
+    ip = ipaddress.ip_address(address)
+    for rule in rules:
+        if not rule.covers(port):
+            continue
+        if rule.cidr and ip in ipaddress.ip_network(rule.cidr, strict=False):
+            return True
+        if rule.group_id and rule.group_id in groups:
+            return True
+    return False
