@@ -8,6 +8,7 @@ from sandbox import alb
 from sandbox.api_calls import ApiCalls
 from sandbox.codedeploy.engine import traffic_steps
 from sandbox.config import Config
+from sandbox.ecs_agent import restart_delay
 
 
 @pytest.mark.parametrize(
@@ -106,8 +107,6 @@ def test_api_calls_are_told_apart_by_user_agent():
 
 
 def test_ecs_restart_throttle_doubles_up_to_27_minutes_on_the_time_scale() -> None:
-    from sandbox.ecs_agent import restart_delay
-
     assert restart_delay(0, 1.0) == 0.0
     assert [restart_delay(n, 1.0) for n in (1, 2, 3)] == [10.0, 20.0, 40.0]
     assert restart_delay(50, 1.0) == 27 * 60
