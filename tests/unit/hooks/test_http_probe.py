@@ -3,54 +3,26 @@ connects to the load balancer's address: an ACM certificate never covers *.elb.a
 
 from __future__ import annotations
 
-import datetime as dt
 import ssl
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from hooks.common import Budget
 from hooks.http_probe import request
+from sandbox import tls
 
 HOSTNAME = "orders.example.test"
 
 
-def certificate(folder: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOSTNAME)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=1))
-        .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(HOSTNAME)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_path, key_path
-
-
 @pytest.fixture
 def tls_listener(tmp_path, monkeypatch) -> Iterator[tuple[str, list]]:
-    cert_path, key_path = certificate(tmp_path)
-    # The certificate stands in for a public CA's: the probe's default context trusts it.
-    monkeypatch.setenv("SSL_CERT_FILE", str(cert_path))
+    # A certificate for the service's hostname from the sandbox's CA, which stands in for a public CA: the
+    # probe's default context trusts it.
+    pem = tls.listener_pem(tmp_path, [HOSTNAME])
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "tls" / "ca.pem"))
     seen: list = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -67,7 +39,7 @@ def tls_listener(tmp_path, monkeypatch) -> Iterator[tuple[str, list]]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_path, key_path)
+    context.load_cert_chain(pem)
 
     def remember_sni(sock, server_name, _context):
         sock.server_hostname = server_name
