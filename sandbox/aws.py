@@ -489,6 +489,7 @@ def patch_moto(plane: DataPlane) -> None:
 
     LambdaFunction.invoke = invoke
     refuse_code_deploy_service_updates()
+    answer_rule_description_updates()
     delay_iam_propagation(plane)
     linger_lambda_network_interfaces(plane)
 
@@ -525,6 +526,22 @@ def refuse_code_deploy_service_updates() -> None:
         return original_update_service(self, service_properties)
 
     EC2ContainerServiceBackend.update_service = update_service
+
+
+def answer_rule_description_updates() -> None:
+    """UpdateSecurityGroupRuleDescriptions{Ingress,Egress} answer {"Return": true} (EC2 API reference); moto
+    answers nothing, and amazon.aws.ec2_security_group then fails with KeyError 'Return'."""
+    from moto.core.responses import ActionResult
+    from moto.ec2.responses.security_groups import SecurityGroups
+
+    for name in ("update_security_group_rule_descriptions_ingress", "update_security_group_rule_descriptions_egress"):
+        original = getattr(SecurityGroups, name)
+
+        def answered(self, _original=original):
+            _original(self)
+            return ActionResult({"Return": True})
+
+        setattr(SecurityGroups, name, answered)
 
 
 def delay_iam_propagation(plane: DataPlane) -> None:

@@ -354,17 +354,25 @@ def test_hooks_reach_an_internet_facing_test_listener_only_through_the_nat(sandb
     assert sandbox.versions_served(2, port=TEST_PORT)
 
     old = serving(sandbox)
+    (nat_range,) = [
+        r for r in next(p for p in nat_rules if p["FromPort"] == TEST_PORT)["IpRanges"] if r["CidrIp"] == f"{nat_ip}/32"
+    ]
     test_rule = {
         "IpProtocol": "tcp",
         "FromPort": TEST_PORT,
         "ToPort": TEST_PORT,
-        "IpRanges": [{"CidrIp": f"{nat_ip}/32"}],
+        "IpRanges": [{"CidrIp": nat_range["CidrIp"]}],
     }
     ec2.revoke_security_group_ingress(GroupId=group["GroupId"], IpPermissions=[test_rule])
     try:
         result = sandbox.playbook("deploy.yml", "-e", f"image_tag={sandbox.next_version()}", check=False)
     finally:
+        # Put back as an operator would, then its description as provisioned (EC2 answers Return: true).
         ec2.authorize_security_group_ingress(GroupId=group["GroupId"], IpPermissions=[test_rule])
+        described = {**test_rule, "IpRanges": [nat_range]}
+        assert ec2.update_security_group_rule_descriptions_ingress(GroupId=group["GroupId"], IpPermissions=[described])[
+            "Return"
+        ]
     assert result.returncode != 0
     assert "failed at lifecycle event AfterAllowTestTraffic" in result.stdout
     assert "no answer (timed out)" in result.stdout  # a security group drops: the hook waits, nothing refuses
