@@ -75,6 +75,7 @@ class DataPlane:
         desired = alb.Desired()
         in_use = set()
         by_arn = dict(elbv2.target_groups)
+        clients = self.clients() if elbv2.load_balancers else []
         for balancer in list(elbv2.load_balancers.values()):
             for listener in list(balancer.listeners.values()):
                 forwards = []
@@ -92,7 +93,7 @@ class DataPlane:
                 in_use.update(name for name, _ in named)
                 key = (balancer.name, balancer.dns_name, int(listener.port))
                 desired.listeners[key] = named
-                desired.admitted[key] = self._admitted(balancer, int(listener.port))
+                desired.admitted[key] = self._admitted(balancer, int(listener.port), clients)
                 if listener.protocol == "HTTPS":
                     pem = self._listener_certificate(listener)
                     if pem is not None:
@@ -151,7 +152,7 @@ class DataPlane:
                 return next((a.get("publicIp") for a in nat.address_set if a.get("publicIp")), None)
         return None
 
-    def _admitted(self, balancer, port: int) -> list[str]:
+    def _admitted(self, balancer, port: int, clients: list[network.Client]) -> list[str]:
         """The loopback addresses whose connections the load balancer's security groups admit on `port`."""
         ec2 = self.backend("ec2")
         rules = []
@@ -168,7 +169,7 @@ class DataPlane:
                     )
                 )
         scheme = balancer.scheme or "internet-facing"
-        return sorted(c.wire for c in self.clients() if network.admitted(c, scheme, port, rules))
+        return sorted(c.wire for c in clients if network.admitted(c, scheme, port, rules))
 
     def _listener_certificate(self, listener):
         """An HTTPS listener serves a certificate for its ACM certificate's names (domain name and subject
