@@ -136,11 +136,9 @@ def load(deployment_id: str, with_task_definition: bool = True) -> DeploymentFac
     return facts
 
 
-def replacement_task_set(facts: DeploymentFacts) -> dict:
-    """The replacement (Green) task set of the deployment, as ECS describes it (after Install).
-
-    BatchGetDeploymentTargets names it (taskSetsInfo, label Green); DescribeServices says what it runs.
-    """
+def replacement_task_set_id(facts: DeploymentFacts) -> str:
+    """The id of the deployment's replacement (Green) task set, as BatchGetDeploymentTargets names it (after
+    Install). It does not change during the deployment: read it once, then poll ECS."""
     codedeploy = client("codedeploy")
     target_ids = (
         codedeploy.get_paginator("list_deployment_targets")
@@ -148,26 +146,29 @@ def replacement_task_set(facts: DeploymentFacts) -> dict:
         .build_full_result()
         .get("targetIds", [])
     )
-    green_id = None
     if target_ids:
         targets = codedeploy.batch_get_deployment_targets(deploymentId=facts.deployment_id, targetIds=target_ids[:25])
         for target in targets.get("deploymentTargets", []):
             for task_set in (target.get("ecsTarget") or {}).get("taskSetsInfo") or []:
-                if task_set.get("taskSetLabel") == "Green":
-                    green_id = task_set.get("identifer")  # sic: the API's spelling
-    if not green_id:
-        raise CheckFailed(f"deployment {facts.deployment_id} has no replacement (Green) task set yet")
+                if task_set.get("taskSetLabel") == "Green" and task_set.get("identifer"):
+                    return task_set["identifer"]  # sic: the API's spelling
+    raise CheckFailed(f"deployment {facts.deployment_id} has no replacement (Green) task set yet")
+
+
+def confirm_replacement(facts: DeploymentFacts, task_set_id: str) -> dict:
+    """After Install: the replacement task set, as ECS describes it now, runs the task definition the AppSpec
+    names (a second source for what the AppSpec said). Returns the task set."""
     services = client("ecs").describe_services(cluster=facts.cluster, services=[facts.service]).get("services", [])
-    for task_set in (services[0] if services else {}).get("taskSets", []):
-        if green_id in (task_set.get("id"), task_set.get("taskSetArn")):
-            return task_set
-    raise CheckFailed(f"ECS service {facts.service} has no task set {green_id} (the deployment's replacement)")
-
-
-def confirm_replacement(facts: DeploymentFacts) -> dict:
-    """After Install: the replacement task set runs the task definition the AppSpec names, a second source
-    for what the AppSpec said. Returns the task set."""
-    task_set = replacement_task_set(facts)
+    task_set = next(
+        (
+            ts
+            for ts in (services[0] if services else {}).get("taskSets", [])
+            if task_set_id in (ts.get("id"), ts.get("taskSetArn"))
+        ),
+        None,
+    )
+    if task_set is None:
+        raise CheckFailed(f"ECS service {facts.service} has no task set {task_set_id} (the deployment's replacement)")
     if task_set.get("taskDefinition") != facts.task_definition_arn:
         raise CheckFailed(
             f"the replacement task set {task_set.get('id')} runs {task_set.get('taskDefinition')}, but the "

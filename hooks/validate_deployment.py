@@ -20,8 +20,9 @@ from hooks.common import Budget, BudgetExceeded, CheckFailed, Hook, client, env_
 
 
 def wait_for_steady_state(facts, budget: Budget, interval: float) -> dict:
+    task_set_id = deployment_facts.replacement_task_set_id(facts)
     while True:
-        task_set = deployment_facts.confirm_replacement(facts)
+        task_set = deployment_facts.confirm_replacement(facts, task_set_id)
         desired, running = task_set.get("computedDesiredCount", 0), task_set.get("runningCount", 0)
         if task_set.get("stabilityStatus") == "STEADY_STATE" and running >= desired > 0:
             return task_set

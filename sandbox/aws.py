@@ -11,6 +11,7 @@ One process (`python -m sandbox.aws`, started by `sandbox up`):
 
 from __future__ import annotations
 
+import functools
 import io
 import ipaddress
 import logging
@@ -108,6 +109,11 @@ class DataPlane:
             if group.name in in_use:
                 desired.routable[group.name] = self._routable(group, check, targets)
         return desired
+
+    @functools.cached_property
+    def ca_bundle(self) -> Path:
+        """The CA bundle Lambda runs trust (public CAs + the sandbox's), written once per sandbox process."""
+        return tls.bundle(self.cfg.state)
 
     def wire_address(self, function_name: str) -> str:
         if function_name not in self.lambda_wires:
@@ -276,7 +282,7 @@ class DataPlane:
             **self.cfg.client_environment(),
             "AWS_SDK_UA_APP_ID": LAMBDA_APP_ID,
             # The runtime trusts the public CAs; here also the sandbox's, which signs the listeners' certificates.
-            "SSL_CERT_FILE": str(tls.bundle(self.cfg.state)),
+            "SSL_CERT_FILE": str(self.ca_bundle),
             # sandbox/runtime/sitecustomize.py binds the function's connections to its own address.
             "PYTHONPATH": f"{Path(__file__).resolve().parent / 'runtime'}{os.pathsep}{code}",
             "SANDBOX_SOURCE_ADDRESS": self.wire_address(function.function_name),
