@@ -52,8 +52,8 @@ test-unit: $(STAMP)  ## only the unit tests, no lint
 serve: $(STAMP)  ## run the service locally on SQLite (http://127.0.0.1:8000)
 	$(BIN)/python -m service migrate && $(BIN)/python -m service serve
 
-bench: $(STAMP)  ## service throughput and latency vs a bare Starlette app
-	$(BIN)/python bench/service_bench.py
+bench: $(STAMP)  ## the service vs a bare Starlette app: interleaved medians, ratios, a py-spy profile
+	$(BIN)/python bench/service_bench.py --profile
 
 bench-sandbox: $(STAMP) haproxy  ## blue/green in the sandbox: report lag vs the AWS CLI, rollback time, load, API calls
 	$(BIN)/python bench/sandbox_bench.py

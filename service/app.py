@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import random
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api import items
 from service.db import create_db_engine, session_factory
 from service.logging_config import request_id_var
-from service.readiness import ReadinessCheck, database_check, dependency_check, run_checks
+from service.readiness import ReadinessCheck, ReadinessGate, database_check, dependency_check
 from service.settings import Settings, get_settings
 
 access_log = logging.getLogger("service.access")
@@ -43,8 +45,10 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming[:128] if incoming.isprintable() and incoming else uuid.uuid4().hex
+        incoming = next((value for name, value in scope["headers"] if name == b"x-request-id"), b"").decode("latin-1")
+        # 128 random bits as 32 hex digits, like uuid4().hex, without a getrandom() system call per request:
+        # an id only has to be unique, and the generator is seeded from the OS once per process.
+        request_id = incoming[:128] if incoming.isprintable() and incoming else f"{random.getrandbits(128):032x}"
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status_code = 500
@@ -72,6 +76,50 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
 
+class ProbeMiddleware:
+    """Answers GET /health and GET /ready itself, before FastAPI's exception handling and routing.
+
+    The load balancer and ECS call the probes several times a second per task and their bodies never
+    change: FastAPI's router, dependency solving and response validation would be most of their cost
+    (bench/service_bench.py measures it). It sits inside RequestContextMiddleware, so every probe still
+    gets a request id and an access line. Anything else goes on to the API.
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings, lifecycle: Lifecycle, readiness: ReadinessGate) -> None:
+        self.app = app
+        self.settings = settings
+        self.lifecycle = lifecycle
+        self.readiness = readiness
+        self.health = _encode(
+            {"status": "healthy", "version": settings.app_version, "deployment_id": settings.deployment_id}
+        )
+        self.ready = _encode({"status": "ready", "version": settings.app_version})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
+            if scope["path"] == "/health":
+                # Liveness: the process answers. Touches no dependency: a database outage never kills tasks.
+                await Response(self.health, media_type="application/json")(scope, receive, send)
+                return
+            if scope["path"] == "/ready":
+                response = await self.answer_ready()
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    async def answer_ready(self) -> Response:
+        """Readiness: 200 when every check passes within the timeout; 503 naming the failed check.
+
+        Draining answers 503 at once, never from a reused answer.
+        """
+        if self.lifecycle.draining:
+            return _not_ready(self.settings, "draining: the task is shutting down")
+        result = await self.readiness.result()
+        if not result.ready:
+            return _not_ready(self.settings, f"{result.failed_check}: {result.reason}")
+        return Response(self.ready, media_type="application/json")
+
+
 def create_app(settings: Settings | None = None, extra_checks: Iterable[ReadinessCheck] = ()) -> FastAPI:
     """Build the app. `extra_checks` plugs further readiness checks in beside the configured ones."""
     settings = settings or get_settings()
@@ -92,35 +140,29 @@ def create_app(settings: Settings | None = None, extra_checks: Iterable[Readines
         engine.dispose()
         log.info("stopped")
 
-    app = FastAPI(title="service", version=settings.app_version, lifespan=lifespan)
+    # FastAPI's built-in OpenTelemetry is off: the service reports through its JSON logs, and with no
+    # provider configured it would only look for one on every request.
+    app = FastAPI(
+        title="service",
+        version=settings.app_version,
+        lifespan=lifespan,
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory(engine)
     app.state.lifecycle = Lifecycle()
-    app.add_middleware(RequestContextMiddleware)
+    app.state.readiness = ReadinessGate(checks, settings.readiness_timeout_seconds, settings.readiness_reuse_seconds)
+    app.add_middleware(ProbeMiddleware, settings=settings, lifecycle=app.state.lifecycle, readiness=app.state.readiness)
+    app.add_middleware(RequestContextMiddleware)  # added last: the outermost of the two
     app.include_router(items.router)
 
-    @app.get("/health", tags=["probes"])
-    async def health() -> dict[str, str | None]:
-        """Liveness: the process answers. Touches no dependency, so a database outage never kills tasks."""
-        return {
-            "status": "healthy",
-            "version": settings.app_version,
-            "deployment_id": settings.deployment_id,
-        }
-
-    @app.get("/ready", tags=["probes"])
-    async def ready() -> JSONResponse:
-        """Readiness: 200 when every check passes within the timeout; 503 naming the failed check."""
-        if app.state.lifecycle.draining:
-            return _not_ready(settings, "draining: the task is shutting down")
-        result = await run_checks(checks, settings.readiness_timeout_seconds)
-        if not result.ready:
-            log.warning("not ready", extra={"check": result.failed_check, "reason": result.reason})
-            return _not_ready(settings, f"{result.failed_check}: {result.reason}")
-        return JSONResponse({"status": "ready", "version": settings.app_version})
-
     return app
+
+
+def _encode(body: dict[str, str | None]) -> bytes:
+    """The bytes FastAPI's JSONResponse would send for `body`."""
+    return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
 def _not_ready(settings: Settings, reason: str) -> JSONResponse:

@@ -26,6 +26,10 @@ class Base(DeclarativeBase):
 
 
 class TimestampMixin:
+    # The database sets both timestamps: fetch them in the INSERT's or UPDATE's own RETURNING clause,
+    # not with a second SELECT (a refresh) after the commit.
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012  (SQLAlchemy's declarative attribute)
+
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx2
 from sqlalchemy import Engine, text
+
+log = logging.getLogger("service")
 
 
 @dataclass(frozen=True)
@@ -92,3 +96,53 @@ async def run_checks(checks: list[ReadinessCheck], timeout_s: float) -> Readines
         if task.exception() is not None:
             return ReadinessResult(False, check.name, _describe(task.exception()))
     return ReadinessResult(ready=True)
+
+
+class ReadinessGate:
+    """One readiness answer shared by every probe that asks while it is being found, and reused for a while.
+
+    Single-flight: however many probes arrive at once, one round of checks runs (one `SELECT 1`); the others
+    await the same answer. The answer is then reused for `reuse_seconds`, counted from the moment its checks
+    began, so a dependency that fails is seen by the first probe after that, at the latest `reuse_seconds`
+    plus the checks' `timeout_s` after it failed. A load balancer probes every few seconds: a reuse time of
+    about a second changes nothing it sees, while a burst of probes costs one query instead of one each.
+
+    Written here rather than taken from a library: the caches on PyPI (aiocache, async-lru, cachetools)
+    either do not share an answer that is still being computed or would add a dependency to the image for
+    these few lines.
+    """
+
+    def __init__(
+        self,
+        checks: Sequence[ReadinessCheck],
+        timeout_s: float,
+        reuse_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.checks = list(checks)
+        self.timeout_s = timeout_s
+        self.reuse_seconds = reuse_seconds
+        self.clock = clock
+        self._answer: ReadinessResult | None = None
+        self._checked_at = 0.0
+        self._running: asyncio.Future[ReadinessResult] | None = None
+
+    async def result(self) -> ReadinessResult:
+        if self._answer is not None and self.clock() - self._checked_at < self.reuse_seconds:
+            return self._answer
+        if self._running is None:
+            self._running = asyncio.ensure_future(self._check())
+        # Shielded: a probe whose client goes away must not cancel the round the others wait for.
+        return await asyncio.shield(self._running)
+
+    async def _check(self) -> ReadinessResult:
+        started = self.clock()
+        try:
+            answer = await run_checks(self.checks, self.timeout_s)
+        finally:
+            self._running = None
+        if not answer.ready:
+            # Once per round of checks, not once per probe.
+            log.warning("not ready", extra={"check": answer.failed_check, "reason": answer.reason})
+        self._answer, self._checked_at = answer, started
+        return answer

@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     readiness_timeout_seconds: float = Field(
         default=2.0, gt=0, le=30, description="Upper bound on the whole /ready check"
     )
+    readiness_reuse_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=30,
+        description="How long one /ready answer is reused (concurrent probes always share one round of checks)",
+    )
     ready_dependencies: list[str] = Field(
         default_factory=list,
         description='Extra readiness checks, JSON list of "tcp://host:port" or "http(s)://..." URLs',

@@ -40,7 +40,6 @@ def create_item(body: ItemCreate, session: SessionDep, response: Response) -> It
     except IntegrityError:
         session.rollback()
         raise HTTPException(status.HTTP_409_CONFLICT, detail=f"an item with sku {body.sku!r} already exists") from None
-    session.refresh(item)
     response.headers["Location"] = f"/items/{item.id}"
     return item
 
@@ -67,7 +66,6 @@ def update_item(item_id: int, body: ItemUpdate, session: SessionDep) -> Item:
     for field, value in body.model_dump(exclude_unset=True).items():
         setattr(item, field, value)
     session.commit()
-    session.refresh(item)
     return item
 
 

@@ -125,3 +125,19 @@ def test_draining_turns_ready_to_503_and_keeps_health(client: TestClient) -> Non
     assert response.status_code == 503
     assert response.json()["reason"] == "draining: the task is shutting down"
     assert client.get("/health").status_code == 200
+
+
+def test_probe_bodies_are_what_fastapi_would_send(client: TestClient) -> None:
+    from fastapi.responses import JSONResponse  # noqa: PLC0415
+
+    health = client.get("/health")
+    expected = JSONResponse({"status": "healthy", "version": "1.2.3", "deployment_id": "d-TEST12345"})
+    assert (health.content, health.headers["content-type"]) == (expected.body, "application/json")
+    assert client.get("/ready").content == JSONResponse({"status": "ready", "version": "1.2.3"}).body
+
+
+def test_probes_answer_head_and_leave_other_methods_and_paths_to_the_api(client: TestClient) -> None:
+    head = client.head("/health")
+    assert (head.status_code, head.content, len(head.headers["x-request-id"])) == (200, b"", 32)
+    assert client.post("/health").status_code in (404, 405)
+    assert client.get("/items").status_code == 200
