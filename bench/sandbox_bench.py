@@ -4,8 +4,13 @@
    against the AWS CLI's `aws deploy wait deployment-successful` started at the same moment.
 2. How long rollback.yml takes to put 100% of production traffic back on the original target group, during a
    deployment (stop with rollback) and after one (a new deployment of the previous revision).
-3. Failed requests and latency at a steady rate through the load balancer during a deployment, against the
-   same rate for the same time with no deployment.
+3. Failed requests and latency at a steady rate through the load balancer (its request log on) during whole
+   deployments, against the same rate for the same time with no deployment, interleaved (deployment, quiet,
+   deployment, quiet, ...), reported as the median over the pairs; first with every process free to run on
+   any CPU, then with the control plane (ansible-playbook, moto, the CodeDeploy engine, the hook functions) on
+   CPUs of its own and the data plane (the tasks, HAProxy, the clients) on the first, as on AWS where they
+   never share a machine (a lower CPU priority, nice 10 or SCHED_IDLE, separated nothing: see the note in
+   Sandbox.isolate_control_plane).
 4. AWS API calls made by one deploy and by a provision run that changes nothing (the playbook's own calls,
    counted by the sandbox's endpoints; the CodeDeploy engine's and the hooks' calls shown apart).
 
@@ -27,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sandbox.harness import APP, BIN, PROD_PORT, Sandbox
-from sandbox.observe import ListenerWatcher, LoadGenerator
+from sandbox.observe import ListenerWatcher, LoadGenerator, Sample
 
 RATE = 40.0
 
@@ -109,7 +114,37 @@ def by_operation(box: Sandbox, caller: str) -> str:
     return ", ".join(f"{r['service']}:{r['operation']} {r['calls']}" for r in rows[:8])
 
 
-def measure(rounds: int) -> dict:
+def haproxy_log_lines(box: Sandbox) -> int:
+    return sum(1 for line in (box.home / "logs" / "haproxy.log").open(errors="replace") if ' HTTP/1.1"' in line)
+
+
+def shift_latency(box: Sandbox, versions, pairs: int) -> list[dict]:
+    """`pairs` times: one whole deployment under steady load, then as long again under the same load with none."""
+    rows = []
+    for _ in range(pairs):
+        logged = haproxy_log_lines(box)
+        load = LoadGenerator(box.balancer["DNSName"], PROD_PORT, rate=RATE).start()
+        started = time.monotonic()
+        box.playbook("deploy.yml", "-e", f"image_tag={next(versions)}")
+        seconds = time.monotonic() - started
+        during = load.stop()
+        quiet_load = LoadGenerator(box.balancer["DNSName"], PROD_PORT, rate=RATE).start()
+        time.sleep(seconds)
+        quiet = quiet_load.stop()
+        rows.append({"seconds": seconds, "during": during, "quiet": quiet, "logged": haproxy_log_lines(box) - logged})
+    return rows
+
+
+def p99(samples: list[Sample]) -> float:
+    return LoadGenerator.percentile(samples, 0.99)
+
+
+def slowest(samples: list[Sample], count: int = 3) -> str:
+    worst = sorted(samples, key=lambda sample: -sample.seconds)[:count]
+    return ", ".join(f"{s.seconds * 1000:.0f} ms ({s.status or s.error})" for s in worst)
+
+
+def measure(rounds: int, pairs: int, only_latency: bool) -> dict:
     with tempfile.TemporaryDirectory(prefix="sandbox-bench-") as home:
         box = Sandbox(Path(home), ports=(4866, 4867), network=21)
         box.cli("up")
@@ -118,21 +153,22 @@ def measure(rounds: int) -> dict:
             box.playbook("deploy.yml", "-e", "image_tag=3.0.0")  # warm: production on a deployed version
             versions = (f"3.{n}.0" for n in range(1, 100))
 
-            # 3 and 4a: one deploy under steady load, its API calls counted.
+            # 3: latency during deployments against none: every process on every CPU, then the control plane on
+            # CPUs of its own (from then on the playbooks of 1, 2 and 4 run there too, as they would on AWS).
+            latency = {"every process on every CPU": shift_latency(box, versions, pairs)}
+            data, control = box.isolate_control_plane()
+            latency[f"data plane on CPU {sorted(data)}, control plane on CPU {sorted(control)}"] = shift_latency(
+                box, versions, pairs
+            )
+            if only_latency:
+                return {"latency": latency}
+
+            # 1 and 4a: deployments raced against the CLI waiter, the first one's API calls counted.
             box.api_calls(reset=True)
-            load = LoadGenerator(box.balancer["DNSName"], PROD_PORT, rate=RATE).start()
-            started = time.monotonic()
-            first = deploy_and_race_the_cli(box, next(versions))
-            deploy_seconds = time.monotonic() - started
-            during = load.stop()
+            races = [deploy_and_race_the_cli(box, next(versions))]
             deploy_calls = api_calls(box)
             deploy_ops = by_operation(box, "ansible")
-            baseline = LoadGenerator(box.balancer["DNSName"], PROD_PORT, rate=RATE).start()
-            time.sleep(deploy_seconds)
-            quiet = baseline.stop()
-
-            # 1: more deployments raced against the CLI waiter.
-            races = [first] + [deploy_and_race_the_cli(box, next(versions)) for _ in range(rounds - 1)]
+            races += [deploy_and_race_the_cli(box, next(versions)) for _ in range(rounds - 1)]
 
             # 4b: a provision run that changes nothing.
             box.api_calls(reset=True)
@@ -147,10 +183,8 @@ def measure(rounds: int) -> dict:
         finally:
             box.cli("down")
     return {
+        "latency": latency,
         "races": races,
-        "during": during,
-        "quiet": quiet,
-        "deploy_seconds": deploy_seconds,
         "deploy_calls": deploy_calls,
         "deploy_ops": deploy_ops,
         "provision_calls": provision_calls,
@@ -161,8 +195,33 @@ def measure(rounds: int) -> dict:
     }
 
 
+def report_latency(latency: dict[str, list[dict]]) -> None:
+    print(
+        f"3. steady load through the ALB (request log on), {RATE:.0f} requests/s, a new connection each: whole "
+        "deployments against as long with none, interleaved; medians over the pairs"
+    )
+    for mode, rows in latency.items():
+        ratios = [p99(row["during"]) / max(p99(row["quiet"]), 1e-6) for row in rows]
+        failed = sum(len(LoadGenerator.failed(row[window])) for row in rows for window in ("during", "quiet"))
+        requests = sum(len(row[window]) for row in rows for window in ("during", "quiet"))
+        print(f"   {mode}: {len(rows)} pairs, {requests} requests, {failed} failed")
+        for window in ("during", "quiet"):
+            name = "during a deployment" if window == "during" else "no deployment"
+            p50 = statistics.median(LoadGenerator.percentile(r[window], 0.5) for r in rows)
+            print(
+                f"     {name:<20} p50 {p50 * 1000:5.1f} ms, "
+                f"p99 {statistics.median(p99(r[window]) for r in rows) * 1000:5.1f} ms "
+                f"(per pair: {', '.join(f'{p99(r[window]) * 1000:.1f}' for r in rows)})"
+            )
+        print(
+            f"     p99 ratio during / none: median {statistics.median(ratios):.2f}x "
+            f"(spread {min(ratios):.2f}-{max(ratios):.2f}); HAProxy logged {sum(r['logged'] for r in rows)} requests"
+        )
+        print(f"     slowest during: {slowest([s for r in rows for s in r['during']])}")
+
+
 def report(figures: dict) -> None:
-    races, during, quiet = figures["races"], figures["during"], figures["quiet"]
+    races = figures["races"]
     during_rollback, after_rollback = figures["during_rollback"], figures["after_rollback"]
     deploy_calls, provision_calls = figures["deploy_calls"], figures["provision_calls"]
 
@@ -193,18 +252,7 @@ def report(figures: dict) -> None:
         f"(playbook done in {after_rollback['playbook']:.1f} s; a full blue/green deployment)"
     )
     print()
-    seconds = figures["deploy_seconds"]
-    print(f"3. steady load through the ALB, {RATE:.0f} requests/s, a new connection each, for {seconds:.0f} s")
-    for name, samples in (("during a deployment", during), ("no deployment", quiet)):
-        print(
-            f"   {name:<20} {len(samples):5d} requests, {len(LoadGenerator.failed(samples))} failed, "
-            f"p50 {LoadGenerator.percentile(samples, 0.5) * 1000:5.1f} ms, "
-            f"p99 {LoadGenerator.percentile(samples, 0.99) * 1000:5.1f} ms"
-        )
-    print(
-        f"   p99 ratio during / no deployment: "
-        f"{LoadGenerator.percentile(during, 0.99) / max(LoadGenerator.percentile(quiet, 0.99), 1e-6):.2f}x"
-    )
+    report_latency(figures["latency"])
     print()
     print("4. AWS API calls")
     print(
@@ -222,8 +270,16 @@ def report(figures: dict) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3, help="deployments raced against the AWS CLI waiter")
+    parser.add_argument("--pairs", type=int, default=3, help="deployment / no deployment pairs per priority set-up")
+    parser.add_argument("--latency-only", action="store_true", help="only 3: latency during deployments")
     args = parser.parse_args()
-    report(measure(args.rounds))
+    if args.pairs < 3:
+        parser.error("--pairs must be at least 3: a median of fewer pairs is one noisy moment")
+    figures = measure(args.rounds, args.pairs, args.latency_only)
+    if args.latency_only:
+        report_latency(figures["latency"])
+    else:
+        report(figures)
     return 0
 
 

@@ -18,10 +18,38 @@ from pathlib import Path
 import boto3
 import httpx2 as httpx
 
+from sandbox import cli as sandbox_cli
+from sandbox import config as sandbox_config
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 APP = "orders-local"
 PROD_PORT, TEST_PORT = 8080, 8443
+
+
+def _threads(pid: int) -> list[int]:
+    try:
+        return [int(task.name) for task in Path(f"/proc/{pid}/task").iterdir()]
+    except FileNotFoundError:
+        return []
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every living process below `pid` (from /proc: no psutil in the sandbox's dependencies)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, queue = [], list(children.get(pid, []))
+    while queue:
+        child = queue.pop()
+        found.append(child)
+        queue.extend(children.get(child, []))
+    return found
 
 
 class Sandbox:
@@ -48,6 +76,7 @@ class Sandbox:
         if iam_propagation_seconds is not None:
             self.env["SANDBOX_IAM_PROPAGATION_SECONDS"] = str(iam_propagation_seconds)
         self.versions = itertools.count(1)
+        self.control_plane_cpus: set[int] = set()  # where playbooks run (isolate_control_plane), if not anywhere
         self.provisioned: subprocess.CompletedProcess[str] | None = None  # the first provision, for the tests
 
     # --- the sandbox ----------------------------------------------------------------------------------------
@@ -102,9 +131,45 @@ class Sandbox:
 
     # --- playbooks ------------------------------------------------------------------------------------------
 
+    def isolate_control_plane(self) -> tuple[set[int], set[int]]:
+        """Give the control plane CPUs of its own, as AWS runs it on other machines than the tasks.
+
+        On one machine, ansible-playbook, moto, the CodeDeploy engine and the hook functions compete with the
+        service's tasks, HAProxy and the clients for the same cores; on AWS they never do. A lower priority
+        does not separate them (measured with nice 10 and with SCHED_IDLE: bench/sandbox_bench.py's note),
+        CPU affinity does: the data plane keeps the first CPU (the AWS endpoint's main thread, which starts
+        tasks and HAProxy, so new ones inherit it; the tasks and HAProxy running now; this process, the
+        clients'), the control plane gets the others (every other thread of the AWS endpoint: its API,
+        whose Lambda runs inherit them; the CodeDeploy endpoint; the playbooks started from now on).
+        Returns (data plane CPUs, control plane CPUs).
+        """
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            raise RuntimeError("isolating the control plane needs at least two CPUs")
+        data, control = {cpus[0]}, set(cpus[1:])
+        cfg = sandbox_config.load(self.home)
+        pids = {name: sandbox_cli.pid_of(cfg, name) for name in ("aws", "codedeploy")}
+        if None in pids.values():
+            raise RuntimeError(f"the sandbox is not running: {pids}")
+        for tid in _threads(pids["aws"]):
+            os.sched_setaffinity(tid, data if tid == pids["aws"] else control)
+        for tid in _threads(pids["codedeploy"]):
+            os.sched_setaffinity(tid, control)
+        for pid in [os.getpid(), *_descendants(pids["aws"])]:
+            for tid in _threads(pid):
+                os.sched_setaffinity(tid, data)
+        self.control_plane_cpus = control
+        return data, control
+
+    def _ansible_playbook(self, name: str, extra: tuple[str, ...]) -> list[str]:
+        command = [str(BIN / "ansible-playbook"), name, "-i", "inventories/local", *extra]
+        if self.control_plane_cpus:
+            return ["taskset", "--cpu-list", ",".join(map(str, sorted(self.control_plane_cpus))), *command]
+        return command
+
     def playbook(self, name: str, *extra: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            [str(BIN / "ansible-playbook"), name, "-i", "inventories/local", *extra],
+            self._ansible_playbook(name, extra),
             cwd=REPO,
             env=self.env,
             capture_output=True,
@@ -120,7 +185,7 @@ class Sandbox:
 
     def start_playbook(self, name: str, *extra: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            [str(BIN / "ansible-playbook"), name, "-i", "inventories/local", *extra],
+            self._ansible_playbook(name, extra),
             cwd=REPO,
             env=self.env,
             stdout=subprocess.PIPE,
