@@ -651,11 +651,12 @@ class Engine:
         self.finish(deployment_id, "Succeeded")
 
     def _config(self, name: str) -> dict:
-        return (
-            PREDEFINED_CONFIGS.get(name)
-            or self.store.get("config", name)
-            or {"trafficRoutingConfig": {"type": "AllAtOnce"}}
-        )
+        # CreateDeployment refuses an unknown config and DeleteDeploymentConfig one in use: a config missing
+        # here is a sandbox defect, and the deployment fails rather than shift traffic all at once.
+        config = PREDEFINED_CONFIGS.get(name) or self.store.get("config", name)
+        if config is None:
+            raise Abort("Failed", "INTERNAL_ERROR", f"deployment config {name} does not exist", "DEPLOYMENT_FAILURE")
+        return config
 
     def install(self, deployment_id: str, properties: dict) -> None:
         self.event(deployment_id, "Install", "InProgress")

@@ -190,7 +190,10 @@ class CodeDeploy:
         if name in PREDEFINED_CONFIGS:
             raise ApiError("InvalidOperationException", "The default deployment configurations cannot be deleted.")
         with self.store.transaction():
-            if any(g.get("deploymentConfigName") == name for g in self.store.all("group")):
+            # In use: by a group, or by a deployment still running (a per-deployment override), as on AWS.
+            if any(g.get("deploymentConfigName") == name for g in self.store.all("group")) or any(
+                d["status"] in ACTIVE and d.get("deploymentConfigName") == name for d in self.store.all("deployment")
+            ):
                 raise ApiError("DeploymentConfigInUseException", f"The deployment config {name} is in use.")
             self.store.delete("config", name)
         return {}

@@ -66,14 +66,14 @@ def test_the_build_context_holds_the_tested_versions(tmp_path):
     python = pins(context / "_build" / "requirements.txt")
     assert python == {"boto3": ops["boto3"], "botocore": ops["botocore"]}
     assert yaml.safe_load((context / "_build" / "requirements.yml").read_text()) == yaml.safe_load(
-        (REPO / "collections" / "requirements.yml").read_text()
+        (REPO / "requirements.yml").read_text()
     )
 
 
 def test_the_collection_ranges_admit_what_the_venv_runs():
-    """AWX installs collections/requirements.yml; the tests ran the collections bundled with `ansible`."""
+    """AWX installs requirements.yml; the tests ran the collections bundled with `ansible`."""
     bundled = bundled_collections()
-    wanted = yaml.safe_load((REPO / "collections" / "requirements.yml").read_text())["collections"]
+    wanted = yaml.safe_load((REPO / "requirements.yml").read_text())["collections"]
     assert {c["name"] for c in wanted} == {"amazon.aws", "community.aws", "awx.awx"}
     for collection in wanted:
         assert admits(collection["version"], bundled[collection["name"]]), (collection, bundled[collection["name"]])

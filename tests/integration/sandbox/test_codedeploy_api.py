@@ -240,6 +240,25 @@ def test_deployments_one_at_a_time_hook_status_and_a_restart(codedeploy, resourc
         restarted.get_deployment(deploymentId="nope")
 
 
+def test_a_config_is_refused_when_unknown_and_kept_while_a_deployment_uses_it(codedeploy, resources):
+    codedeploy.create_application(applicationName="api", computePlatform="ECS")
+    codedeploy.create_deployment_group(**group_request(resources))
+    with pytest.raises(codedeploy.exceptions.DeploymentConfigDoesNotExistException):
+        codedeploy.create_deployment(
+            applicationName="api", deploymentGroupName="api", revision=revision(), deploymentConfigName="nope"
+        )
+    linear = {"type": "TimeBasedLinear", "timeBasedLinear": {"linearPercentage": 20, "linearInterval": 1}}
+    codedeploy.create_deployment_config(
+        deploymentConfigName="api-linear", computePlatform="ECS", trafficRoutingConfig=linear
+    )
+    deployment_id = codedeploy.create_deployment(
+        applicationName="api", deploymentGroupName="api", revision=revision(), deploymentConfigName="api-linear"
+    )["deploymentId"]
+    with pytest.raises(codedeploy.exceptions.DeploymentConfigInUseException):
+        codedeploy.delete_deployment_config(deploymentConfigName="api-linear")
+    codedeploy.stop_deployment(deploymentId=deployment_id)
+
+
 def test_batch_limits_and_withheld_appspec(codedeploy, resources):
     """As the API reference says: GetDeployment's AppSpec content is always null (GetApplicationRevision gives
     it by sha256), batch reads take at most 25 ids, ListDeployments filters by creation time."""

@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx2
-
 from tests.conftest import REPO_ROOT
+from tests.support import free_port, wait_until_listening
 
 DOCKERFILE = (REPO_ROOT / "service" / "Dockerfile").read_text()
 
@@ -54,9 +51,7 @@ def test_cmd_serves_and_healthcheck_passes_against_it(tmp_path: Path) -> None:
     cmd = _exec_form("CMD")
     healthcheck = _exec_form("HEALTHCHECK")
     assert cmd == ["python", "-m", "service", "serve"]
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     venv_bin = str(Path(sys.executable).parent)
     env = {
         **os.environ,
@@ -67,13 +62,7 @@ def test_cmd_serves_and_healthcheck_passes_against_it(tmp_path: Path) -> None:
     }
     server = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                httpx2.get(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except httpx2.TransportError:
-                time.sleep(0.1)
+        wait_until_listening(port, server)
         probe = subprocess.run(healthcheck, cwd=REPO_ROOT, env=env, timeout=10, check=False)
         assert probe.returncode == 0
     finally:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,30 +16,12 @@ import httpx2
 import pytest
 
 from tests.conftest import REPO_ROOT
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_up(url: str, process: subprocess.Popen, deadline_s: float = 30) -> None:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited early with {process.returncode}")
-        try:
-            if httpx2.get(f"{url}/health", timeout=1).status_code == 200:
-                return
-        except httpx2.TransportError:
-            time.sleep(0.1)
-    raise AssertionError("server did not come up")
+from tests.support import free_port, wait_until_listening
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "server.log"
     env = {
         **os.environ,
@@ -61,7 +42,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            _wait_until_up(url, process)
+            wait_until_listening(port, process)
             yield url, process
         finally:
             if process.poll() is None:

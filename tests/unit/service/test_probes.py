@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.readiness import ReadinessCheck
 from service.settings import Settings
+from tests.support import free_port
 
 
 def test_health_reports_version_and_deployment(client: TestClient) -> None:
@@ -33,14 +34,8 @@ def test_every_response_carries_a_request_id(client: TestClient) -> None:
     assert client.get("/health", headers={"X-Request-ID": "abc-123"}).headers["x-request-id"] == "abc-123"
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_database_down_gives_503_naming_the_check() -> None:
-    settings = Settings(database_url=f"postgresql://postgres@127.0.0.1:{_closed_port()}/nothing")
+    settings = Settings(database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/nothing")
     with TestClient(create_app(settings)) as client:
         response = client.get("/ready")
         assert response.status_code == 503
@@ -104,7 +99,7 @@ def test_pluggable_check_failure_is_named(migrated_settings: Settings) -> None:
 
 
 def test_configured_tcp_dependency(migrated_settings: Settings) -> None:
-    closed = _closed_port()
+    closed = free_port()
     with socket.socket() as listening:
         listening.bind(("127.0.0.1", 0))
         listening.listen(1)
