@@ -94,7 +94,8 @@ class BufferedAccessLogHandler(logging.StreamHandler):
         self.max_kept = max_kept
         self._kept: list[str] = []
         self._flush_on: asyncio.AbstractEventLoop | None = None
-        self._loops: dict[int, asyncio.AbstractEventLoop] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -104,21 +105,23 @@ class BufferedAccessLogHandler(logging.StreamHandler):
                 self._write_kept()
             elif self._flush_on is not loop:
                 self._flush_on = loop
-                loop.call_later(self.flush_seconds, self.flush)
+                # Thread-safe (one wake-up per batch, not per line), so that even a loop that has moved to
+                # another thread since it was remembered gets its flush.
+                loop.call_soon_threadsafe(loop.call_later, self.flush_seconds, self.flush)
         except Exception:
             self.handleError(record)
 
     def _running_loop(self) -> asyncio.AbstractEventLoop | None:
         # asyncio.get_running_loop() makes a getpid() system call each time (CPython checks for a fork):
-        # remember the loop of each thread and ask again only when it is no longer running.
+        # remember the server's loop and its thread, and ask again only off that thread or once it stopped.
         thread = threading.get_ident()
-        loop = self._loops.get(thread)
-        if loop is None or not loop.is_running():
-            try:
-                loop = self._loops[thread] = asyncio.get_running_loop()
-            except RuntimeError:
-                self._loops.pop(thread, None)
-                return None
+        if self._loop is not None and self._loop_thread == thread and self._loop.is_running():
+            return self._loop
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        self._loop, self._loop_thread = loop, thread
         return loop
 
     def flush(self) -> None:
