@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
 from service.app import create_app
@@ -123,8 +124,6 @@ def test_draining_turns_ready_to_503_and_keeps_health(client: TestClient) -> Non
 
 
 def test_probe_bodies_are_what_fastapi_would_send(client: TestClient) -> None:
-    from fastapi.responses import JSONResponse  # noqa: PLC0415
-
     health = client.get("/health")
     expected = JSONResponse({"status": "healthy", "version": "1.2.3", "deployment_id": "d-TEST12345"})
     assert (health.content, health.headers["content-type"]) == (expected.body, "application/json")
