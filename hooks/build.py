@@ -17,17 +17,19 @@ import json
 import zipfile
 from pathlib import Path
 
+from module_utils.bluegreen_model import LIFECYCLE_HOOKS
+
 PACKAGE = Path(__file__).resolve().parent
 SHARED = ("__init__.py", "common.py", "facts.py")
 
-# function suffix -> (handler module, lifecycle event, further modules it imports)
-HOOKS = {
-    "validate-before-install": ("validate_before_install", "BeforeInstall", ()),
-    "validate-deployment": ("validate_deployment", "AfterInstall", ()),
-    "validate-test-traffic": ("validate_test_traffic", "AfterAllowTestTraffic", ("budgets.py", "http_probe.py")),
-    "run-migrations": ("run_migrations", "BeforeAllowTraffic", ()),
-    "validate-production": ("validate_production", "AfterAllowTraffic", ("http_probe.py",)),
+# Further modules a handler imports, besides the shared ones.
+EXTRA_MODULES = {
+    "validate-test-traffic": ("budgets.py", "http_probe.py"),
+    "validate-production": ("http_probe.py",),
 }
+# function suffix -> (handler module, lifecycle event, further modules it imports), in the model's order: the
+# model (module_utils/bluegreen_model.py) names the events and the functions, for the AppSpec and the roles.
+HOOKS = {suffix: (suffix.replace("-", "_"), event, EXTRA_MODULES.get(suffix, ())) for event, suffix in LIFECYCLE_HOOKS}
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 

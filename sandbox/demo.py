@@ -18,9 +18,13 @@ from pathlib import Path
 
 import boto3
 
+from module_utils.bluegreen_model import names
 from sandbox import cli
 from sandbox import config as sandbox_config
 from sandbox.observe import ListenerWatcher, LoadGenerator
+
+# The demo deploys inventories/local's own service (the model names it as the playbooks do).
+LOCAL = names("orders", "local")
 
 INVENTORY = "inventories/local"
 BIN = Path(sys.executable).parent
@@ -158,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             cfg, "deploy.yml", "-e", f"image_tag={args.version_a}", log_name="deploy-a"
         )
         elbv2, codedeploy = clients(cfg)
-        balancer = elbv2.describe_load_balancers(Names=["orders-local"])["LoadBalancers"][0]
+        balancer = elbv2.describe_load_balancers(Names=[LOCAL["load_balancer"]])["LoadBalancers"][0]
         listeners = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
         production = next(listener for listener in listeners if listener["Port"] == 8080)
         watcher = ListenerWatcher(elbv2, production["ListenerArn"]).start()
@@ -173,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             samples = load.stop()
             changes = watcher.stop()
-        deployment = latest_deployment(codedeploy, "orders-local")
+        deployment = latest_deployment(codedeploy, LOCAL["deployment_group"])
         print(
             story(
                 (args.version_a, args.version_b),

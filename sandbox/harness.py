@@ -18,12 +18,15 @@ from pathlib import Path
 import boto3
 import httpx2 as httpx
 
+from module_utils.bluegreen_model import names
 from sandbox import cli as sandbox_cli
 from sandbox import config as sandbox_config
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-APP = "orders-local"
+# inventories/local: the application's own service and the environment's further services (services/*.yml).
+NAMES = names("orders", "local")
+APP = NAMES["name"]
 PROD_PORT, TEST_PORT = 8080, 8443
 
 
@@ -198,33 +201,46 @@ class Sandbox:
 
     # --- what a user sees -----------------------------------------------------------------------------------
 
+    @staticmethod
+    def names(service: str | None = None) -> dict:
+        """Every name of a service of inventories/local, as the playbooks compute them (the model)."""
+        return names("orders", "local", service)
+
     @property
     def balancer(self) -> dict:
-        return self.client("elbv2").describe_load_balancers(Names=[APP])["LoadBalancers"][0]
+        return self.balancer_of()
 
-    def listener_arn(self, port: int) -> str:
-        listeners = self.client("elbv2").describe_listeners(LoadBalancerArn=self.balancer["LoadBalancerArn"])[
-            "Listeners"
-        ]
+    def balancer_of(self, service: str | None = None) -> dict:
+        name = self.names(service)["load_balancer"]
+        return self.client("elbv2").describe_load_balancers(Names=[name])["LoadBalancers"][0]
+
+    def listener_arn(self, port: int, service: str | None = None) -> str:
+        listeners = self.client("elbv2").describe_listeners(
+            LoadBalancerArn=self.balancer_of(service)["LoadBalancerArn"]
+        )["Listeners"]
         return next(listener["ListenerArn"] for listener in listeners if listener["Port"] == port)
 
-    def url(self, port: int = PROD_PORT) -> str:
-        return f"http://{self.balancer['DNSName']}:{port}"
+    def url(self, port: int = PROD_PORT, service: str | None = None) -> str:
+        return f"http://{self.balancer_of(service)['DNSName']}:{port}"
 
-    def versions_served(self, requests: int = 20, port: int = PROD_PORT) -> Counter:
+    def versions_served(self, requests: int = 20, port: int = PROD_PORT, service: str | None = None) -> Counter:
         seen: Counter = Counter()
+        url = self.url(port, service) + "/health"
         for _ in range(requests):
-            response = httpx.get(self.url(port) + "/health", timeout=5, headers={"Connection": "close"})
+            response = httpx.get(url, timeout=5, headers={"Connection": "close"})
             seen[response.json()["version"] if response.status_code == 200 else response.status_code] += 1
         return seen
 
-    def deployments(self) -> list[dict]:
+    def deployments(self, service: str | None = None) -> list[dict]:
         codedeploy = self.client("codedeploy")
-        ids = codedeploy.list_deployments(applicationName=APP, deploymentGroupName=APP)["deployments"]
+        model = self.names(service)
+        ids = codedeploy.list_deployments(
+            applicationName=model["codedeploy_application"], deploymentGroupName=model["deployment_group"]
+        )["deployments"]
         return codedeploy.batch_get_deployments(deploymentIds=ids)["deploymentsInfo"] if ids else []
 
-    def latest(self, creator: str = "user") -> dict:
-        infos = [d for d in self.deployments() if d["creator"] == creator]
+    def latest(self, creator: str = "user", service: str | None = None) -> dict:
+        infos = [d for d in self.deployments(service) if d["creator"] == creator]
         return max(infos, key=lambda d: d["createTime"])
 
     def target(self, deployment_id: str) -> dict:
@@ -234,8 +250,11 @@ class Sandbox:
             0
         ]["ecsTarget"]
 
-    def task_sets(self) -> list[dict]:
-        return self.client("ecs").describe_services(cluster=APP, services=[APP])["services"][0]["taskSets"]
+    def task_sets(self, service: str | None = None) -> list[dict]:
+        model = self.names(service)
+        return self.client("ecs").describe_services(cluster=model["cluster"], services=[model["ecs_service"]])[
+            "services"
+        ][0]["taskSets"]
 
     def wait_for(self, what: str, predicate: Callable[[], object], timeout: float = 120) -> object:
         deadline = time.monotonic() + timeout
@@ -256,6 +275,6 @@ class Sandbox:
             calls += response.json()
         return calls
 
-    def active_deployment(self) -> dict | None:
-        active = [d for d in self.deployments() if d["status"] in ("Created", "InProgress", "Ready")]
+    def active_deployment(self, service: str | None = None) -> dict | None:
+        active = [d for d in self.deployments(service) if d["status"] in ("Created", "InProgress", "Ready")]
         return active[0] if active else None

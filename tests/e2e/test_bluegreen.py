@@ -22,16 +22,9 @@ import httpx2 as httpx
 import pytest
 from botocore.exceptions import WaiterError
 
-from sandbox.harness import APP, BIN, PROD_PORT, REPO, TEST_PORT
+from sandbox.harness import APP, BIN, NAMES, PROD_PORT, REPO, TEST_PORT
 from sandbox.observe import ListenerWatcher, LoadGenerator
 
-HOOKS = [
-    "validate-before-install",
-    "validate-deployment",
-    "validate-test-traffic",
-    "run-migrations",
-    "validate-production",
-]
 EVENTS = [
     "BeforeInstall",
     "Install",
@@ -92,7 +85,7 @@ def test_first_provision_rode_out_iam_propagation(sandbox):
     hooks_task = output.split("TASK [lambda_hooks : The hook functions]", 1)[1].split("TASK [", 1)[0]
     assert "FAILED - RETRYING: [localhost]: The hook functions" in hooks_task, hooks_task[:3000]
     functions = sandbox.client("lambda").list_functions()["Functions"]
-    assert sorted(f["FunctionName"] for f in functions) == sorted(f"{APP}-{hook}" for hook in HOOKS)
+    assert sorted(f["FunctionName"] for f in functions) == sorted(NAMES["hook_functions"].values())
 
 
 def test_happy_path_with_linear_shifting(sandbox):
@@ -105,15 +98,15 @@ def test_happy_path_with_linear_shifting(sandbox):
 
     deployment = sandbox.latest()
     assert deployment["status"] == "Succeeded"
-    assert f"Deployed {version} to local: {deployment['deploymentId']} Succeeded" in result.stdout
+    assert f"Deployed {version} to {APP}: {deployment['deploymentId']} Succeeded" in result.stdout
     events = {
         e["lifecycleEventName"]: e["status"] for e in sandbox.target(deployment["deploymentId"])["lifecycleEvents"]
     }
     assert events == dict.fromkeys(EVENTS, "Succeeded")
     logs = sandbox.client("logs")
-    for hook in HOOKS:
+    for hook in NAMES["hook_functions"].values():
         lines = logs.filter_log_events(
-            logGroupName=f"/aws/lambda/{APP}-{hook}", filterPattern=f'"{deployment["deploymentId"]}"'
+            logGroupName=f"/aws/lambda/{hook}", filterPattern=f'"{deployment["deploymentId"]}"'
         )["events"]
         # The runtime's text format: level, time, request id, then the hook's JSON line.
         outcomes = [

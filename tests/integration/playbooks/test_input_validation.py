@@ -30,10 +30,27 @@ def no_aws(aws_env: dict[str, str]) -> dict[str, str]:
 def test_deploy_rejects_bad_image_tags_before_any_aws_call(ansible_playbook, no_aws, extra, message) -> None:
     result = ansible_playbook(DEPLOY, "-i", "inventories/dev", *extra, inventory=None, check=False)
     assert result.returncode == 2
-    assert "TASK [Check the input before any AWS call]" in result.stdout
     assert message in result.stdout
     assert "Could not connect" not in result.stdout + result.stderr
-    assert "TASK [The environment exists" not in result.stdout
+    assert "TASK [Read the deployment group" not in result.stdout
+
+
+def test_an_unknown_service_is_refused_naming_the_services_before_any_aws_call(ansible_playbook, no_aws) -> None:
+    result = ansible_playbook(
+        DEPLOY, "-i", "inventories/local", "-e", "image_tag=1.4.2", "-e", "service=wroker", inventory=None, check=False
+    )
+    assert result.returncode == 2
+    assert 'local has no service "wroker": the services are orders, worker' in result.stdout
+    assert "TASK [Read the deployment group" not in result.stdout
+
+
+def test_a_service_name_aws_would_refuse_is_refused_saying_what_to_change(ansible_playbook, no_aws) -> None:
+    result = ansible_playbook(
+        DEPLOY, "-i", "inventories/dev", "-e", "image_tag=1.4.2", "-e", "service=Worker", inventory=None, check=False
+    )
+    assert result.returncode == 2
+    assert "the service 'Worker' is not usable in AWS names" in result.stdout
+    assert "TASK [Read the deployment group" not in result.stdout
 
 
 def test_a_deploy_that_cannot_reach_aws_says_only_what_it_knows(ansible_playbook, no_aws) -> None:

@@ -1,0 +1,59 @@
+"""Filters over the model of an environment and the playbooks' decisions (module_utils/bluegreen_*.py).
+
+bluegreen_names: "{{ bluegreen_app | bluegreen_names(bluegreen_env, service) }}"
+previous: "{{ succeeded_deployments | bluegreen_rollback_target }}"
+drift: "{{ serving_task_definition | bluegreen_task_definition_drift(wanted) }}"
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from ansible.errors import AnsibleFilterError
+
+
+def _load(name: str):
+    """Ansible imports controller plugins without ansible.cfg's module_utils path (that path is for modules,
+    which AnsiballZ ships with their module_utils): load the shared file by its path in this repository."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, Path(__file__).resolve().parent.parent / "module_utils" / f"{name}.py"
+        )
+        if spec is None or spec.loader is None:
+            raise ImportError(f"module_utils/{name}.py is missing next to filter_plugins/")
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
+
+
+model = _load("bluegreen_model")
+decisions = _load("bluegreen_decisions")
+
+
+def bluegreen_names(app: str, env: str, service: str | None = None) -> dict:
+    try:
+        return model.names(app, env, service)
+    except model.ModelError as error:
+        raise AnsibleFilterError(str(error)) from error
+
+
+def bluegreen_rollback_target(succeeded: list[dict]) -> dict:
+    try:
+        return decisions.rollback_target(list(succeeded))
+    except decisions.DecisionError as error:
+        raise AnsibleFilterError(str(error)) from error
+
+
+def bluegreen_task_definition_drift(serving: dict, wanted: dict) -> list[str]:
+    return decisions.task_definition_drift(serving, wanted)
+
+
+class FilterModule:
+    def filters(self) -> dict:
+        return {
+            "bluegreen_names": bluegreen_names,
+            "bluegreen_rollback_target": bluegreen_rollback_target,
+            "bluegreen_task_definition_drift": bluegreen_task_definition_drift,
+        }
