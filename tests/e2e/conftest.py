@@ -31,7 +31,14 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     )
     box.cli("up")
     try:
+        # inventories/local's further service (test_services.py) is provisioned beside the application's own, at
+        # the same time: most of a provision is waiting (IAM propagation, tasks starting), and the two stacks
+        # share only the cluster, so the single-service scenarios run with a neighbour, as on a real account.
+        worker = box.start_playbook("playbooks/provision.yml", "-e", "service=worker")
         box.provisioned = box.playbook("playbooks/provision.yml")
+        output, _ = worker.communicate(timeout=900)
+        assert worker.returncode == 0, f"provisioning the worker service failed:\n{output[-6000:]}"
+        box.worker_provisioned = output
         yield box
     finally:
         box.cli("down")

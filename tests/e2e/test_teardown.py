@@ -9,7 +9,13 @@ from sandbox.harness import APP, PROD_PORT
 
 
 def test_teardown_removes_everything_and_stops_the_tasks(sandbox):
-    """Last: the environment goes away, its tasks stop and the load balancer stops listening."""
+    """Last: the environment goes away, its tasks stop and the load balancer stops listening. The further
+    service first (test_services.py): the cluster stays for the other, which keeps serving."""
+    worker = sandbox.playbook("playbooks/teardown.yml", "-e", "service=worker")
+    assert "Cluster orders-local stays: other services of the environment are in it (orders-local)." in worker.stdout
+    assert sandbox.client("elbv2").describe_load_balancers()["LoadBalancers"] == [sandbox.balancer]
+    assert len(sandbox.versions_served(5)) == 1
+
     address = sandbox.balancer["DNSName"]
     elbv2 = sandbox.client("elbv2")
     tasks = [
@@ -36,6 +42,9 @@ def test_teardown_removes_everything_and_stops_the_tasks(sandbox):
     assert lambda_interfaces() == []
     codedeploy = sandbox.client("codedeploy")
     assert codedeploy.list_applications()["applications"] == []
+    # The last service took the environment's cluster with it.
+    assert sandbox.client("ecs").describe_clusters(clusters=[APP])["clusters"][0]["status"] == "INACTIVE"
+    assert not [r for r in sandbox.client("iam").list_roles()["Roles"] if r["RoleName"].startswith(f"{APP}-")]
     assert sandbox.client("elbv2").describe_load_balancers()["LoadBalancers"] == []
 
     def nothing_listens(host: str, port: int) -> bool:
