@@ -35,9 +35,10 @@ sandbox-up: $(STAMP) haproxy  ## start the sandbox (an offline AWS; inventories/
 sandbox-down:  ## stop every process the sandbox started
 	$(BIN)/python -m sandbox down
 
-lint: $(STAMP)  ## ruff, yamllint, ansible-lint (production profile)
+lint: $(STAMP)  ## ruff, mypy, yamllint, ansible-lint (production profile)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/yamllint --strict .
 	# ansible-lint syntax-checks playbooks without an inventory: allow that for the lint only.
 	ANSIBLE_INVENTORY_UNPARSED_FAILED=false PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ansible-lint --offline --profile production

@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import overload
 
 import boto3
 from botocore.config import Config
@@ -44,6 +45,10 @@ def client(service: str):
     return _clients[service]
 
 
+@overload
+def env_str(name: str, default: str) -> str: ...
+@overload
+def env_str(name: str, default: None = None) -> str | None: ...
 def env_str(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name, "").strip()
     return value or default

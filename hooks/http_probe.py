@@ -44,17 +44,19 @@ class _ServerNameHTTPSConnection(http.client.HTTPSConnection):
     to one host while verifying another: this is the smallest standard-library way.)"""
 
     def __init__(self, host: str, port: int | None, server_name: str, timeout: float):
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self.tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self.tls)
         self.server_name = server_name
 
     def connect(self) -> None:
         sock = socket.create_connection((self.host, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.server_name)
+        self.sock = self.tls.wrap_socket(sock, server_hostname=self.server_name)
 
 
 def _request_for(method, url, *, server_name, data, headers, timeout) -> ProbeResult:
     parts = urllib.parse.urlsplit(url)
     started = time.monotonic()
+    connection: http.client.HTTPConnection
     if parts.scheme == "https":
         connection = _ServerNameHTTPSConnection(parts.hostname, parts.port, server_name, timeout)
     else:

@@ -109,7 +109,7 @@ def run_and_wait(
         ) from None
 
     task = ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"][0]
-    container = next((c for c in task.get("containers", []) if c.get("name") == container_name), {})
+    container: dict = next((c for c in task.get("containers", []) if c.get("name") == container_name), {})
     exit_code = container.get("exitCode")
     if exit_code != 0:
         raise CheckFailed(
@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     if not services:
         print(f"FAILED: ECS service {args.service} not found in cluster {args.cluster}")
         return 1
-    primary = next((ts for ts in services[0].get("taskSets", []) if ts.get("status") == "PRIMARY"), {})
+    primary: dict = next((ts for ts in services[0].get("taskSets", []) if ts.get("status") == "PRIMARY"), {})
     task_definition = args.task_definition or primary.get("taskDefinition") or services[0].get("taskDefinition")
     facts = deployment_facts.DeploymentFacts(
         deployment_id="",

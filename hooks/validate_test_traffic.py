@@ -111,14 +111,21 @@ def check_listener(
             return f"serves version {served!r}, not the version being deployed {expected_version!r}"
         return None
 
-    pacing = {"interval": interval, "latencies": latencies}
-    probe_until(f"GET {health_path} on the test listener", get(health_path), health_ok, budget=budget(), **pacing)
+    probe_until(
+        f"GET {health_path} on the test listener",
+        get(health_path),
+        health_ok,
+        budget=budget(),
+        interval=interval,
+        latencies=latencies,
+    )
     probe_until(
         f"GET {ready_path} on the test listener",
         get(ready_path),
         lambda r: None if r.status == 200 else f"{r.describe()} {r.json().get('reason', '')}".strip(),
         budget=budget(),
-        **pacing,
+        interval=interval,
+        latencies=latencies,
     )
     for item in smoke:
         probe_until(
@@ -128,7 +135,8 @@ def check_listener(
                 None if r.status == item["expect_status"] else f"{r.describe()}, expected {item['expect_status']}"
             ),
             budget=budget(),
-            **pacing,
+            interval=interval,
+            latencies=latencies,
         )
     return (
         f"{len(latencies)} request(s) through the test listener, version {expected_version}: "

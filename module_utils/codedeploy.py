@@ -28,7 +28,7 @@ try:
     from botocore.exceptions import HTTPClientError
 
     # Refused, reset, timed out: the endpoint was not reached, which says nothing about the deployment.
-    BotoConnectionError = (_ConnectionError, HTTPClientError)
+    BotoConnectionError: tuple[type[Exception], ...] = (_ConnectionError, HTTPClientError)
 except ImportError:  # pragma: no cover - AnsibleAWSModule reports a missing botocore
     BotoConnectionError = (OSError,)
 
@@ -183,7 +183,7 @@ def deployments_of_group(client, application_name, deployment_group_name, status
 def get_ecs_targets(client, deployment_id):
     """The ECS targets of a deployment: lifecycle events and task sets with their traffic weights."""
     target_ids = _paginated(client, "list_deployment_targets", "targetIds", deploymentId=deployment_id)
-    targets = []
+    targets: list[dict] = []
     for chunk in _chunks(target_ids):
         response = client.batch_get_deployment_targets(deploymentId=deployment_id, targetIds=chunk, aws_retry=True)
         targets.extend(t["ecsTarget"] for t in response.get("deploymentTargets", []) if t.get("ecsTarget"))
@@ -240,7 +240,7 @@ def _task_sets(targets):
 
 def traffic_split(task_sets):
     """{'original': %, 'replacement': %} from the Blue (original) and Green (replacement) task sets."""
-    split = {"original": None, "replacement": None}
+    split: dict[str, float | None] = {"original": None, "replacement": None}
     for task_set in task_sets:
         key = {"Blue": "original", "Green": "replacement"}.get(task_set["task_set_label"])
         if key and task_set["traffic_weight"] is not None:
@@ -371,7 +371,10 @@ def hook_failure_reason(logs_client, snap):
     function = hook_function(snap, event["lifecycle_event_name"]) if event else None
     if not function:
         return None
-    request = {"logGroupName": f"/aws/lambda/{function}", "filterPattern": f'"{snap["deployment_id"]}"'}
+    request: dict[str, object] = {
+        "logGroupName": f"/aws/lambda/{function}",
+        "filterPattern": f'"{snap["deployment_id"]}"',
+    }
     # Only the deployment's own time: a log group keeps months of invocations.
     started = snap["timings"].get("start_time") or snap["timings"].get("create_time")
     # Without a known start time: the whole group, filtered by the deployment id.
@@ -602,7 +605,7 @@ def desired_group(params):
             {"clusterName": params["ecs_service"]["cluster"], "serviceName": params["ecs_service"]["service"]}
         ]
     if params.get("target_group_names") is not None:
-        pair = {"targetGroups": [{"name": name} for name in params["target_group_names"]]}
+        pair: dict[str, object] = {"targetGroups": [{"name": name} for name in params["target_group_names"]]}
         pair["prodTrafficRoute"] = {"listenerArns": list(params.get("prod_listener_arns") or [])}
         if params.get("test_listener_arns"):
             pair["testTrafficRoute"] = {"listenerArns": list(params["test_listener_arns"])}

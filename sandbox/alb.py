@@ -92,7 +92,7 @@ def _server(tg: str, ip: str, port: int) -> str:
 
 def _status_regex(codes: str) -> str:
     """An ALB matcher ("200", "200,202", "200-299") as a regex over the status code."""
-    alternatives = []
+    alternatives: list[str] = []
     for raw in codes.split(","):
         part = raw.strip()
         if "-" in part:
@@ -167,7 +167,7 @@ class HAProxy:
         self.config = state / "haproxy.cfg"
         self.master_socket = state / "haproxy-master.sock"
         self.process: subprocess.Popen | None = None
-        self.structure = None
+        self.structure: tuple | None = None
         self.applied_weights: dict = {}
 
     @staticmethod
@@ -239,8 +239,9 @@ class HAProxy:
     def _wait_for_worker(self) -> None:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"HAProxy exited ({self.process.returncode}): see {self.log_path}")
+            if self.process is None or self.process.poll() is not None:
+                code = self.process.returncode if self.process else None
+                raise RuntimeError(f"HAProxy exited ({code}): see {self.log_path}")
             try:
                 self.command("show info")
                 return

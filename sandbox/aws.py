@@ -24,6 +24,7 @@ import time
 import uuid
 import zipfile
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 # A requested ACM certificate is PENDING_VALIDATION until its DNS validation passes (minutes on AWS); here
@@ -66,15 +67,15 @@ class DataPlane:
         self.stopping = threading.Event()
         self.lock = threading.RLock()
 
-    def backend(self, service: str):
-        return get_backend(service)[ACCOUNT][self.region]
+    def backend(self, service: str) -> Any:
+        return get_backend(service)[ACCOUNT][self.region]  # type: ignore[call-overload]  # a name, not a literal
 
     # --- the load balancer ------------------------------------------------------------------------------
 
     def desired_load_balancer(self) -> alb.Desired:
         elbv2 = self.backend("elbv2")
         desired = alb.Desired()
-        in_use = set()
+        in_use: set[str] = set()
         by_arn = dict(elbv2.target_groups)
         clients = self.clients() if elbv2.load_balancers else []
         for balancer in list(elbv2.load_balancers.values()):
@@ -230,35 +231,20 @@ class DataPlane:
         registered = group.targets.get(target["Id"])
         port = int(target.get("Port") or (registered or {}).get("Port") or group.port)
         draining = self.agent.draining_target(group.arn, target["Id"])
+
+        def status(state: str, reason: str | None, description: str | None) -> FakeHealthStatus:
+            # moto renders the port as text (its annotation says str): the same XML as for an int.
+            return FakeHealthStatus(target["Id"], str(port), group.health_check_port, state, reason, description)
+
         if registered is None:
             if draining:
-                return FakeHealthStatus(
-                    target["Id"],
-                    port,
-                    group.health_check_port,
-                    "draining",
-                    "Target.DeregistrationInProgress",
-                    "Target deregistration is in progress",
-                )
-            return FakeHealthStatus(
-                target["Id"],
-                port,
-                group.health_check_port,
-                "unused",
-                "Target.NotRegistered",
-                "Target is not registered to the target group",
-            )
+                return status("draining", "Target.DeregistrationInProgress", "Target deregistration is in progress")
+            return status("unused", "Target.NotRegistered", "Target is not registered to the target group")
         if group.name not in self.in_use:
-            return FakeHealthStatus(
-                target["Id"],
-                port,
-                group.health_check_port,
-                "unused",
-                "Target.NotInUse",
-                "Target group is not configured to receive traffic from the load balancer",
+            return status(
+                "unused", "Target.NotInUse", "Target group is not configured to receive traffic from the load balancer"
             )
-        state, reason, description = self._target_state(group, _health_check(group), (target["Id"], port), registered)
-        return FakeHealthStatus(target["Id"], port, group.health_check_port, state, reason, description)
+        return status(*self._target_state(group, _health_check(group), (target["Id"], port), registered))
 
     def allocate_balancer_address(self) -> str:
         return str(next(self.balancer_addresses))
@@ -433,15 +419,15 @@ def patch_moto(plane: DataPlane) -> None:
     original_create_task_set = EC2ContainerServiceBackend.create_task_set
 
     def create_task_set(self, *args, **kwargs):
-        scale = kwargs.pop("scale", None)
-        task_set = original_create_task_set(self, *args, scale=None, **kwargs)
+        scale, kwargs["scale"] = kwargs.get("scale"), None
+        task_set = original_create_task_set(self, *args, **kwargs)
         task_set.scale = scale or {"value": 100.0, "unit": "PERCENT"}
         return task_set
 
     EC2ContainerServiceBackend.create_task_set = create_task_set
 
     # An ENI has a private DNS name (moto's ECS tasks read it, and fail without it).
-    NetworkInterface.private_dns_name = property(
+    NetworkInterface.private_dns_name = property(  # type: ignore[assignment]
         lambda eni: f"ip-{(eni.private_ip_address or '10.0.0.1').replace('.', '-')}.{plane.region}.compute.internal"
     )
 

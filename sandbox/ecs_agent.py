@@ -31,6 +31,11 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from moto.ecs.models import Task
 
 log = logging.getLogger("sandbox.ecs")
 START_TIMEOUT_SECONDS = 60
@@ -47,7 +52,7 @@ def restart_delay(failures: int, time_scale: float) -> float:
 
 @dataclass
 class TaskProcess:
-    task: object  # moto's Task
+    task: Task  # moto's ECS task: the agent moves its status as ECS's agent reports it
     cluster: str
     ip: str
     port: int | None
@@ -61,7 +66,7 @@ class TaskProcess:
     stop_timeout: float = 30.0
     reason: str = ""
     registered: bool = False
-    log_path: object = None  # the process's output file
+    log_path: Path | None = None  # the process's output file
     log_offset: int = 0
     awslogs: tuple | None = None  # (group, stream) from the container's awslogs configuration
 
@@ -171,7 +176,7 @@ class Agent:
                 and task.state in ("PENDING", "RUNNING")
             ):
                 self.begin_stop(task, task.task.stopped_reason or "Task stopped by user")
-            if exited:
+            if exited and task.process is not None:
                 self.stopped(task, task.process.returncode)
             elif task.state == "PENDING":
                 if task.port is None or self._listening(task.ip, task.port):
@@ -284,7 +289,7 @@ class Agent:
                 f"CannotPullContainerError: {image} is not in the sandbox's image mapping "
                 f"({self.cfg.state / 'config.json'})"
             )
-        override = next(
+        override: dict = next(
             (o for o in (task.overrides or {}).get("containerOverrides", []) if o.get("name") == container.get("name")),
             {},
         )
@@ -318,7 +323,7 @@ class Agent:
             raise LaunchError(
                 f"ResourceInitializationError: unable to pull secrets: {reference}: {type(e).__name__}"
             ) from None
-        return value.get("SecretString") if isinstance(value, dict) else str(value)
+        return str(value.get("SecretString") or "") if isinstance(value, dict) else str(value)
 
     def running(self, task: TaskProcess) -> None:
         self.throttled.pop(task.task_set_id or "", None)
@@ -340,7 +345,7 @@ class Agent:
         if task.registered:
             elbv2 = self.plane.backend("elbv2")
             group = elbv2.target_groups.get(task.target_group_arn)
-            if group is not None and task.ip in group.targets:
+            if group is not None and task.target_group_arn and task.ip in group.targets:
                 group.deregister([{"Id": task.ip}])
                 delay = float(group.attributes.get("deregistration_delay.timeout_seconds", 300))
                 self.draining[(task.target_group_arn, task.ip)] = time.monotonic() + delay
@@ -369,10 +374,11 @@ class Agent:
         task.task.stopped_reason = task.reason or "Essential container in task exited"
         container = task.task.containers[0]
         container.last_status = "STOPPED"
-        container.exitCode = exit_code
-        container.exit_code = exit_code
+        # What ECS reports of a stopped container (moto's Container has no such attributes of its own).
+        setattr(container, "exitCode", exit_code)  # noqa: B010
+        setattr(container, "exit_code", exit_code)  # noqa: B010
         if exit_code is None:
-            container.reason = task.reason
+            setattr(container, "reason", task.reason)  # noqa: B010
         self.free.append(task.ip)
         self.release_network_interface(task)
         log.info("task %s STOPPED (exit %s): %s", task.task.id, exit_code, task.task.stopped_reason)
@@ -381,7 +387,8 @@ class Agent:
         """A stopped awsvpc task's network interface is deleted (moto keeps it, and it would hold the service's
         security group: DeleteSecurityGroup answers DependencyViolation while an interface uses the group)."""
         ec2 = self.plane.backend("ec2")
-        for attachment in task.task.attachments:
+        attachments: list[dict] = list(task.task.attachments)  # moto annotates them as strings
+        for attachment in attachments:
             for detail in attachment.get("details", []):
                 if detail.get("name") == "networkInterfaceId" and detail.get("value") in ec2.enis:
                     ec2.delete_network_interface(detail["value"])

@@ -151,14 +151,14 @@ class Sandbox:
             raise RuntimeError("isolating the control plane needs at least two CPUs")
         data, control = {cpus[0]}, set(cpus[1:])
         cfg = sandbox_config.load(self.home)
-        pids = {name: sandbox_cli.pid_of(cfg, name) for name in ("aws", "codedeploy")}
-        if None in pids.values():
-            raise RuntimeError(f"the sandbox is not running: {pids}")
-        for tid in _threads(pids["aws"]):
-            os.sched_setaffinity(tid, data if tid == pids["aws"] else control)
-        for tid in _threads(pids["codedeploy"]):
+        aws_pid, codedeploy_pid = sandbox_cli.pid_of(cfg, "aws"), sandbox_cli.pid_of(cfg, "codedeploy")
+        if aws_pid is None or codedeploy_pid is None:
+            raise RuntimeError(f"the sandbox is not running: aws {aws_pid}, codedeploy {codedeploy_pid}")
+        for tid in _threads(aws_pid):
+            os.sched_setaffinity(tid, data if tid == aws_pid else control)
+        for tid in _threads(codedeploy_pid):
             os.sched_setaffinity(tid, control)
-        for pid in [os.getpid(), *_descendants(pids["aws"])]:
+        for pid in [os.getpid(), *_descendants(aws_pid)]:
             for tid in _threads(pid):
                 os.sched_setaffinity(tid, data)
         self.control_plane_cpus = control

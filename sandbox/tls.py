@@ -39,9 +39,12 @@ def ca(state: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     folder = _folder(state)
     cert_path, key_path = folder / "ca.pem", folder / "ca-key.pem"
     if cert_path.exists() and key_path.exists():
+        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise TypeError(f"{key_path} is not the sandbox CA's EC key: remove {folder} to make a new CA")
         return (
             x509.load_pem_x509_certificate(cert_path.read_bytes()),
-            serialization.load_pem_private_key(key_path.read_bytes(), password=None),
+            key,
         )
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ecs-bluegreen-ops sandbox CA")])

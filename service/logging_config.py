@@ -125,7 +125,7 @@ class BufferedAccessLogHandler(logging.StreamHandler):
         return loop
 
     def flush(self) -> None:
-        with self.lock:
+        with self.lock:  # type: ignore[union-attr]  # Handler.__init__ creates it (createLock)
             self._flush_on = None
             self._write_kept()
 

@@ -83,7 +83,7 @@ async def run_checks(checks: list[ReadinessCheck], timeout_s: float) -> Readines
 
     Not `asyncio.timeout`: that would cancel all of them and lose which one was slow.
     """
-    tasks = {check.name: asyncio.create_task(check.probe()) for check in checks}
+    tasks: dict[str, asyncio.Task[None]] = {check.name: asyncio.ensure_future(check.probe()) for check in checks}
     if not tasks:
         return ReadinessResult(ready=True)
     _done, pending = await asyncio.wait(tasks.values(), timeout=timeout_s)
@@ -93,8 +93,9 @@ async def run_checks(checks: list[ReadinessCheck], timeout_s: float) -> Readines
         task = tasks[check.name]
         if task in pending:
             return ReadinessResult(False, check.name, f"no answer within {timeout_s:g}s")
-        if task.exception() is not None:
-            return ReadinessResult(False, check.name, _describe(task.exception()))
+        error = task.exception()
+        if error is not None:
+            return ReadinessResult(False, check.name, _describe(error))
     return ReadinessResult(ready=True)
 
 

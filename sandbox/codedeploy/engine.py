@@ -383,7 +383,7 @@ class Engine:
         arns = {tg["TargetGroupName"]: tg["TargetGroupArn"] for tg in groups}
         prod = pair["prodTrafficRoute"]["listenerArns"][0]
         weights = self._forward_weights(prod)
-        blue_arn = max(weights, key=weights.get) if weights else arns[pair["targetGroups"][0]["name"]]
+        blue_arn = max(weights, key=lambda arn: weights[arn]) if weights else arns[pair["targetGroups"][0]["name"]]
         by_arn = {arn: name for name, arn in arns.items()}
         blue_name = by_arn.get(blue_arn)
         if blue_name is None:
@@ -447,6 +447,7 @@ class Engine:
         return weights
 
     def route(self, listener_arn: str, blue_arn: str, green_arn: str, green_weight: int) -> None:
+        action: dict[str, object]
         if green_weight in (0, 100):
             action = {"Type": "forward", "TargetGroupArn": green_arn if green_weight == 100 else blue_arn}
         else:

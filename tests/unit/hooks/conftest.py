@@ -7,15 +7,15 @@ import hashlib
 import json
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 import pytest
-from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 
 from hooks import common
+from tests.botocore_fake import Answers
 
 REGION = "eu-west-1"
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders:2.0.0"
@@ -29,25 +29,15 @@ class LambdaContext:
         return self.remaining_ms
 
 
-@dataclass
-class Overrides:
-    """Answers for chosen operations, in place of the emulator. botocore still validates the requests."""
+class Overrides(Answers):
+    """Answers for chosen operations, in place of the emulator (tests/botocore_fake.py: requests and answers
+    are checked against the service models); the emulator answers the rest."""
 
-    handlers: dict = field(default_factory=dict)
-    calls: dict = field(default_factory=dict)
-
-    def install(self, aws_client) -> None:
-        aws_client.meta.events.register("before-call.*.*", self._answer)
-
-    def _answer(self, model, params, **_kwargs):
-        handler = self.handlers.get(model.name)
-        if handler is None:
-            return None  # let the emulator answer
-        self.calls.setdefault(model.name, []).append(params)
-        return AWSResponse(None, 200, {}, None), dict(handler(params), ResponseMetadata={"HTTPStatusCode": 200})
+    def __init__(self) -> None:
+        super().__init__(fallthrough=True)
 
     def requests(self, operation: str) -> list[dict]:
-        return [json.loads(p["body"]) if p.get("body") else {} for p in self.calls.get(operation, [])]
+        return self.called(operation)
 
 
 @pytest.fixture
@@ -62,7 +52,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Overrides]:
         monkeypatch.delenv(name, raising=False)
     overrides = Overrides()
     overrides.handlers["PutLifecycleEventHookExecutionStatus"] = lambda p: {
-        "lifecycleEventHookExecutionId": json.loads(p["body"])["lifecycleEventHookExecutionId"]
+        "lifecycleEventHookExecutionId": p["lifecycleEventHookExecutionId"]
     }
     with mock_aws():
         common._clients.clear()
@@ -185,7 +175,7 @@ def as_aws_answers(aws: Overrides) -> None:
     revisions: dict[str, dict] = {}
 
     def get_deployment(params):
-        info = emulator.get_deployment(deploymentId=json.loads(params["body"])["deploymentId"])["deploymentInfo"]
+        info = emulator.get_deployment(deploymentId=params["deploymentId"])["deploymentInfo"]
         content = info["revision"]["appSpecContent"]["content"]
         digest = hashlib.sha256(content.encode()).hexdigest()
         revisions[digest] = {"revisionType": "AppSpecContent", "appSpecContent": {"content": content, "sha256": digest}}
@@ -193,7 +183,7 @@ def as_aws_answers(aws: Overrides) -> None:
         return {"deploymentInfo": json.loads(json.dumps(info, default=str))}
 
     def get_application_revision(params):
-        request = json.loads(params["body"])
+        request = params
         return {
             "applicationName": request["applicationName"],
             "revision": revisions[request["revision"]["appSpecContent"]["sha256"]],

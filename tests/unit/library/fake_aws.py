@@ -1,21 +1,13 @@
-"""A scriptable CodeDeploy for module tests, checked against the real service model.
-
-botocore validates every request against the CodeDeploy model before our handler sees it (a wrong
-parameter name or type fails the test as it would fail against AWS), and every response the fake gives
-is validated against the operation's output shape, as botocore's Stubber does. Unlike Stubber's fixed
-queue, responses come from handlers, so a deployment can move on a simulated clock whatever the
-polling order.
-"""
+"""A scriptable CodeDeploy for module tests, checked against the real service model (tests/botocore_fake.py)."""
 
 from __future__ import annotations
 
 import copy
-from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import boto3
-from botocore.awsrequest import AWSResponse
-from botocore.validate import ParamValidator
+
+from tests.botocore_fake import Answers, AwsError
 
 T0 = datetime(2026, 11, 27, 10, 0, 0, tzinfo=UTC)
 
@@ -38,61 +30,15 @@ class FakeClock:
         return T0 + timedelta(seconds=seconds)
 
 
-class AwsError(Exception):
-    def __init__(self, code: str, message: str = "", status: int = 400) -> None:
-        super().__init__(code)
-        self.code, self.message, self.status = code, message, status
-
-
-class FakeService:
-    """A boto3 client whose calls are answered by `handlers[operation](params)`."""
+class FakeService(Answers):
+    """A boto3 client of its own whose every call is answered by `handlers[operation](params)`."""
 
     def __init__(self, service: str = "codedeploy") -> None:
+        super().__init__(fallthrough=False)
         self.client = boto3.client(
             service, region_name="eu-west-1", aws_access_key_id="testing", aws_secret_access_key="testing"
         )
-        self.handlers: dict = {}
-        self.calls: list[tuple[str, dict]] = []
-        self.throttles: dict[str, int] = defaultdict(int)
-        self._pending: list[tuple[str, dict]] = []
-        self.client.meta.events.register_first("before-parameter-build.*.*", self._capture)
-        self.client.meta.events.register("before-call.*.*", self._answer)
-
-    def throttle(self, operation: str, times: int) -> None:
-        """The next `times` calls of `operation` fail with ThrottlingException."""
-        self.throttles[operation] += times
-
-    def called(self, operation: str) -> list[dict]:
-        return [params for name, params in self.calls if name == operation]
-
-    def _capture(self, model, params, **_kwargs):
-        self._pending.append((model.name, copy.deepcopy(params)))
-
-    def _answer(self, model, **_kwargs):
-        name, params = self._pending.pop()
-        self.calls.append((name, params))
-        if self.throttles[name] > 0:
-            self.throttles[name] -= 1
-            return self._error(AwsError("ThrottlingException", "Rate exceeded", 400))
-        handler = self.handlers.get(name)
-        if handler is None:
-            raise AssertionError(f"unexpected call {name}({params})")
-        try:
-            response = handler(params) or {}
-        except AwsError as error:
-            return self._error(error)
-        report = ParamValidator().validate(response, model.output_shape) if model.output_shape else None
-        if report is not None and report.has_errors():
-            raise AssertionError(f"fake {name} response does not fit the model: {report.generate_report()}")
-        return AWSResponse(None, 200, {}, None), dict(response, ResponseMetadata={"HTTPStatusCode": 200})
-
-    @staticmethod
-    def _error(error: AwsError):
-        parsed = {
-            "ResponseMetadata": {"HTTPStatusCode": error.status},
-            "Error": {"Code": error.code, "Message": error.message},
-        }
-        return AWSResponse(None, error.status, {}, None), parsed
+        self.install(self.client)
 
 
 EVENTS = (
