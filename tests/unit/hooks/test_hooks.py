@@ -353,6 +353,60 @@ def test_migration_that_never_ends_is_stopped_and_fails(aws, run_task, environme
     assert aws.requests("StopTask")[0]["reason"] == "migration exceeded its time budget"
 
 
+@pytest.fixture
+def new_service(aws, environment):
+    """A CODE_DEPLOY service just created by provisioning: its first task definition, its network (what the
+    ecs_service role's migration-on-create runs `python -m hooks.run_migrations` against)."""
+    network = {
+        "awsvpcConfiguration": {"subnets": ["subnet-1"], "securityGroups": ["sg-1"], "assignPublicIp": "DISABLED"}
+    }
+    aws.handlers["DescribeServices"] = lambda p: {
+        "services": [
+            {
+                "serviceName": "orders",
+                "taskDefinition": environment.task_definition_arn,
+                "taskSets": [
+                    {
+                        "status": "PRIMARY",
+                        "taskDefinition": environment.task_definition_arn,
+                        "networkConfiguration": network,
+                    }
+                ],
+            }
+        ],
+        "failures": [],
+    }
+    return environment
+
+
+@pytest.mark.parametrize(("exit_code", "returncode"), [(0, 0), (3, 1)])
+def test_the_first_migration_of_a_new_service_exits_with_the_tasks_outcome(  # noqa: PLR0917 - fixtures
+    aws, run_task, new_service, monkeypatch, capsys, exit_code, returncode
+) -> None:
+    """provision's migration-on-create: the command's exit code is the migration task's outcome (the role's
+    command task fails on 1, naming the container's exit code)."""
+    monkeypatch.setenv("POLL_INTERVAL_SECONDS", "1")
+    aws.handlers["DescribeTasks"] = lambda p: _stopped_task("arn:task/1", exit_code)
+    argv = ["--cluster", "prod", "--service", "orders", "--container", "web", "--started-by", "provision-orders"]
+    assert run_migrations.main(argv) == returncode
+    printed = capsys.readouterr().out
+    (request,) = aws.requests("RunTask")
+    assert request["startedBy"] == "provision-orders"
+    assert request["taskDefinition"] == new_service.task_definition_arn
+    assert request["networkConfiguration"]["awsvpcConfiguration"]["subnets"] == ["subnet-1"]
+    if exit_code:
+        assert "(python -m service migrate) exited 3: Essential container in task exited" in printed
+        assert printed.startswith("FAILED: migration task arn:aws:ecs:")
+    else:
+        assert "exited 0" in printed
+
+
+def test_the_first_migration_of_a_missing_service_fails_naming_it(aws, environment, capsys) -> None:
+    aws.handlers["DescribeServices"] = lambda p: {"services": [], "failures": [{"arn": "orders", "reason": "MISSING"}]}
+    assert run_migrations.main(["--cluster", "prod", "--service", "orders"]) == 1
+    assert "FAILED: ECS service orders not found in cluster prod" in capsys.readouterr().out
+
+
 # --- AfterAllowTraffic ---------------------------------------------------------------------------
 
 

@@ -1,0 +1,225 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+module: bluegreen_load_balancer_info
+short_description: The load balancer of a blue/green service as the other roles need it, and what differs
+description:
+  - Reads an Application Load Balancer, its listeners and its blue and green target groups, and returns what the
+    lambda hooks, observability and CodeDeploy roles are passed - the production and test listeners' ARNs (found by
+    port) and URLs, the target groups' ARNs and CloudWatch dimensions, the load balancer's dimension - and each
+    target group setting that differs from the inventory.
+  - Any error reading them fails the task (a throttled read must never look like "not there": the load balancer
+    role would re-send its listeners and could point production back at an empty target group). A load balancer
+    or target group that does not exist is not an error - in check mode on a new environment, its values are
+    C((created by this run)) - but a load balancer without the production or the test listener is, with the fix.
+  - M(amazon.aws.elb_application_lb_info) crashes on a named load balancer that does not exist (amazon.aws 10.1) and
+    M(community.aws.elb_target_group) has no check mode, so a drift check could not see a target group changed by
+    hand: hence this module.
+options:
+  name:
+    description: The load balancer's name.
+    type: str
+    required: true
+  target_group_names:
+    description: The blue and green target groups, in that order.
+    type: list
+    elements: str
+    required: true
+  prod_port:
+    description: Port of the production listener.
+    type: int
+    required: true
+  test_port:
+    description: Port of the test listener.
+    type: int
+    required: true
+  https:
+    description: Whether the production listener is HTTPS (its URL's scheme).
+    type: bool
+    default: false
+  target_group_settings:
+    description:
+      - What the inventory says of each target group, by the key M(community.aws.elb_target_group_info) returns
+        (e.g. health_check_path, health_check_interval_seconds, port); each difference is returned in C(drift).
+    type: dict
+    default: {}
+author: ecs-bluegreen-ops
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: The listeners and target groups the other roles use
+  bluegreen_load_balancer_info:
+    name: orders-prod
+    target_group_names: [orders-prod-blue, orders-prod-green]
+    prod_port: 443
+    test_port: 8443
+    https: true
+    target_group_settings: {health_check_path: /ready, deregistration_delay_timeout_seconds: 20}
+  register: balancer
+"""
+
+RETURN = r"""
+exists:
+  description: Whether the load balancer exists.
+  returned: always
+  type: bool
+arn:
+  description: The load balancer's ARN, or C((created by this run)).
+  returned: always
+  type: str
+arn_suffix:
+  description: The LoadBalancer dimension of its CloudWatch metrics (app/<name>/<id>).
+  returned: always
+  type: str
+dns_name:
+  description: Its DNS name.
+  returned: always
+  type: str
+prod_listener_arn:
+  description: The production listener (by port).
+  returned: always
+  type: str
+test_listener_arn:
+  description: The test listener (by port).
+  returned: always
+  type: str
+prod_url:
+  description: http(s)://<dns name>:<production port>.
+  returned: always
+  type: str
+test_url:
+  description: http://<dns name>:<test port>.
+  returned: always
+  type: str
+target_group_arns:
+  description: The blue and green target groups' ARNs, in the order given.
+  returned: always
+  type: list
+target_group_arn_suffixes:
+  description: Their TargetGroup dimension (targetgroup/<name>/<id>).
+  returned: always
+  type: list
+drift:
+  description: Each target group setting that differs from target_group_settings, as a sentence.
+  returned: always
+  type: list
+  sample: ["orders-prod-blue: health_check_path is /health, the inventory says /ready"]
+"""
+
+try:
+    import botocore
+except ImportError:
+    pass  # handled by AnsibleAWSModule
+
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+PREDICTED = "(created by this run)"
+
+
+def summarize(balancer, listeners, target_groups, params):
+    """What the module returns, from what was read (pure, for tests). `balancer` is None when it does not
+    exist; `target_groups` maps each name to DescribeTargetGroups' entry, absent when it does not exist."""
+    dns = balancer["DNSName"] if balancer else PREDICTED
+    by_port = {listener["Port"]: listener["ListenerArn"] for listener in listeners}
+    arns = [
+        target_groups[name]["TargetGroupArn"] if name in target_groups else PREDICTED
+        for name in params["target_group_names"]
+    ]
+    return {
+        "exists": balancer is not None,
+        "arn": balancer["LoadBalancerArn"] if balancer else PREDICTED,
+        "arn_suffix": balancer["LoadBalancerArn"].split(":loadbalancer/", 1)[1] if balancer else PREDICTED,
+        "dns_name": dns,
+        "prod_listener_arn": by_port.get(params["prod_port"], PREDICTED),
+        "test_listener_arn": by_port.get(params["test_port"], PREDICTED),
+        "prod_url": f"{'https' if params['https'] else 'http'}://{dns}:{params['prod_port']}",
+        "test_url": f"http://{dns}:{params['test_port']}",
+        "target_group_arns": arns,
+        "target_group_arn_suffixes": [arn.rsplit(":", 1)[-1] if arn != PREDICTED else PREDICTED for arn in arns],
+        "drift": drift(target_groups, params),
+    }
+
+
+def missing_listeners(balancer, listeners, params):
+    """The error when an existing load balancer lacks a listener (None when both are there)."""
+    if balancer is None:
+        return None
+    ports = sorted(listener["Port"] for listener in listeners)
+    if params["prod_port"] in ports and params["test_port"] in ports:
+        return None
+    return (
+        f"{params['name']} has listeners on {ports}; expected {params['prod_port']} (production) and "
+        f"{params['test_port']} (test). Listeners are only created with the load balancer: add the missing one by "
+        "hand, forwarding where production forwards"
+    )
+
+
+def drift(target_groups, params):
+    found = []
+    for name in params["target_group_names"]:
+        if name not in target_groups:
+            continue
+        actual = camel_dict_to_snake_dict(target_groups[name])
+        for key, wanted in params["target_group_settings"].items():
+            if str(actual.get(key, "unset")) != str(wanted):
+                found.append(f"{name}: {key} is {actual.get(key, 'unset')}, the inventory says {wanted}")
+    return found
+
+
+def read(module, client):
+    params = module.params
+    try:
+        try:
+            balancer = client.describe_load_balancers(Names=[params["name"]], aws_retry=True)["LoadBalancers"][0]
+        except client.exceptions.LoadBalancerNotFoundException:
+            balancer = None
+        listeners = []
+        if balancer is not None:
+            paginator = client.get_paginator("describe_listeners")
+            listeners = paginator.paginate(LoadBalancerArn=balancer["LoadBalancerArn"]).build_full_result()["Listeners"]
+        target_groups = {}
+        for name in params["target_group_names"]:
+            try:
+                (group,) = client.describe_target_groups(Names=[name], aws_retry=True)["TargetGroups"]
+            except client.exceptions.TargetGroupNotFoundException:
+                continue
+            attributes = client.describe_target_group_attributes(TargetGroupArn=group["TargetGroupArn"], aws_retry=True)
+            for attribute in attributes["Attributes"]:
+                if attribute["Key"] == "deregistration_delay.timeout_seconds":
+                    group["DeregistrationDelayTimeoutSeconds"] = int(attribute["Value"])
+            target_groups[name] = group
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        module.fail_json_aws(e, msg=f"Unable to read load balancer {params['name']} and its target groups")
+    return balancer, listeners, target_groups
+
+
+def main():
+    module = AnsibleAWSModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            target_group_names=dict(type="list", elements="str", required=True),
+            prod_port=dict(type="int", required=True),
+            test_port=dict(type="int", required=True),
+            https=dict(type="bool", default=False),
+            target_group_settings=dict(type="dict", default={}),
+        ),
+        supports_check_mode=True,
+    )
+    client = module.client("elbv2", retry_decorator=AWSRetry.jittered_backoff())
+    balancer, listeners, target_groups = read(module, client)
+    error = missing_listeners(balancer, listeners, module.params)
+    if error:
+        module.fail_json(msg=error)
+    module.exit_json(changed=False, **summarize(balancer, listeners, target_groups, module.params))
+
+
+if __name__ == "__main__":
+    main()

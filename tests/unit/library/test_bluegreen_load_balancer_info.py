@@ -1,0 +1,116 @@
+"""bluegreen_load_balancer_info: the listeners and target groups the other roles are passed, read strictly."""
+
+from __future__ import annotations
+
+import bluegreen_load_balancer_info as module
+import pytest
+
+from tests.botocore_fake import AwsError
+from tests.unit.library.fake_aws import FakeService
+
+LB = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/orders-prod/50dc6c495c0c9188"
+TG = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/orders-prod-{}/{}"
+ARGS = {
+    "name": "orders-prod",
+    "target_group_names": ["orders-prod-blue", "orders-prod-green"],
+    "prod_port": 443,
+    "test_port": 8443,
+    "https": True,
+    "target_group_settings": {"health_check_path": "/ready", "deregistration_delay_timeout_seconds": 20},
+}
+
+
+def listener(port: int) -> dict:
+    return {"ListenerArn": f"{LB.replace(':loadbalancer/', ':listener/')}/{port}", "Port": port}
+
+
+def target_group(color: str, path: str = "/ready") -> dict:
+    return {
+        "TargetGroupName": f"orders-prod-{color}",
+        "TargetGroupArn": TG.format(color, "73e2d6bc24d8a067"),
+        "HealthCheckPath": path,
+        "Port": 8000,
+    }
+
+
+def elbv2(balancer: bool = True, listeners=(443, 8443), delay: str = "20", path: str = "/ready") -> FakeService:
+    fake = FakeService("elbv2")
+    if balancer:
+        fake.handlers["DescribeLoadBalancers"] = lambda p: {
+            "LoadBalancers": [{"LoadBalancerArn": LB, "LoadBalancerName": "orders-prod", "DNSName": "orders.elb"}]
+        }
+    else:
+
+        def missing(_params):
+            raise AwsError("LoadBalancerNotFound", "One or more load balancers not found")
+
+        fake.handlers["DescribeLoadBalancers"] = missing
+    fake.handlers["DescribeListeners"] = lambda p: {"Listeners": [listener(port) for port in listeners]}
+    fake.handlers["DescribeTargetGroups"] = lambda p: {
+        "TargetGroups": [target_group(p["Names"][0].rsplit("-", 1)[1], path)]
+    }
+    fake.handlers["DescribeTargetGroupAttributes"] = lambda p: {
+        "Attributes": [{"Key": "deregistration_delay.timeout_seconds", "Value": delay}]
+    }
+    return fake
+
+
+def test_what_the_other_roles_are_passed(run_module) -> None:
+    result = run_module(module, ARGS, {"elbv2": elbv2()})
+    assert not result.failed, result
+    assert result["exists"] is True
+    assert result["arn_suffix"] == "app/orders-prod/50dc6c495c0c9188"
+    assert result["prod_listener_arn"].endswith("/443")
+    assert result["test_listener_arn"].endswith("/8443")
+    assert result["prod_url"] == "https://orders.elb:443"
+    assert result["test_url"] == "http://orders.elb:8443"
+    assert result["target_group_arn_suffixes"] == [
+        "targetgroup/orders-prod-blue/73e2d6bc24d8a067",
+        "targetgroup/orders-prod-green/73e2d6bc24d8a067",
+    ]
+    assert result["drift"] == []
+    assert result["changed"] is False
+
+
+def test_a_new_environment_in_check_mode_sees_placeholders(run_module) -> None:
+    fake = elbv2(balancer=False)
+
+    def no_group(_params):
+        raise AwsError("TargetGroupNotFound", "One or more target groups not found")
+
+    fake.handlers["DescribeTargetGroups"] = no_group
+    result = run_module(module, ARGS, {"elbv2": fake}, check_mode=True)
+    assert not result.failed, result
+    assert result["exists"] is False
+    assert result["prod_listener_arn"] == result["target_group_arns"][0] == "(created by this run)"
+    assert [name for name, _ in fake.calls] == ["DescribeLoadBalancers", "DescribeTargetGroups", "DescribeTargetGroups"]
+
+
+def test_a_listener_missing_on_an_existing_load_balancer_fails_with_the_fix(run_module) -> None:
+    result = run_module(module, ARGS, {"elbv2": elbv2(listeners=(443,))})
+    assert result.failed
+    assert "orders-prod has listeners on [443]; expected 443 (production) and 8443 (test)" in result["msg"]
+    assert "add the missing one by hand" in result["msg"]
+
+
+@pytest.mark.parametrize("operation", ["DescribeLoadBalancers", "DescribeListeners", "DescribeTargetGroups"])
+def test_a_read_that_fails_fails_the_task_never_reads_as_missing(run_module, operation) -> None:
+    fake = elbv2()
+
+    def denied(_params):
+        raise AwsError("AccessDenied", f"not authorized to perform: elasticloadbalancing:{operation}", 403)
+
+    fake.handlers[operation] = denied
+    result = run_module(module, ARGS, {"elbv2": fake})
+    assert result.failed
+    assert "Unable to read load balancer orders-prod" in result["msg"]
+
+
+def test_each_target_group_setting_that_differs_is_named(run_module) -> None:
+    result = run_module(module, ARGS, {"elbv2": elbv2(delay="300", path="/health")})
+    assert result["drift"] == [
+        "orders-prod-blue: health_check_path is /health, the inventory says /ready",
+        "orders-prod-blue: deregistration_delay_timeout_seconds is 300, the inventory says 20",
+        "orders-prod-green: health_check_path is /health, the inventory says /ready",
+        "orders-prod-green: deregistration_delay_timeout_seconds is 300, the inventory says 20",
+    ]
