@@ -45,6 +45,13 @@ options:
     description: Delete and recreate the config when its definition differs (only when no group uses it).
     type: bool
     default: false
+  keep_when_used:
+    description:
+      - With O(state=absent), a config another deployment group still uses is kept (unchanged, C(used_by) names
+        the groups) instead of failing. A config is the account's, shared by every group that names it: the
+        teardown of one service keeps it for the others.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -176,6 +183,25 @@ def create(module, client, name, routing):
         module.fail_json_aws(e, msg=f"Unable to create deployment config {name}")
 
 
+def ensure_absent(module, client, name, existing):
+    if existing is None:
+        module.exit_json(changed=False)
+    used_by = users_of(module, client, name)
+    if used_by and module.params["keep_when_used"]:
+        module.exit_json(
+            changed=False, used_by=used_by, msg=f"Deployment config {name} is kept: {', '.join(used_by)} use it"
+        )
+    if used_by:
+        module.fail_json(
+            msg=f"Deployment config {name} is used by deployment group(s) {', '.join(used_by)}: point them "
+            "at another config first",
+            used_by=used_by,
+        )
+    if not module.check_mode:
+        delete(module, client, name)
+    module.exit_json(changed=True, diff={"before": view(existing), "after": {}})
+
+
 def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
@@ -190,6 +216,7 @@ def main():
                 ),
             ),
             replace=dict(type="bool", default=False),
+            keep_when_used=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -204,18 +231,7 @@ def main():
     existing = get_config(module, client, name)
 
     if state == "absent":
-        if existing is None:
-            module.exit_json(changed=False)
-        used_by = users_of(module, client, name)
-        if used_by:
-            module.fail_json(
-                msg=f"Deployment config {name} is used by deployment group(s) {', '.join(used_by)}: point them "
-                "at another config first",
-                used_by=used_by,
-            )
-        if not module.check_mode:
-            delete(module, client, name)
-        module.exit_json(changed=True, diff={"before": view(existing), "after": {}})
+        ensure_absent(module, client, name, existing)
 
     if existing is not None and existing.get("computePlatform") not in (None, "ECS"):
         module.fail_json(
@@ -238,6 +254,10 @@ def main():
                 diff=diff,
             )
         used_by = users_of(module, client, name)
+        if used_by and module.params["keep_when_used"]:
+            module.exit_json(
+                changed=False, used_by=used_by, msg=f"Deployment config {name} is kept: {', '.join(used_by)} use it"
+            )
         if used_by:
             module.fail_json(
                 msg=f"Deployment config {name} must be replaced ({describe(current)} -> {describe(wanted)}) but is "

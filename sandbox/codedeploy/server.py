@@ -22,6 +22,7 @@ from botocore.validate import ParamValidator
 from sandbox import api_calls
 from sandbox import config as sandbox_config
 from sandbox.codedeploy import engine as deployment_engine
+from sandbox.codedeploy import views
 from sandbox.codedeploy.model import ACTIVE, HOOK_EVENTS, PREDEFINED_CONFIGS, ApiError, now
 from sandbox.codedeploy.model import config as _config
 from sandbox.codedeploy.store import Store
@@ -228,9 +229,7 @@ class CodeDeploy:
         body["blueGreenDeploymentConfiguration"].setdefault(
             "deploymentReadyOption", {"actionOnTimeout": "CONTINUE_DEPLOYMENT", "waitTimeInMinutes": 0}
         )
-        problem = self.engine.check_group_resources(body)
-        if problem:
-            raise ApiError(*problem)
+        self.engine.check_group_resources(body)
 
     def CreateDeploymentGroup(self, r):
         application = self.application(r["applicationName"])
@@ -269,7 +268,7 @@ class CodeDeploy:
                 info["lastAttemptedDeployment"] = summary
             if deployment["status"] == "Succeeded" and "lastSuccessfulDeployment" not in info:
                 info["lastSuccessfulDeployment"] = summary
-                info["targetRevision"] = deployment_engine.without_content(deployment["revision"])
+                info["targetRevision"] = views.without_content(deployment["revision"])
         return info
 
     def GetDeploymentGroup(self, r):
@@ -379,8 +378,7 @@ class CodeDeploy:
                     "DeploymentLimitExceededException",
                     f"The Deployment Group '{group_name}' already has an active Deployment '{active['deploymentId']}'",
                 )
-            body = self.engine.new_deployment(group, r, config_name, creator="user")
-            self.store.put("deployment", body["deploymentId"], body, parent=f"{application}/{group_name}")
+            body = self.engine.create(group, r, config_name)
         self.engine.start(body["deploymentId"])
         return {"deploymentId": body["deploymentId"]}
 

@@ -1,5 +1,5 @@
 """CodeDeploy's state in SQLite: every resource is one JSON document, so a restart of the service loses
-nothing and a deployment can be resumed where it was (engine.py)."""
+nothing and a deployment can be resumed where it was (state.py writes deployments, lifecycle.py resumes them)."""
 
 from __future__ import annotations
 
@@ -29,16 +29,28 @@ class Store:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
         self.lock = threading.RLock()
+        self._depth = 0  # transactions open in the thread holding the lock
 
     @contextmanager
     def transaction(self):
+        """One SQLite transaction; one opened inside another (same thread) joins it, committed by the outer."""
         with self.lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self
+                finally:
+                    self._depth -= 1
+                return
             self._db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
             try:
                 yield self
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+            finally:
+                self._depth = 0
             self._db.execute("COMMIT")
 
     def get(self, kind: str, key: str) -> dict | None:

@@ -378,6 +378,11 @@ def test_config_delete_refuses_while_a_group_uses_it(run_module, with_applicatio
     refused = run_module(codedeploy_deployment_config, args, {"codedeploy": codedeploy})
     assert refused.failed
     assert refused["used_by"] == ["orders/orders-prod"]
+    # A service's teardown keeps it for the other groups that use it.
+    kept = run_module(codedeploy_deployment_config, {**args, "keep_when_used": True}, {"codedeploy": codedeploy})
+    assert not kept.failed
+    assert kept["changed"] is False
+    assert kept["msg"] == "Deployment config orders-linear-10-every-5 is kept: orders/orders-prod use it"
     run_module(
         codedeploy_deployment_group,
         {"application_name": "orders", "name": "orders-prod", "state": "absent"},

@@ -6,7 +6,7 @@ import pytest
 
 from sandbox import alb
 from sandbox.api_calls import ApiCalls
-from sandbox.codedeploy.engine import traffic_steps
+from sandbox.codedeploy.lifecycle import traffic_steps
 from sandbox.config import Config
 from sandbox.ecs_agent import restart_delay
 
