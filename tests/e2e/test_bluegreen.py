@@ -187,7 +187,7 @@ def test_failing_migration_rolls_back_at_before_allow_traffic_and_keeps_the_data
 
     assert result.returncode != 0
     assert "failed at lifecycle event BeforeAllowTraffic" in result.stdout
-    assert "orders-local-run-migrations: migration task" in result.stdout
+    assert f"{NAMES['hook_functions']['BeforeAllowTraffic']}: migration task" in result.stdout
     assert "exited 1" in result.stdout
     failed = sandbox.latest()
     assert_rolled_back(sandbox, failed, old)
@@ -303,7 +303,7 @@ def test_test_traffic_waits_for_health_checks_that_start_with_the_test_listener(
     to them only when healthy: with interval 30 s x healthy threshold 5, AfterAllowTestTraffic must wait longer
     than the local inventory's 20 s retry budget. The hook's budget follows the target groups' settings."""
     elbv2 = sandbox.client("elbv2")
-    groups = elbv2.describe_target_groups(Names=[f"{APP}-blue", f"{APP}-green"])["TargetGroups"]
+    groups = elbv2.describe_target_groups(Names=NAMES["target_groups"])["TargetGroups"]
     slow = {"HealthCheckIntervalSeconds": 30, "HealthyThresholdCount": 5, "HealthCheckTimeoutSeconds": 5}
     for group in groups:
         elbv2.modify_target_group(TargetGroupArn=group["TargetGroupArn"], **slow)
@@ -335,9 +335,9 @@ def test_hooks_reach_an_internet_facing_test_listener_only_through_the_nat(sandb
     ec2 = sandbox.client("ec2")
     (nat,) = ec2.describe_nat_gateways()["NatGateways"]
     nat_ip = nat["NatGatewayAddresses"][0]["PublicIp"]
-    (group,) = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{APP}-alb"]}])[
-        "SecurityGroups"
-    ]
+    (group,) = ec2.describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": [NAMES["security_groups"]["alb"]]}]
+    )["SecurityGroups"]
     nat_rules = [
         permission
         for permission in group["IpPermissions"]
@@ -441,7 +441,9 @@ def test_secrets_named_in_the_inventory_reach_the_task_and_the_policy_by_full_ar
         "containerDefinitions"
     ][0]
     assert container["secrets"] == [{"name": "API_TOKEN", "valueFrom": arn}]
-    policy = sandbox.client("iam").get_role_policy(RoleName=f"{APP}-task-execution", PolicyName="read-task-secrets")
+    policy = sandbox.client("iam").get_role_policy(
+        RoleName=NAMES["roles"]["task-execution"], PolicyName="read-task-secrets"
+    )
     statement = next(s for s in policy["PolicyDocument"]["Statement"] if s["Sid"] == "Secrets")
     assert statement["Resource"] in ([arn], arn)
 
@@ -462,17 +464,20 @@ def test_drift_check_reports_a_difference_and_changes_nothing(sandbox):
     clean = sandbox.playbook("playbooks/drift_check.yml")
     assert "changed=0" in recap(clean), clean.stdout[-4000:]
     elbv2 = sandbox.client("elbv2")
-    group = elbv2.describe_target_groups(Names=[f"{APP}-green"])["TargetGroups"][0]
+    group = elbv2.describe_target_groups(Names=[NAMES["target_groups"][1]])["TargetGroups"][0]
     elbv2.modify_target_group(TargetGroupArn=group["TargetGroupArn"], HealthCheckIntervalSeconds=30)  # by hand
 
     drift = sandbox.playbook("playbooks/drift_check.yml")
     assert "changed=1" in recap(drift), drift.stdout[-4000:]
     assert "TASK [load_balancer : Blue and green target groups" in drift.stdout
-    after = elbv2.describe_target_groups(Names=[f"{APP}-green"])["TargetGroups"][0]
+    after = elbv2.describe_target_groups(Names=[NAMES["target_groups"][1]])["TargetGroups"][0]
     assert after["HealthCheckIntervalSeconds"] == 30, "the drift check changed the environment"
 
     sandbox.playbook("playbooks/provision.yml")
-    assert elbv2.describe_target_groups(Names=[f"{APP}-green"])["TargetGroups"][0]["HealthCheckIntervalSeconds"] == 5
+    assert (
+        elbv2.describe_target_groups(Names=[NAMES["target_groups"][1]])["TargetGroups"][0]["HealthCheckIntervalSeconds"]
+        == 5
+    )
     assert "changed=0" in recap(sandbox.playbook("playbooks/drift_check.yml"))
 
 

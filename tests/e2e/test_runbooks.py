@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from sandbox.harness import APP, BIN, PROD_PORT, REPO
+from sandbox.harness import APP, BIN, NAMES, PROD_PORT, REPO
 
 
 def aws(sandbox, *args: str) -> str:
@@ -73,7 +73,7 @@ def test_the_migration_by_hand_and_its_output_in_the_container_log(sandbox):
     task_id = result.stdout.split("task/", 1)[1].split()[0].rsplit("/", 1)[-1]
 
     def logged():
-        streams = aws(sandbox, "logs", "describe-log-streams", "--log-group-name", f"/ecs/{APP}")["logStreams"]
+        streams = aws(sandbox, "logs", "describe-log-streams", "--log-group-name", NAMES["log_group"])["logStreams"]
         return any(s["logStreamName"] == f"web/web/{task_id}" for s in streams)
 
     sandbox.wait_for("the migration task's log stream", logged, timeout=15)
@@ -82,7 +82,7 @@ def test_the_migration_by_hand_and_its_output_in_the_container_log(sandbox):
         "logs",
         "get-log-events",
         "--log-group-name",
-        f"/ecs/{APP}",
+        NAMES["log_group"],
         "--log-stream-name",
         f"web/web/{task_id}",
         "--query",
@@ -96,7 +96,7 @@ def test_emergency_switch_commands_then_a_deployment_still_works(sandbox):
     listeners = aws(sandbox, "elbv2", "describe-listeners", "--load-balancer-arn", balancer)["Listeners"]
     production = next(listener for listener in listeners if listener["Port"] == PROD_PORT)
     healthy = {}
-    for name in (f"{APP}-blue", f"{APP}-green"):
+    for name in NAMES["target_groups"]:
         arn = aws(sandbox, "elbv2", "describe-target-groups", "--names", name)["TargetGroups"][0]["TargetGroupArn"]
         states = aws(sandbox, "elbv2", "describe-target-health", "--target-group-arn", arn)["TargetHealthDescriptions"]
         healthy[arn] = [d["TargetHealth"]["State"] for d in states]

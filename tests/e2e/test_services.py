@@ -20,7 +20,8 @@ def serving(sandbox, service: str | None = None) -> str:
 def test_two_services_deploy_side_by_side_and_one_rolls_back_while_the_other_serves(sandbox):
     worker = sandbox.names(WORKER)
     # Provisioned with the application's own service (tests/e2e/conftest.py), in the same run of the sandbox.
-    assert "orders-local-worker" in sandbox.worker_provisioned
+    assert worker["name"] == "orders-local-worker"
+    assert "TASK [codedeploy : Deployment group" in sandbox.worker_provisioned
     # Its own stack, in the environment's cluster, first version migrated and serving.
     assert worker["cluster"] == sandbox.names()["cluster"]
     assert serving(sandbox, WORKER) == "1.0.0"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 
 from sandbox import ledger
-from sandbox.harness import APP, PROD_PORT
+from sandbox.harness import APP, NAMES, PROD_PORT
 
 
 def test_teardown_removes_everything_and_stops_the_tasks(sandbox):
@@ -20,7 +20,7 @@ def test_teardown_removes_everything_and_stops_the_tasks(sandbox):
     elbv2 = sandbox.client("elbv2")
     tasks = [
         (d["Target"]["Id"], d["Target"]["Port"])
-        for group in elbv2.describe_target_groups(Names=[f"{APP}-blue", f"{APP}-green"])["TargetGroups"]
+        for group in elbv2.describe_target_groups(Names=NAMES["target_groups"])["TargetGroups"]
         for d in elbv2.describe_target_health(TargetGroupArn=group["TargetGroupArn"])["TargetHealthDescriptions"]
     ]
     assert len(tasks) == 2
