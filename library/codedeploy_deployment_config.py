@@ -254,10 +254,6 @@ def main():
                 diff=diff,
             )
         used_by = users_of(module, client, name)
-        if used_by and module.params["keep_when_used"]:
-            module.exit_json(
-                changed=False, used_by=used_by, msg=f"Deployment config {name} is kept: {', '.join(used_by)} use it"
-            )
         if used_by:
             module.fail_json(
                 msg=f"Deployment config {name} must be replaced ({describe(current)} -> {describe(wanted)}) but is "

@@ -35,21 +35,30 @@ def test_deploy_rejects_bad_image_tags_before_any_aws_call(ansible_playbook, no_
     assert "TASK [Read the deployment group" not in result.stdout
 
 
-def test_an_unknown_service_is_refused_naming_the_services_before_any_aws_call(ansible_playbook, no_aws) -> None:
+@pytest.mark.parametrize(
+    ("inventory", "service", "message"),
+    [
+        # A typo must not act on another service: the environment's services are named.
+        ("local", "wroker", 'local has no service "wroker": the services are orders, worker'),
+        ("dev", "Worker", "the service 'Worker' is not usable in AWS names"),
+    ],
+)
+def test_a_service_that_is_not_the_environments_is_refused_before_any_aws_call(
+    ansible_playbook, no_aws, inventory, service, message
+) -> None:
     result = ansible_playbook(
-        DEPLOY, "-i", "inventories/local", "-e", "image_tag=1.4.2", "-e", "service=wroker", inventory=None, check=False
+        DEPLOY,
+        "-i",
+        f"inventories/{inventory}",
+        "-e",
+        "image_tag=1.4.2",
+        "-e",
+        f"service={service}",
+        inventory=None,
+        check=False,
     )
     assert result.returncode == 2
-    assert 'local has no service "wroker": the services are orders, worker' in result.stdout
-    assert "TASK [Read the deployment group" not in result.stdout
-
-
-def test_a_service_name_aws_would_refuse_is_refused_saying_what_to_change(ansible_playbook, no_aws) -> None:
-    result = ansible_playbook(
-        DEPLOY, "-i", "inventories/dev", "-e", "image_tag=1.4.2", "-e", "service=Worker", inventory=None, check=False
-    )
-    assert result.returncode == 2
-    assert "the service 'Worker' is not usable in AWS names" in result.stdout
+    assert message in result.stdout
     assert "TASK [Read the deployment group" not in result.stdout
 
 
