@@ -251,7 +251,9 @@ def test_alarm_during_the_traffic_shift_stops_and_rolls_back(sandbox):
 
 def test_manual_promote_waits_at_ready_until_promote(sandbox):
     old = serving(sandbox)
-    sandbox.playbook("playbooks/provision.yml", "-e", "codedeploy_manual_promote_minutes=60")
+    # Only the concerns the deployment group reads (provision.yml's tags): the rest is unchanged.
+    group_only = ("--tags", "network,iam,load_balancer,codedeploy")
+    sandbox.playbook("playbooks/provision.yml", *group_only, "-e", "codedeploy_manual_promote_minutes=60")
     try:
         version = sandbox.next_version()
         deploy = sandbox.start_playbook("deploy.yml", "-e", f"image_tag={version}")
@@ -269,7 +271,7 @@ def test_manual_promote_waits_at_ready_until_promote(sandbox):
         assert deploy.returncode == 0, output[-3000:]
         assert serving(sandbox) == version
     finally:
-        sandbox.playbook("playbooks/provision.yml")
+        sandbox.playbook("playbooks/provision.yml", *group_only)
 
 
 def test_rollback_playbook_during_and_after_a_deployment(sandbox):
@@ -422,7 +424,7 @@ def test_provision_changes_a_code_deploy_services_count_without_a_task_definitio
         ecs.update_service(cluster=APP, service=APP, networkConfiguration=service["networkConfiguration"])
     version = serving(sandbox)
 
-    result = sandbox.playbook("playbooks/provision.yml", "-e", "ecs_service_desired_count=3")
+    result = sandbox.playbook("playbooks/provision.yml", "--tags", "ecs_service", "-e", "ecs_service_desired_count=3")
     assert "changed: [" in result.stdout.split("The existing service's desired count", 1)[1].split("TASK [", 1)[0]
     assert ecs.describe_services(cluster=APP, services=[APP])["services"][0]["desiredCount"] == 3
     assert serving(sandbox) == version
@@ -473,7 +475,7 @@ def test_drift_check_reports_a_difference_and_changes_nothing(sandbox):
     after = elbv2.describe_target_groups(Names=[NAMES["target_groups"][1]])["TargetGroups"][0]
     assert after["HealthCheckIntervalSeconds"] == 30, "the drift check changed the environment"
 
-    sandbox.playbook("playbooks/provision.yml")
+    sandbox.playbook("playbooks/provision.yml", "--tags", "network,load_balancer")
     assert (
         elbv2.describe_target_groups(Names=[NAMES["target_groups"][1]])["TargetGroups"][0]["HealthCheckIntervalSeconds"]
         == 5
