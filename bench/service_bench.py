@@ -23,7 +23,6 @@ import asyncio
 import itertools
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,13 +35,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: the tests' helpers come from the repository
+
+from tests.support import free_port, wait_until_listening  # noqa: E402
+
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- a keep-alive HTTP/1.1 client -----------------------------------------------------------------------------
@@ -175,15 +172,10 @@ def start(name: str, command: list[str], env: dict[str, str], port: int, log: Pa
     with log.open("w") as output:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"{name} did not start: {log.read_text()[-2000:]}") from None
-                time.sleep(0.1)
+        try:
+            wait_until_listening(port, process)
+        except AssertionError as e:
+            raise SystemExit(f"{name} did not start ({e}): {log.read_text()[-2000:]}") from None
         yield Server(name, process, port, log)
     finally:
         process.terminate()
