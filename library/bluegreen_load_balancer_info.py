@@ -10,13 +10,13 @@ description:
     lambda hooks, observability and CodeDeploy roles are passed - the production and test listeners' ARNs (found by
     port) and URLs, the target groups' ARNs and CloudWatch dimensions, the load balancer's dimension - and each
     target group setting that differs from the inventory.
-  - Any error reading them fails the task (a throttled read must never look like "not there": the load balancer
-    role would re-send its listeners and could point production back at an empty target group). A load balancer
+  - Any error reading them fails the task. A throttled read must never look like "not there", or the load balancer
+    role would re-send its listeners and could point production back at an empty target group. A load balancer
     or target group that does not exist is not an error - in check mode on a new environment, its values are
     C((created by this run)) - but a load balancer without the production or the test listener is, with the fix.
   - M(amazon.aws.elb_application_lb_info) crashes on a named load balancer that does not exist (amazon.aws 10.1) and
     M(community.aws.elb_target_group) has no check mode, so a drift check could not see a target group changed by
-    hand: hence this module.
+    hand, hence this module.
 options:
   name:
     description: The load balancer's name.

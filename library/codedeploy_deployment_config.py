@@ -48,7 +48,7 @@ options:
   keep_when_used:
     description:
       - With O(state=absent), a config another deployment group still uses is kept (unchanged, C(used_by) names
-        the groups) instead of failing. A config is the account's, shared by every group that names it: the
+        the groups) instead of failing. A config is the account's, shared by every group that names it, so the
         teardown of one service keeps it for the others.
     type: bool
     default: false
