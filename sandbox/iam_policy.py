@@ -178,7 +178,8 @@ def statements(name: str, document: dict | str) -> Iterable[tuple[str, dict]]:
 
 def evaluate(request: Request, policies: dict[str, dict | str]) -> Decision:
     """The decision for `request` given the caller's policies (name -> document) in one account."""
-    allowed, denied = [], []
+    allowed: list[str] = []
+    denied: list[str] = []
     for name, document in policies.items():
         for label, statement in statements(name, document):
             if statement_applies(statement, request):
