@@ -640,6 +640,64 @@ class MotoServer:
         self.server.shutdown()
 
 
+def patch_simulate_principal_policy() -> None:
+    """iam:SimulatePrincipalPolicy, which moto lacks, with the sandbox's evaluator (sandbox/iam_policy.py): a role's
+    or user's inline and attached managed policies (AWS managed ones with their real documents), plus
+    PolicyInputList. As the API reference says, resource-based policies are not evaluated for a role, and a
+    statement whose condition needs a context key the request does not give is not matched: the key is listed
+    in MissingContextValues and the decision is implicitDeny unless another statement allows it."""
+    from moto.core.responses import ActionResult
+    from moto.iam.exceptions import ValidationError
+    from moto.iam.responses import IamResponse
+
+    from sandbox import iam_policy
+
+    def simulate_principal_policy(self) -> ActionResult:
+        params = self._get_params()
+        source = params["PolicySourceArn"]
+        kind, _, name = source.split(":", 5)[5].partition("/")
+        name = name.rsplit("/", 1)[-1]
+        if kind != "role":
+            # A user's simulation includes its groups' policies, which this does not model: refuse, not guess.
+            raise ValidationError(f"The sandbox simulates roles only, not {source}")
+        principal = self.backend.get_role(name)
+        # Policy id -> document, and its SourcePolicyType (the API's enum: the principal's kind for an inline
+        # policy, aws-managed / user-managed, none for PolicyInputList).
+        policies: dict[str, dict | str] = dict(principal.policies)
+        types = dict.fromkeys(principal.policies, kind)
+        for arn, managed in principal.managed_policies.items():
+            version = next(v for v in managed.versions if v.version_id == managed.default_version_id)
+            policies[arn] = version.document
+            types[arn] = "aws-managed" if ":iam::aws:policy/" in arn else "user-managed"
+        for index, document in enumerate(params.get("PolicyInputList") or []):
+            policies[f"PolicyInputList.{index + 1}"] = document
+            types[f"PolicyInputList.{index + 1}"] = "none"
+        context = {
+            entry["ContextKeyName"]: entry.get("ContextKeyValues") or [] for entry in params.get("ContextEntries") or []
+        }
+        results = []
+        for action in params.get("ActionNames") or []:
+            for resource in params.get("ResourceArns") or ["*"]:
+                request = iam_policy.Request(action, resource, context)
+                decision = iam_policy.evaluate(request, policies)
+                result = {
+                    "EvalActionName": action,
+                    "EvalResourceName": resource,
+                    "EvalDecision": {"explicit deny": "explicitDeny", "allowed": "allowed"}.get(
+                        decision.reason, "implicitDeny"
+                    ),
+                    "MatchedStatements": [
+                        {"SourcePolicyId": label.rsplit("#", 1)[0], "SourcePolicyType": types[label.rsplit("#", 1)[0]]}
+                        for label in decision.statements
+                    ],
+                    "MissingContextValues": sorted(iam_policy.missing_context_keys(request, policies)),
+                }
+                results.append(result)
+        return ActionResult({"EvaluationResults": results, "IsTruncated": False})
+
+    setattr(IamResponse, "simulate_principal_policy", simulate_principal_policy)  # noqa: B010 - moto has none
+
+
 def main() -> None:
     cfg = sandbox_config.load()
     logging.basicConfig(
@@ -648,6 +706,7 @@ def main() -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     plane = DataPlane(cfg)
     patch_moto(plane)
+    patch_simulate_principal_policy()
     server = MotoServer(cfg.host, cfg.aws_port, ApiCalls())
     server.start()
     log.info("AWS (moto %s) listening on %s", __import__("moto").__version__, cfg.aws_endpoint)

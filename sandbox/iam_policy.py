@@ -191,6 +191,23 @@ def evaluate(request: Request, policies: dict[str, dict | str]) -> Decision:
     return Decision(False, "implicit deny")
 
 
+def missing_context_keys(request: Request, policies: dict[str, dict | str]) -> set[str]:
+    """The condition keys of statements that match the request's action and resource but name a key the request
+    context lacks (what SimulatePrincipalPolicy reports as MissingContextValues)."""
+    present = {key.lower() for key in request.context}
+    missing: set[str] = set()
+    for name, document in policies.items():
+        for _label, statement in statements(name, document):
+            unconditioned = {k: v for k, v in statement.items() if k != "Condition"}
+            if "Principal" in statement or not statement_applies(
+                unconditioned, Request(request.action, request.resource)
+            ):
+                continue
+            for keys in (statement.get("Condition") or {}).values():
+                missing.update(key for key in keys if key.lower() not in present)
+    return missing
+
+
 def principal_matches(statement: dict, principal: dict[str, str]) -> bool:
     """A resource-based (e.g. trust) policy's Principal against the caller ({"Service": ...} or {"AWS": arn})."""
     wanted = statement.get("Principal")

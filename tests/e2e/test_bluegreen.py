@@ -450,6 +450,46 @@ def test_secrets_named_in_the_inventory_reach_the_task_and_the_policy_by_full_ar
     assert statement["Resource"] in ([arn], arn)
 
 
+def test_simulate_principal_policy_evaluates_the_hook_roles_statements_and_conditions(sandbox):
+    """iam:SimulatePrincipalPolicy (moto has none) with the sandbox's evaluator: the provisioned hook role may run
+    its own family's task in its own cluster only, names the context key a conditioned statement needs, and its
+    AWS managed policy is evaluated with its real document."""
+    iam = sandbox.client("iam")
+    role = iam.get_role(RoleName=NAMES["roles"]["hooks"])["Role"]["Arn"]
+    ecs = "arn:aws:ecs:eu-west-1:123456789012"
+    own_family = f"{ecs}:task-definition/{NAMES['task_family']}:1"
+    cluster = [
+        {
+            "ContextKeyName": "ecs:cluster",
+            "ContextKeyValues": [f"{ecs}:cluster/{NAMES['cluster']}"],
+            "ContextKeyType": "string",
+        }
+    ]
+
+    def decide(action: str, resource: str, context=()) -> tuple[str, list[str]]:
+        (result,) = iam.simulate_principal_policy(
+            PolicySourceArn=role, ActionNames=[action], ResourceArns=[resource], ContextEntries=list(context)
+        )["EvaluationResults"]
+        return result["EvalDecision"], result.get("MissingContextValues", [])
+
+    assert decide("ecs:RunTask", own_family) == ("implicitDeny", ["ecs:cluster"])
+    assert decide("ecs:RunTask", own_family, cluster) == ("allowed", [])
+    assert decide("ecs:RunTask", f"{ecs}:task-definition/{NAMES['task_family']}-worker:1", cluster)[0] == "implicitDeny"
+    passed_to = [
+        {
+            "ContextKeyName": "iam:PassedToService",
+            "ContextKeyValues": ["ecs-tasks.amazonaws.com"],
+            "ContextKeyType": "string",
+        }
+    ]
+    task_role = iam.get_role(RoleName=NAMES["roles"]["task"])["Role"]["Arn"]
+    assert decide("iam:PassRole", task_role, passed_to) == ("allowed", [])
+    passed_to[0]["ContextKeyValues"] = ["lambda.amazonaws.com"]
+    assert decide("iam:PassRole", task_role, passed_to)[0] == "implicitDeny"
+    assert decide("ec2:CreateNetworkInterface", "*")[0] == "allowed"  # AWSLambdaVPCAccessExecutionRole
+    assert decide("s3:GetObject", "arn:aws:s3:::anything/x")[0] == "implicitDeny"
+
+
 def test_provision_after_deployments_changes_nothing(sandbox):
     listener = ListenerWatcher(sandbox.client("elbv2"), sandbox.listener_arn(PROD_PORT))
     before, version = listener.weights(), serving(sandbox)
