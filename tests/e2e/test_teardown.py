@@ -59,6 +59,9 @@ def test_teardown_removes_everything_and_stops_the_tasks(sandbox):
     sandbox.wait_for("the load balancer to stop listening", lambda: nothing_listens(address, PROD_PORT), timeout=30)
     again = sandbox.playbook("playbooks/teardown.yml")
     assert "changed=0" in again.stdout[again.stdout.rindex("PLAY RECAP") :]
+    # An environment whose cluster AWS has already forgotten (or that never was): nothing to do, no failure.
+    never = sandbox.playbook("playbooks/teardown.yml", "-e", "bluegreen_env=never")
+    assert "changed=0" in never.stdout[never.stdout.rindex("PLAY RECAP") :]
 
 
 def test_every_aws_operation_the_project_called_is_in_the_fidelity_ledger(sandbox):
