@@ -3,6 +3,7 @@
 bluegreen_names: "{{ bluegreen_app | bluegreen_names(bluegreen_env, service) }}"
 previous: "{{ succeeded_deployments | bluegreen_rollback_target }}"
 drift: "{{ serving_task_definition | bluegreen_task_definition_drift(wanted) }}"
+roles: "{{ bluegreen_names | bluegreen_role_policies(partition='aws', account=..., region=...) }}"
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def _load(name: str):
 
 model = _load("bluegreen_model")
 decisions = _load("bluegreen_decisions")
+iam = _load("bluegreen_iam")
 
 
 def bluegreen_names(app: str, env: str, service: str | None = None) -> dict:
@@ -50,10 +52,17 @@ def bluegreen_task_definition_drift(serving: dict, wanted: dict) -> list[str]:
     return decisions.task_definition_drift(serving, wanted)
 
 
+def bluegreen_role_policies(names: dict, **facts) -> dict:
+    """The service's roles and their statements: "{{ bluegreen_names | bluegreen_role_policies(partition=...,
+    account=..., region=..., path=..., secret_arns=..., ...) }}" (module_utils/bluegreen_iam.py)."""
+    return iam.role_policies(dict(names), **facts)
+
+
 class FilterModule:
     def filters(self) -> dict:
         return {
             "bluegreen_names": bluegreen_names,
             "bluegreen_rollback_target": bluegreen_rollback_target,
             "bluegreen_task_definition_drift": bluegreen_task_definition_drift,
+            "bluegreen_role_policies": bluegreen_role_policies,
         }

@@ -60,12 +60,18 @@ def network_configuration(facts, ecs) -> dict | None:
     return services[0].get("networkConfiguration") if services else None
 
 
+# The tag the migration task carries: the hook role may stop only tasks tagged so (module_utils/bluegreen_iam.py
+# MIGRATION_TAG; a unit test keeps the two equal).
+MIGRATION_TAG = {"key": "bluegreen:purpose", "value": "migration"}
+
+
 def run_task_request(facts, ecs, command: list[str], started_by: str) -> dict:
     request = {
         "cluster": facts.cluster,
         "taskDefinition": facts.task_definition_arn,
         "count": 1,
         "startedBy": started_by[:128],
+        "tags": [MIGRATION_TAG],
         "overrides": {"containerOverrides": [{"name": facts.container_name, "command": command}]},
     }
     network = network_configuration(facts, ecs)

@@ -206,6 +206,14 @@ status:
   returned: when there is one
   type: str
   sample: Succeeded
+replacement_task_failure:
+  description:
+    - When Install failed, why the replacement task set's tasks stopped, as ECS reports it (stoppedReason and exit
+      code, e.g. ResourceInitializationError naming a secret); CodeDeploy itself only says the task set did not
+      become steady.
+    - Needs C(ecs:ListTasks) and C(ecs:DescribeTasks) in the service's cluster; without them the task warns and goes on.
+  returned: when Install failed and ECS still has the stopped tasks
+  type: str
 hook_failure_reason:
   description:
     - Why the failed lifecycle hook failed, as its Lambda function logged it for this deployment
@@ -309,6 +317,7 @@ from ansible.module_utils.codedeploy import (
     hook_failure_reason,
     hook_function,
     is_failure,
+    replacement_task_failure,
     retry_decorator,
     revision_sha256,
     rollback_settled,
@@ -493,6 +502,15 @@ def finish(module, result, snap, expect_failure=False):
         if reason:
             result["hook_failure_reason"] = reason
             message += f" The hook said: {reason}"
+        stopped = None
+        if event and event["lifecycle_event_name"] == "Install":
+            try:
+                stopped = replacement_task_failure(module.client("ecs", retry_decorator=retry_decorator()), snap)
+            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+                module.warn(f"Could not read why the replacement tasks stopped: {e}")
+        if stopped:
+            result["replacement_task_failure"] = stopped
+            message += f" ECS says: {stopped}"
         module.fail_json(msg=message, **result)
     module.exit_json(**result)
 

@@ -287,6 +287,8 @@ def snapshot(info, targets=None, rollback_info=None, appspec=None):
         "error_information": camel_dict_to_snake_dict(info.get("errorInformation") or {}),
         "rollback_info": rollback,
         "lifecycle_events": events,
+        # The ECS service's ARN (arn:...:service/<cluster>/<service>), from the deployment's target.
+        "target_arn": next((t.get("targetArn") for t in targets if t.get("targetArn")), None),
         "task_sets": task_sets,
         "traffic": traffic_split(task_sets),
         "deployment_overview": camel_dict_to_snake_dict(info.get("deploymentOverview") or {}),
@@ -394,6 +396,30 @@ def hook_failure_reason(logs_client, snap):
         if isinstance(line, dict) and line.get("deployment_id") == snap["deployment_id"] and line.get("reason"):
             reason = line["reason"]
     return f"{function}: {reason}" if reason else None
+
+
+def replacement_task_failure(ecs_client, snap):
+    """Why the replacement task set's tasks stopped (ECS's stoppedReason and exit code), when Install failed.
+    CodeDeploy says only that the task set did not become steady; ECS keeps a stopped task for about an hour
+    with the reason (e.g. ResourceInitializationError naming a secret the execution role may not read).
+    None when nothing is known."""
+    event = failed_event(snap)
+    replacement = next((t for t in snap["task_sets"] if t.get("task_set_label") == "Green"), None)
+    if not event or event["lifecycle_event_name"] != "Install" or not replacement or not snap.get("target_arn"):
+        return None
+    cluster = snap["target_arn"].split(":", 5)[5].split("/")[1]
+    arns = ecs_client.list_tasks(cluster=cluster, startedBy=replacement["identifier"], desiredStatus="STOPPED").get(
+        "taskArns", []
+    )
+    if not arns:
+        return None
+    reasons: dict[str, int] = {}
+    for task in ecs_client.describe_tasks(cluster=cluster, tasks=arns[:100]).get("tasks", []):
+        codes = [c.get("exitCode") for c in task.get("containers", []) if c.get("exitCode") is not None]
+        reason = (task.get("stoppedReason") or "stopped") + (f" (exit code {codes[0]})" if codes else "")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    listed = "; ".join(f"{count} x {reason}" for reason, count in sorted(reasons.items(), key=lambda r: -r[1]))
+    return f"{sum(reasons.values())} replacement task(s) stopped: {listed}"
 
 
 def progress_lines(previous, current):

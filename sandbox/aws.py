@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import io
 import ipaddress
+import json
 import logging
 import os
 import signal
@@ -36,10 +37,11 @@ from moto.backends import get_backend
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from sandbox import alb, lambda_runner, network, tls
+from sandbox import alb, iam_moto, lambda_runner, network, tls
 from sandbox import config as sandbox_config
 from sandbox.api_calls import LAMBDA_APP_ID, ApiCalls
 from sandbox.ecs_agent import Agent
+from sandbox.iam_authority import Authority, Denied, RoleNotAssumable
 
 log = logging.getLogger("sandbox.aws")
 ACCOUNT = sandbox_config.ACCOUNT_ID
@@ -66,6 +68,8 @@ class DataPlane:
         self._wire_addresses = iter(ipaddress.ip_network(cfg.lambda_network).hosts())
         self.stopping = threading.Event()
         self.lock = threading.RLock()
+        self.authority = Authority(cfg.state / "logs" / "iam-decisions.jsonl", cfg.iam_enforcement)
+        self.endpoints: iam_moto.Endpoints | None = None  # the authority's endpoints (main sets them)
 
     def backend(self, service: str) -> Any:
         return get_backend(service)[ACCOUNT][self.region]  # type: ignore[call-overload]  # a name, not a literal
@@ -261,11 +265,24 @@ class DataPlane:
                 archive.extractall(tmp)
             tmp.rename(code)
         request_id = str(uuid.uuid4())
+        # The function runs with its execution role's temporary credentials, in its environment (Lambda
+        # developer guide, "Defined runtime environment variables"), where the SDKs' credential chain finds them.
+        try:
+            credentials = self.authority.assume_for_service(
+                function.role, "lambda.amazonaws.com", function.function_name
+            )
+        except RoleNotAssumable as e:
+            message = f"The function's execution role cannot be assumed: {e}"
+            self.write_logs(function, request_id, [message])
+            return json.dumps({"errorMessage": message, "errorType": "AccessDeniedException"}), True, message
         environment = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LANG": "C.UTF-8",
             **dict(function.environment_vars or {}),
-            **self.cfg.client_environment(),
+            **self.cfg.endpoint_environment(),
+            "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": credentials["SessionToken"],
             "AWS_SDK_UA_APP_ID": LAMBDA_APP_ID,
             # The runtime trusts the public CAs; here also the sandbox's, which signs the listeners' certificates.
             "SSL_CERT_FILE": str(self.ca_bundle),
@@ -306,7 +323,7 @@ class DataPlane:
                 f"END RequestId: {request_id}",
                 f"REPORT RequestId: {request_id}\tDuration: {(time.time() - started) * 1000:.2f} ms",
             ]
-            self.write_logs(function.function_name, request_id, lines)
+            self.write_logs(function, request_id, lines)
             with (self.cfg.state / "logs" / "lambda.log").open("a") as f:
                 f.write("\n".join(f"{function.function_name} {line}" for line in lines) + "\n")
             return result or "null", failed, "\n".join(lines)
@@ -316,10 +333,28 @@ class DataPlane:
             return "", False, ""
         return run()
 
-    def write_logs(self, function_name: str, request_id: str, lines: list[str]) -> None:
+    def write_logs(self, function, request_id: str, lines: list[str]) -> None:
+        """Lambda writes a function's output with the function's execution role: without logs:CreateLogStream and
+        logs:PutLogEvents on its log group (and logs:CreateLogGroup while the group is missing) the output is
+        lost, as on AWS (Lambda developer guide, "Sending Lambda function logs to CloudWatch Logs")."""
+        function_name = function.function_name
         logs = self.backend("logs")
         group = f"/aws/lambda/{function_name}"
         stream = time.strftime("%Y/%m/%d") + f"/[$LATEST]{request_id.replace('-', '')}"
+        arn = f"arn:aws:logs:{self.region}:{ACCOUNT}:log-group:{group}"
+        needed = [
+            ("logs:CreateLogStream", f"{arn}:log-stream:{stream}"),
+            ("logs:PutLogEvents", f"{arn}:log-stream:{stream}"),
+        ]
+        if group not in logs.groups:
+            needed.insert(0, ("logs:CreateLogGroup", arn))
+        caller = self.authority.role_session(function.role, function_name)
+        try:
+            for action, resource in needed:
+                self.authority.require(caller, action, [(resource, {})], "lambda")
+        except Denied as e:
+            log.warning("the output of %s is lost: %s", function_name, e)
+            return
         try:
             if group not in logs.groups:
                 logs.create_log_group(group, {})
@@ -580,6 +615,7 @@ def linger_lambda_network_interfaces(plane: DataPlane) -> None:
     function is deleted), and EC2 refuses to delete a security group an interface still uses
     (DependencyViolation). moto creates none. The sandbox creates one per subnet and removes it
     lambda_eni_linger_seconds after DeleteFunction (ledger: assumed, AWS states no figure)."""
+    from moto.awslambda.exceptions import InvalidParameterValueException as LambdaInvalidParameterValue
     from moto.awslambda.models import LambdaBackend
     from moto.ec2.exceptions import DependencyViolationError
     from moto.ec2.models import EC2Backend
@@ -588,10 +624,37 @@ def linger_lambda_network_interfaces(plane: DataPlane) -> None:
     original_delete_function = LambdaBackend.delete_function
     original_delete_group = EC2Backend.delete_security_group
 
+    def check_network_permissions(role_arn: str, function_name: str, vpc: dict) -> None:
+        """Lambda manages a VPC function's interfaces with the function's execution role (Lambda developer guide,
+        "Giving Lambda functions access to resources in an Amazon VPC": ec2:CreateNetworkInterface,
+        ec2:DescribeNetworkInterfaces on "*", ec2:DeleteNetworkInterface, ec2:AssignPrivateIpAddresses,
+        ec2:UnassignPrivateIpAddresses) and refuses CreateFunction when the role lacks them."""
+        ec2 = f"arn:aws:ec2:{plane.region}:{ACCOUNT}"
+        interfaces = f"{ec2}:network-interface/*"
+        needed = {
+            "ec2:CreateNetworkInterface": [interfaces]
+            + [f"{ec2}:subnet/{s}" for s in vpc["SubnetIds"]]
+            + [f"{ec2}:security-group/{g}" for g in vpc["SecurityGroupIds"]],
+            "ec2:DescribeNetworkInterfaces": ["*"],
+            "ec2:DeleteNetworkInterface": [interfaces],
+            "ec2:AssignPrivateIpAddresses": [interfaces],
+            "ec2:UnassignPrivateIpAddresses": [interfaces],
+        }
+        caller = plane.authority.role_session(role_arn, function_name)
+        for action, resources in needed.items():
+            try:
+                plane.authority.require(caller, action, [(r, {}) for r in resources], "lambda")
+            except Denied:
+                raise LambdaInvalidParameterValue(
+                    f"The provided execution role does not have permissions to call {action.split(':')[1]} on EC2"
+                ) from None
+
     def create_function(self, spec):
+        vpc = spec.get("VpcConfig") or {}
+        if vpc.get("SubnetIds") and vpc.get("SecurityGroupIds"):
+            check_network_permissions(spec.get("Role") or "", spec["FunctionName"], vpc)
         function = original_create_function(self, spec)
         plane.wire_address(spec["FunctionName"])
-        vpc = spec.get("VpcConfig") or {}
         if vpc.get("SubnetIds") and vpc.get("SecurityGroupIds"):
             ec2 = plane.backend("ec2")
             for subnet_id in vpc["SubnetIds"]:
@@ -628,8 +691,8 @@ def linger_lambda_network_interfaces(plane: DataPlane) -> None:
 class MotoServer:
     """moto's server (as its ThreadedMotoServer runs it), counting the API calls it answers."""
 
-    def __init__(self, host: str, port: int, calls: ApiCalls):
-        app = calls.wsgi(DomainDispatcherApplication(create_backend_app))
+    def __init__(self, host: str, port: int, calls: ApiCalls, endpoints: iam_moto.Endpoints):
+        app = endpoints.wsgi(calls.wsgi(DomainDispatcherApplication(create_backend_app)))
         self.server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -707,7 +770,10 @@ def main() -> None:
     plane = DataPlane(cfg)
     patch_moto(plane)
     patch_simulate_principal_policy()
-    server = MotoServer(cfg.host, cfg.aws_port, ApiCalls())
+    plane.authority.create_operator()
+    iam_moto.enforce(plane.authority, plane.backend)
+    plane.endpoints = iam_moto.Endpoints(plane.authority, cfg.internal_token, plane.backend, cfg.region)
+    server = MotoServer(cfg.host, cfg.aws_port, ApiCalls(), plane.endpoints)
     server.start()
     log.info("AWS (moto %s) listening on %s", __import__("moto").__version__, cfg.aws_endpoint)
 

@@ -2,7 +2,7 @@
 
 Defaults can be changed with environment variables at `up` (SANDBOX_HOME, SANDBOX_AWS_PORT,
 SANDBOX_CODEDEPLOY_PORT, SANDBOX_TIME_SCALE, SANDBOX_HEALTH_CHECK_SCALE, SANDBOX_IAM_PROPAGATION_SECONDS,
-SANDBOX_LAMBDA_ENI_LINGER_SECONDS, SANDBOX_LAMBDA_NETWORK,
+SANDBOX_LAMBDA_ENI_LINGER_SECONDS, SANDBOX_LAMBDA_NETWORK, SANDBOX_IAM_ENFORCEMENT,
 SANDBOX_BALANCER_NETWORK,
 SANDBOX_TASK_NETWORK), so two sandboxes can run side by side (the end-to-end tests use their own).
 The image mapping is re-read each time a task starts, so a test can add an image while the sandbox runs.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -59,6 +60,11 @@ class Config:
     internet_address: str = "198.51.100.7"
     lambda_public_address: str = "203.0.113.10"
     images: dict = field(default_factory=lambda: json.loads(json.dumps(DEFAULT_IMAGES)))
+    # IAM is enforced on every call (sandbox/iam_authority.py); False only to debug a policy (decisions are still
+    # recorded, nothing is refused): SANDBOX_IAM_ENFORCEMENT=off at `up`.
+    iam_enforcement: bool = True
+    # What the sandbox's own processes present to the AWS process's internal endpoints (/_sandbox/iam/...).
+    internal_token: str = field(default_factory=lambda: secrets.token_hex(16))
 
     @property
     def state(self) -> Path:
@@ -72,16 +78,19 @@ class Config:
     def codedeploy_endpoint(self) -> str:
         return f"http://{self.host}:{self.codedeploy_port}"
 
-    def client_environment(self) -> dict[str, str]:
-        """What a client (a playbook, a hook, the AWS CLI) needs to talk to the sandbox instead of AWS."""
+    def endpoint_environment(self) -> dict[str, str]:
+        """Where the sandbox's AWS is, for any SDK: the endpoints and the region (no credentials)."""
         return {
             "AWS_ENDPOINT_URL": self.aws_endpoint,
             "AWS_ENDPOINT_URL_CODEDEPLOY": self.codedeploy_endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_DEFAULT_REGION": self.region,
             "AWS_REGION": self.region,
         }
+
+    def client_environment(self) -> dict[str, str]:
+        """What an operator's client (a playbook, the AWS CLI, a test) needs to talk to the sandbox instead of AWS:
+        the endpoints, and the access key of the sandbox's operator user (sandbox/iam_authority.py)."""
+        return {**self.endpoint_environment(), "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
     def save(self) -> None:
         self.state.mkdir(parents=True, exist_ok=True)
@@ -115,6 +124,7 @@ def from_environment() -> Config:
         balancer_network=os.environ.get("SANDBOX_BALANCER_NETWORK", "127.1.0.0/16"),
         task_network=os.environ.get("SANDBOX_TASK_NETWORK", "127.2.0.0/16"),
         lambda_network=os.environ.get("SANDBOX_LAMBDA_NETWORK", "127.3.0.0/16"),
+        iam_enforcement=os.environ.get("SANDBOX_IAM_ENFORCEMENT", "on").lower() not in ("off", "0", "false", "no"),
     )
 
 

@@ -15,6 +15,12 @@ minutes"; a task that reached RUNNING resets it). The increments are not documen
 
 A RunTask task (a migration) runs to completion; its exit code and stop reason are what DescribeTasks
 reports. StopTask stops the process.
+
+IAM, as ECS uses it: the agent pulls an ECR image, reads the task's secrets and creates its log stream with the
+task execution role, and a task that cannot start for want of a permission stops with the error ECS gives
+(CannotPullContainerError, ResourceInitializationError naming the secret or the log group). The containers get
+the task role's credentials from a credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI on loopback, with
+AWS_CONTAINER_AUTHORIZATION_TOKEN), where the SDKs' credential chain finds them and refreshes them.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ import ipaddress
 import logging
 import math
 import os
+import re
+import secrets
 import shlex
 import signal
 import socket
@@ -293,6 +301,9 @@ class Agent:
             (o for o in (task.overrides or {}).get("containerOverrides", []) if o.get("name") == container.get("name")),
             {},
         )
+        definition = self.plane.backend("ecs").describe_task_definition(task.task_definition_arn)
+        execution_role = getattr(definition, "execution_role_arn", None)
+        self.pull(image, execution_role, task)
         values = {"python": sys.executable, "repo": str(_repo()), "ip": ip, "port": str(port or "")}
         command = override.get("command") or container.get("command") or spec["command"]
         command = [part.format(**values) for part in command]
@@ -302,10 +313,79 @@ class Agent:
         environment.update({e["name"]: e["value"] for e in container.get("environment") or []})
         environment.update({e["name"]: e["value"] for e in override.get("environment") or []})
         for secret in container.get("secrets") or []:
-            environment[secret["name"]] = self.secret(secret["valueFrom"])
+            environment[secret["name"]] = self.secret(secret["valueFrom"], execution_role, task)
+        self.check_log_stream(container, execution_role, task)
         environment.update({k: v.format(**values) for k, v in (spec.get("environment") or {}).items()})
         environment["ECS_CONTAINER_METADATA_URI_V4"] = ""
+        # Where the SDKs find AWS (the region, as Fargate sets it; here also the sandbox's endpoints) and the task
+        # role's credentials.
+        environment.update(self.cfg.endpoint_environment())
+        task_role = (task.overrides or {}).get("taskRoleArn") or getattr(definition, "task_role_arn", None)
+        if task_role and self.plane.endpoints is not None:
+            token = secrets.token_hex(16)
+            self.plane.endpoints.task_roles[task.id] = (token, task_role, task.task_arn)
+            environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = (
+                f"{self.cfg.aws_endpoint}/_sandbox/iam/task-credentials/{task.id}"
+            )
+            environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = token
         return command, environment, spec.get("workdir", "{repo}").format(**values)
+
+    def execution_role(self, role_arn: str | None, task):
+        from sandbox.iam_authority import RoleNotAssumable
+
+        if not role_arn:
+            return None
+        try:
+            self.plane.authority.assume_for_service(role_arn, "ecs-tasks.amazonaws.com", task.id)
+        except RoleNotAssumable as e:
+            raise LaunchError(f"ResourceInitializationError: unable to assume the task execution role: {e}") from None
+        return self.plane.authority.role_session(role_arn, task.id)
+
+    def pull(self, image: str, role_arn: str | None, task) -> None:
+        """An ECR image is pulled with the execution role (ecr:GetAuthorizationToken, ecr:BatchGetImage,
+        ecr:GetDownloadUrlForLayer); another registry's public image needs none."""
+        from sandbox.iam_authority import Denied
+
+        match = re.match(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([^:@]+)", image)
+        if not match:
+            return
+        caller = self.execution_role(role_arn, task)
+        if caller is None:
+            raise LaunchError(f"CannotPullContainerError: {image}: an ECR image needs a task execution role")
+        repository = f"arn:aws:ecr:{match.group(2)}:{match.group(1)}:repository/{match.group(3)}"
+        try:
+            for action, resource in (
+                ("ecr:GetAuthorizationToken", "*"),
+                ("ecr:BatchGetImage", repository),
+                ("ecr:GetDownloadUrlForLayer", repository),
+            ):
+                self.plane.authority.require(caller, action, [(resource, {})], "ecs-agent")
+        except Denied as e:
+            raise LaunchError(f"CannotPullContainerError: pull image manifest has been retried: {e}") from None
+
+    def check_log_stream(self, container: dict, role_arn: str | None, task) -> None:
+        """The awslogs driver creates the container's log stream with the execution role when the task starts."""
+        from sandbox.iam_authority import Denied
+
+        configuration = container.get("logConfiguration") or {}
+        group = (configuration.get("options") or {}).get("awslogs-group")
+        if configuration.get("logDriver") != "awslogs" or not group:
+            return
+        caller = self.execution_role(role_arn, task)
+        arn = f"arn:aws:logs:{self.cfg.region}:{self.cfg_account()}:log-group:{group}:log-stream:*"
+        try:
+            if caller is None:
+                raise LaunchError("ResourceInitializationError: the awslogs log driver needs a task execution role")
+            for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+                self.plane.authority.require(caller, action, [(arn, {})], "ecs-agent")
+        except Denied as e:
+            raise LaunchError(f"ResourceInitializationError: failed to validate logger args: {e}") from None
+
+    @staticmethod
+    def cfg_account() -> str:
+        from sandbox.config import ACCOUNT_ID
+
+        return ACCOUNT_ID
 
     def cfg_images(self):
         from sandbox import config as sandbox_config
@@ -313,12 +393,43 @@ class Agent:
         # Re-read, so an image added while the sandbox runs is used by the next task.
         return sandbox_config.load(self.cfg.state)
 
-    def secret(self, reference: str) -> str:
+    def secret(self, reference: str, role_arn: str | None, task) -> str:
+        """A secret, read with the task execution role as ECS reads it (secretsmanager:GetSecretValue on the
+        secret's full ARN; ssm:GetParameters for a parameter)."""
         from moto.core.exceptions import JsonRESTError
 
+        from sandbox.iam_authority import Denied
+
+        caller = self.execution_role(role_arn, task)
+        if caller is None:
+            raise LaunchError(
+                f"ResourceInitializationError: unable to pull secrets: {reference}: no task execution role"
+            )
         arn = reference.partition(":::")[0]  # arn:...:secret:name[:json-key::]
+        if ":ssm:" in arn:
+            name = arn.split(":parameter", 1)[-1]
+            try:
+                self.plane.authority.require(caller, "ssm:GetParameters", [(arn, {})], "ecs-agent")
+                return str(self.plane.backend("ssm").get_parameter(name).value)
+            except Denied as e:
+                raise LaunchError(f"ResourceInitializationError: unable to pull secrets: {e}") from None
+            except Exception as e:
+                raise LaunchError(f"ResourceInitializationError: unable to pull secrets: {reference}: {e}") from None
+        backend = self.plane.backend("secretsmanager")
         try:
-            value = self.plane.backend("secretsmanager").get_secret_value(arn, None, None)
+            full = backend.describe_secret(arn).arn
+        except Exception:
+            full = arn
+        try:
+            self.plane.authority.require(caller, "secretsmanager:GetSecretValue", [(full, {})], "ecs-agent")
+        except Denied as e:
+            raise LaunchError(
+                "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval "
+                f"failed: unable to retrieve secret from asm: service call has been retried 1 time(s): "
+                f"AccessDeniedException: {e}"
+            ) from None
+        try:
+            value = backend.get_secret_value(arn, None, None)
         except (JsonRESTError, KeyError, Exception) as e:
             raise LaunchError(
                 f"ResourceInitializationError: unable to pull secrets: {reference}: {type(e).__name__}"

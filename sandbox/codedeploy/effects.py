@@ -8,11 +8,17 @@ makes raise `ApiError`, as the API answers them.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
+import urllib.error
+import urllib.request
 
 import boto3
 import botocore.exceptions
+import botocore.session
 from botocore.config import Config as BotoConfig
+from botocore.credentials import RefreshableCredentials
 
 from sandbox.api_calls import ENGINE_APP_ID
 from sandbox.codedeploy.model import ApiError
@@ -37,27 +43,116 @@ def failed(code: str, message: str, diagnostics: dict | None = None) -> Abort:
 
 
 class Aws:
+    """CodeDeploy's calls to the other services, made as AWS makes them: with the temporary credentials of the
+    deployment group's service role (sts:AssumeRole by codedeploy.amazonaws.com, which the role's trust policy
+    must allow), refreshed before they expire. A thread acts as one role at a time (`acting_as`)."""
+
     def __init__(self, cfg):
-        session = boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=cfg.region
-        )
-        boto = BotoConfig(
+        self.cfg = cfg
+        self.boto = BotoConfig(
             retries={"mode": "standard", "max_attempts": 5},
             connect_timeout=5,
             read_timeout=30,
             user_agent_appid=ENGINE_APP_ID,
         )
+        self.local = threading.local()
+        self.lock = threading.Lock()
+        self.sessions: dict[str, boto3.session.Session] = {}
 
-        def client(name):
-            return session.client(name, endpoint_url=cfg.aws_endpoint, config=boto)
+    @contextlib.contextmanager
+    def acting_as(self, role_arn: str | None, group_arn: str):
+        previous = getattr(self.local, "role", None)
+        self.local.role = (role_arn, group_arn)
+        try:
+            yield self
+        finally:
+            self.local.role = previous
 
-        self.ecs, self.elbv2, self.awslambda = client("ecs"), client("elbv2"), client("lambda")
-        self.cloudwatch, self.iam = client("cloudwatch"), client("iam")
+    def credentials(self, role_arn: str, group_arn: str) -> dict:
+        """The role's credentials from the sandbox's STS (for codedeploy.amazonaws.com, as CodeDeploy assumes it)."""
+        request = urllib.request.Request(
+            f"{self.cfg.aws_endpoint}/_sandbox/iam/assume-role",
+            data=json.dumps(
+                {"roleArn": role_arn, "service": "codedeploy.amazonaws.com", "session": "CodeDeploy"}
+            ).encode(),
+            headers={"X-Sandbox-Token": self.cfg.internal_token, "Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                found = json.loads(response.read())
+        except urllib.error.HTTPError as e:
+            reason = json.loads(e.read() or b"{}").get("message", str(e))
+            raise failed(
+                "IAM_ROLE_PERMISSIONS",
+                f"CodeDeploy does not have the permissions required to assume the role {role_arn}: {reason}",
+            ) from None
+        return {
+            "access_key": found["AccessKeyId"],
+            "secret_key": found["SecretAccessKey"],
+            "token": found["SessionToken"],
+            "expiry_time": found["Expiration"],
+        }
+
+    def session(self) -> boto3.session.Session:
+        role_arn, group_arn = getattr(self.local, "role", None) or (None, "")
+        if not role_arn:
+            raise failed("IAM_ROLE_MISSING", "The deployment group has no service role: CodeDeploy cannot act")
+        with self.lock:
+            session = self.sessions.get(role_arn)
+        if session is None:
+            credentials = RefreshableCredentials.create_from_metadata(
+                metadata=self.credentials(role_arn, group_arn),
+                refresh_using=lambda: self.credentials(role_arn, group_arn),
+                method="sandbox-codedeploy-assume-role",
+            )
+            core = botocore.session.get_session()
+            core._credentials = credentials
+            session = boto3.session.Session(botocore_session=core, region_name=self.cfg.region)
+            with self.lock:
+                self.sessions[role_arn] = session
+        return session
+
+    def client(self, name: str):
+        session = self.session()
+        key = (id(session), name)
+        clients = self.__dict__.setdefault("_clients", {})
+        if key not in clients:
+            clients[key] = session.client(name, endpoint_url=self.cfg.aws_endpoint, config=self.boto)
+        return clients[key]
+
+    @property
+    def ecs(self):
+        return self.client("ecs")
+
+    @property
+    def elbv2(self):
+        return self.client("elbv2")
+
+    @property
+    def awslambda(self):
+        return self.client("lambda")
+
+    @property
+    def cloudwatch(self):
+        return self.client("cloudwatch")
 
     # --- CreateDeploymentGroup / UpdateDeploymentGroup ---------------------------------------------------
 
-    def check_group_resources(self, body: dict) -> None:
-        """The checks AWS makes against the group's ECS service, target groups, listeners and role."""
+    def check_group_resources(self, body: dict, group_arn: str) -> None:
+        """The checks AWS makes against the group's ECS service, target groups, listeners and role: CodeDeploy
+        assumes the service role (InvalidRoleException when it cannot) and reads the rest with it."""
+        role = body.get("serviceRoleArn") or ""
+        try:
+            self.credentials(role, group_arn) if role else None
+        except Abort as e:
+            raise ApiError("InvalidRoleException", e.message) from None
+        if not role:
+            raise ApiError("InvalidRoleException", "The service role (none) does not exist")
+        with self.acting_as(role, group_arn):
+            self._check_group_resources(body)
+
+    def _check_group_resources(self, body: dict) -> None:
         service = body["ecsServices"][0]
         try:
             found = self.ecs.describe_services(cluster=service["clusterName"], services=[service["serviceName"]])
@@ -87,11 +182,6 @@ class Aws:
             self.elbv2.describe_listeners(ListenerArns=listeners)
         except botocore.exceptions.ClientError:
             raise ApiError("InvalidTargetGroupPairException", f"Listeners {listeners} must exist") from None
-        role = body.get("serviceRoleArn") or ""
-        try:
-            self.iam.get_role(RoleName=role.rsplit("/", 1)[-1])
-        except botocore.exceptions.ClientError:
-            raise ApiError("InvalidRoleException", f"The service role {role or '(none)'} does not exist") from None
 
     # --- ECS ---------------------------------------------------------------------------------------------
 
@@ -130,27 +220,6 @@ class Aws:
         except botocore.exceptions.ClientError as e:
             if e.response["Error"]["Code"] not in ("TaskSetNotFoundException", "InvalidParameterException"):
                 raise
-
-    def stopped_tasks(self, target: dict, task_set_id: str) -> str:
-        """Why the task set's tasks stopped, as ECS reports it (stoppedReason, exit code), for a message."""
-        try:
-            arns = self.ecs.list_tasks(cluster=target["cluster"], startedBy=task_set_id, desiredStatus="STOPPED").get(
-                "taskArns", []
-            )
-            tasks = self.ecs.describe_tasks(cluster=target["cluster"], tasks=arns[:100])["tasks"] if arns else []
-        except CLIENT_ERRORS as e:
-            return f" (its stopped tasks could not be read: {e})"
-        reasons: dict[str, int] = {}
-        for task in tasks:
-            codes = [c.get("exitCode") for c in task.get("containers", []) if c.get("exitCode") is not None]
-            reason = task.get("stoppedReason") or "stopped"
-            if codes:
-                reason += f" (exit code {codes[0]})"
-            reasons[reason] = reasons.get(reason, 0) + 1
-        if not reasons:
-            return ": no task of it stopped (still starting)"
-        listed = "; ".join(f"{count} x {reason}" for reason, count in sorted(reasons.items(), key=lambda r: -r[1]))
-        return f": {len(tasks)} of its tasks stopped: {listed}"
 
     # --- Elastic Load Balancing --------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ log = logging.getLogger("sandbox.codedeploy.engine")
 
 class Engine:
     def __init__(self, store: Store, cfg):
+        self.store, self.cfg = store, cfg
         self.deployments = Deployments(store)
         self.aws = Aws(cfg)
         self.lifecycle = Lifecycle(self.deployments, self.aws, store, cfg)
@@ -37,7 +38,17 @@ class Engine:
 
     def check_group_resources(self, body: dict) -> None:
         """CreateDeploymentGroup's checks of the group's service, target groups, listeners and role (ApiError)."""
-        self.aws.check_group_resources(body)
+        self.aws.check_group_resources(body, self.group_arn(body["applicationName"], body["deploymentGroupName"]))
+
+    def group_arn(self, application: str, group: str) -> str:
+        from sandbox.config import ACCOUNT_ID
+
+        return f"arn:aws:codedeploy:{self.cfg.region}:{ACCOUNT_ID}:deploymentgroup:{application}/{group}"
+
+    def role_of(self, body: dict) -> tuple[str | None, str]:
+        """The service role CodeDeploy acts as for a deployment: its group's (None when the group is gone)."""
+        group = self.store.get("group", f"{body['applicationName']}/{body['deploymentGroupName']}") or {}
+        return group.get("serviceRoleArn"), self.group_arn(body["applicationName"], body["deploymentGroupName"])
 
     def create(self, group: dict, request: dict, config_name: str) -> dict:
         """CreateDeployment's record (the caller holds the store's transaction and checked for an active one)."""
@@ -55,7 +66,8 @@ class Engine:
 
     def targets(self, body: dict) -> list[dict]:
         target = body["_engine"].get("target")
-        live = self.aws.live_task_sets(target) if body["status"] in ACTIVE else {}
+        with self.aws.acting_as(*self.role_of(body)):
+            live = self.aws.live_task_sets(target) if body["status"] in ACTIVE else {}
         return views.deployment_targets(body, live)
 
     def request_stop(self, body: dict, rollback: bool | None) -> dict:
@@ -113,6 +125,7 @@ class Engine:
                 self.start(body["deploymentId"])
 
     def run(self, deployment_id: str) -> None:
-        rollback_id = self.lifecycle.run(deployment_id)
+        with self.aws.acting_as(*self.role_of(self.deployments.get(deployment_id))):
+            rollback_id = self.lifecycle.run(deployment_id)
         if rollback_id:
             self.start(rollback_id)

@@ -414,7 +414,7 @@ class Lifecycle:
                 "Failed",
                 "ECS_UPDATE_ERROR",
                 f"The replacement task set {green['id']} did not reach its desired count "
-                f"in {INSTALL_TIMEOUT_MINUTES} minutes" + self.aws.stopped_tasks(target, green["id"]),
+                f"in {INSTALL_TIMEOUT_MINUTES} minutes",
                 "DEPLOYMENT_FAILURE",
             )
         self.event(deployment_id, "Install", "Succeeded")

@@ -12,8 +12,10 @@ import hashlib
 import json
 import logging
 import sys
+import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import botocore.session
 import yaml
@@ -93,6 +95,42 @@ class CodeDeploy:
             if deployment["status"] in ACTIVE:
                 return deployment
         return None
+
+    # --- IAM ---------------------------------------------------------------------------------------
+
+    def authorizations(self, name: str, r: dict) -> list:
+        """What IAM authorizes for a request: codedeploy:<Operation> on each resource it names (the Service
+        Authorization Reference's resource types: application, deploymentgroup, deploymentconfig; "*" for an
+        operation that supports none), and iam:PassRole for the service role a deployment group is given."""
+        from sandbox.iam_requests import resource_types
+
+        action = f"codedeploy:{name}"
+        types = resource_types(action)
+        resources: list[str] = []
+        if "deploymentgroup" in types:
+            pairs = []
+            if r.get("deploymentGroupName"):
+                pairs = [(r.get("applicationName"), r["deploymentGroupName"])]
+            elif r.get("deploymentGroupNames"):
+                pairs = [(r.get("applicationName"), g) for g in r["deploymentGroupNames"]]
+            for identifier in [r.get("deploymentId"), *(r.get("deploymentIds") or [])]:
+                deployment = self.store.get("deployment", identifier) if identifier else None
+                if deployment is not None:
+                    pairs.append((deployment["applicationName"], deployment["deploymentGroupName"]))
+            if not pairs and r.get("applicationName"):
+                pairs = [(r["applicationName"], "*")]
+            resources += [self.arn("deploymentgroup", f"{a}/{g}") for a, g in pairs]
+        if "application" in types and not resources:
+            names = r.get("applicationNames") or ([r["applicationName"]] if r.get("applicationName") else [])
+            resources += [self.arn("application", n) for n in names]
+        if "deploymentconfig" in types and not resources and r.get("deploymentConfigName"):
+            resources.append(self.arn("deploymentconfig", r["deploymentConfigName"]))
+        if r.get("resourceArn") or r.get("ResourceArn"):
+            resources = [r.get("resourceArn") or r["ResourceArn"]]
+        found: list[list] = [[action, [[resource, {}] for resource in resources or ["*"]]]]
+        if name in ("CreateDeploymentGroup", "UpdateDeploymentGroup") and r.get("serviceRoleArn"):
+            found.append(["iam:PassRole", [[r["serviceRoleArn"], {"iam:PassedToService": "codedeploy.amazonaws.com"}]]])
+        return found
 
     # --- applications -------------------------------------------------------------------------------
 
@@ -548,6 +586,7 @@ def _jsonable(value):
 
 class Handler(BaseHTTPRequestHandler):
     api: CodeDeploy
+    authorizer: Any = None  # main sets it: IAM, through the AWS process's authority
     calls = api_calls.ApiCalls()
     protocol_version = "HTTP/1.1"
 
@@ -605,6 +644,8 @@ class Handler(BaseHTTPRequestHandler):
             request = json.loads(raw or b"{}")
             if method is None:
                 raise ApiError("UnknownOperationException", f"The sandbox does not implement {name}.")
+            if self.authorizer is not None:
+                self.authorizer(self, name, request, raw)
             if operation.input_shape is not None:
                 report = ParamValidator().validate(request, operation.input_shape)
                 if report.has_errors():
@@ -620,6 +661,34 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(500, {"__type": "InternalFailure", "message": f"{type(e).__name__}: {e}"})
 
 
+def _authorizer(cfg):
+    """Asks the AWS process's IAM authority (sandbox/iam_moto.py) about each request this endpoint receives."""
+
+    def authorize(handler, name: str, request: dict, raw: bytes) -> None:
+        question = {
+            "method": "POST",
+            "path": handler.path,
+            "headers": dict(handler.headers.items()),
+            "body": raw.decode("utf-8"),
+            "operation": name,
+            "source": "codedeploy",
+            "authorizations": handler.api.authorizations(name, request),
+        }
+        message = urllib.request.Request(
+            f"{cfg.aws_endpoint}/_sandbox/iam/authorize",
+            data=json.dumps(question).encode(),
+            headers={"X-Sandbox-Token": cfg.internal_token, "Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(message, timeout=10) as response:
+            answer = json.loads(response.read())
+        if not answer["allowed"]:
+            status = 400 if answer["code"] == "AccessDeniedException" else 403
+            raise ApiError(answer["code"], answer["message"], status)
+
+    return authorize
+
+
 def main() -> None:
     cfg = sandbox_config.load()
     logging.basicConfig(
@@ -628,6 +697,7 @@ def main() -> None:
     store = Store(cfg.state / "codedeploy.sqlite3")
     engine = deployment_engine.Engine(store, cfg)
     Handler.api = CodeDeploy(store, engine, cfg.region, sandbox_config.ACCOUNT_ID)
+    Handler.authorizer = staticmethod(_authorizer(cfg))
     server = ThreadingHTTPServer((cfg.host, cfg.codedeploy_port), Handler)
     server.daemon_threads = True
     engine.resume_all()

@@ -444,16 +444,16 @@ def test_secrets_named_in_the_inventory_reach_the_task_and_the_policy_by_full_ar
     ][0]
     assert container["secrets"] == [{"name": "API_TOKEN", "valueFrom": arn}]
     policy = sandbox.client("iam").get_role_policy(
-        RoleName=NAMES["roles"]["task-execution"], PolicyName="read-task-secrets"
+        RoleName=NAMES["roles"]["task-execution"], PolicyName="least-privilege"
     )
-    statement = next(s for s in policy["PolicyDocument"]["Statement"] if s["Sid"] == "Secrets")
+    statement = next(s for s in policy["PolicyDocument"]["Statement"] if s["Sid"] == "ReadTheTaskSecrets")
     assert statement["Resource"] in ([arn], arn)
 
 
 def test_simulate_principal_policy_evaluates_the_hook_roles_statements_and_conditions(sandbox):
     """iam:SimulatePrincipalPolicy (moto has none) with the sandbox's evaluator: the provisioned hook role may run
-    its own family's task in its own cluster only, names the context key a conditioned statement needs, and its
-    AWS managed policy is evaluated with its real document."""
+    its own family's task in its own cluster only, names the context key a conditioned statement needs, and has no
+    AWS managed policy's broad grants."""
     iam = sandbox.client("iam")
     role = iam.get_role(RoleName=NAMES["roles"]["hooks"])["Role"]["Arn"]
     ecs = "arn:aws:ecs:eu-west-1:123456789012"
@@ -486,7 +486,14 @@ def test_simulate_principal_policy_evaluates_the_hook_roles_statements_and_condi
     assert decide("iam:PassRole", task_role, passed_to) == ("allowed", [])
     passed_to[0]["ContextKeyValues"] = ["lambda.amazonaws.com"]
     assert decide("iam:PassRole", task_role, passed_to)[0] == "implicitDeny"
-    assert decide("ec2:CreateNetworkInterface", "*")[0] == "allowed"  # AWSLambdaVPCAccessExecutionRole
+    # No AWS managed policy: the network interfaces in this region only, logs in its own log groups only.
+    assert decide("ec2:CreateNetworkInterface", "arn:aws:ec2:eu-west-1:123456789012:subnet/subnet-1")[0] == "allowed"
+    assert decide("ec2:CreateNetworkInterface", "arn:aws:ec2:us-east-1:123456789012:subnet/subnet-1")[0] == (
+        "implicitDeny"
+    )
+    assert decide("logs:PutLogEvents", "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/other:log-stream:x")[0] == (
+        "implicitDeny"
+    )
     assert decide("s3:GetObject", "arn:aws:s3:::anything/x")[0] == "implicitDeny"
 
 

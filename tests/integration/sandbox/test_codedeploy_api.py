@@ -8,7 +8,7 @@ import hashlib
 import json
 import threading
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import ThreadingHTTPServer
 
 import boto3
@@ -16,6 +16,7 @@ import pytest
 from botocore.config import Config as BotoConfig
 
 from sandbox.codedeploy import server as codedeploy_server
+from sandbox.codedeploy.effects import Aws, failed
 from sandbox.codedeploy.engine import Engine
 from sandbox.codedeploy.store import Store
 from sandbox.config import Config
@@ -83,10 +84,23 @@ def resources(boto3_client) -> dict:
 
 
 @pytest.fixture
-def codedeploy(moto_endpoint, tmp_path, monkeypatch):
+def codedeploy(moto_endpoint, tmp_path, monkeypatch, boto3_client):
     """A running CodeDeploy endpoint; `restart()` starts a new one on the same SQLite state."""
     config = Config(home=str(tmp_path), aws_port=int(moto_endpoint.rsplit(":", 1)[1]))
     monkeypatch.setattr(Engine, "start", lambda self, deployment_id: None)  # deployments stay Created here
+    # Plain moto here, without the sandbox's IAM authority: CodeDeploy "assumes" the group's role when the role
+    # exists, and reads the group's resources with the emulator's dummy key (tests/e2e run IAM for real).
+    expiry = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    iam = boto3_client("iam")
+
+    def credentials(self, role: str, group: str) -> dict:
+        try:
+            iam.get_role(RoleName=role.rsplit("/", 1)[-1])
+        except iam.exceptions.NoSuchEntityException:
+            raise failed("IAM_ROLE_PERMISSIONS", f"The role {role} does not exist") from None
+        return {"access_key": "testing", "secret_key": "testing", "token": None, "expiry_time": expiry}
+
+    monkeypatch.setattr(Aws, "credentials", credentials)
     servers = []
 
     def start():

