@@ -97,6 +97,18 @@ REASONS = {
     ),
 }
 
+# (role suffix, Sid, action) that no scenario of the sandbox needs, kept because an AWS path the sandbox cannot
+# take needs it (tests/e2e/test_teardown.py fails on any other unneeded action, and on an entry here that a
+# scenario does need).
+UNEXERCISED = {
+    ("codedeploy", "ReadTheLoadBalancer", "elasticloadbalancing:DescribeRules"): (
+        "AWS documents DescribeRules and ModifyRule among CodeDeploy's ECS permissions (AWSCodeDeployRoleForECS): "
+        "CodeDeploy reads and modifies the listener rules that forward to the target groups. The project's "
+        "listeners forward by their default action, and the sandbox's CodeDeploy routes by the default action only."
+    ),
+    ("codedeploy", "ShiftTraffic", "elasticloadbalancing:ModifyRule"): "As DescribeRules.",
+}
+
 _ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([^:@]+)")
 
 
@@ -352,6 +364,19 @@ def docs_markdown() -> str:
                 where += "<br>when " + json.dumps(statement["Condition"]).replace("|", "\\|")
             lines.append(f"| {statement['Sid']} | {actions} | {where} | {REASONS[(key, statement['Sid'])]} |")
         lines.append("")
+    lines += [
+        "## Kept without a scenario that needs them",
+        "",
+        "The sandbox records every authorization decision; `tests/e2e/test_teardown.py` checks that each action of",
+        "each statement above was the only grant of some call in the end-to-end run (the table of who needed what is",
+        "written to the sandbox's `logs/iam-analysis.md`), except these, which an AWS path the sandbox cannot take",
+        "needs. `tests/e2e/test_iam.py` removes one needed statement per principal: the predicted call is refused.",
+        "",
+        "| role | Sid | action | why it stays |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [f"| {role} | {sid} | `{action}` | {why} |" for (role, sid, action), why in UNEXERCISED.items()]
+    lines.append("")
     return "\n".join(lines)
 
 

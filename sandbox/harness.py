@@ -237,7 +237,12 @@ class Sandbox:
         ids = codedeploy.list_deployments(
             applicationName=model["codedeploy_application"], deploymentGroupName=model["deployment_group"]
         )["deployments"]
-        return codedeploy.batch_get_deployments(deploymentIds=ids)["deploymentsInfo"] if ids else []
+        # BatchGetDeployments takes at most 25 ids.
+        return [
+            info
+            for start in range(0, len(ids), 25)
+            for info in codedeploy.batch_get_deployments(deploymentIds=ids[start : start + 25])["deploymentsInfo"]
+        ]
 
     def latest(self, creator: str = "user", service: str | None = None) -> dict:
         infos = [d for d in self.deployments(service) if d["creator"] == creator]

@@ -3,14 +3,18 @@ deploys through it as an operator would. HAProxy is required (make test installs
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from sandbox.harness import Sandbox
+from tests.e2e import background
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +34,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         iam_propagation_seconds=float(os.environ.get("E2E_IAM_PROPAGATION_SECONDS", "30")),
     )
     box.cli("up")
+    started = time.time()
     try:
         # inventories/local's further service (test_services.py) is provisioned beside the application's own, at
         # the same time: most of a provision is waiting (IAM propagation, tasks starting), and the two stacks
@@ -39,9 +44,27 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         output, _ = worker.communicate(timeout=900)
         assert worker.returncode == 0, f"provisioning the worker service failed:\n{output[-6000:]}"
         box.worker_provisioned = output
+        record_scenario(box, "provision (the session's first provision.yml, both services)", started)
+        # Scenarios in environments of their own run beside the others (tests/e2e/background.py).
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="background-scenario")
+        box.background = {"https": pool.submit(background.https_environment, box, tmp_path_factory.mktemp("https"))}
         yield box
+        pool.shutdown(wait=True)
     finally:
         box.cli("down")
         log_dir = box.home / "logs"
         if log_dir.exists():
             print(f"sandbox logs: {log_dir}")
+
+
+def record_scenario(box: Sandbox, name: str, started: float) -> None:
+    """When each scenario ran: the IAM analysis (sandbox/iam_analysis.py) attributes each decision to one."""
+    with (box.home / "scenarios.jsonl").open("a") as f:
+        f.write(json.dumps({"test": name, "start": started, "end": time.time()}) + "\n")
+
+
+@pytest.fixture(autouse=True)
+def scenario_timeline(request: pytest.FixtureRequest, sandbox: Sandbox) -> Iterator[None]:
+    started = time.time()
+    yield
+    record_scenario(sandbox, request.node.nodeid, started)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import boto3
 import pytest
@@ -14,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from module_utils.bluegreen_iam import MIGRATION_TAG
 from sandbox.harness import APP, NAMES
+from sandbox.iam_analysis import needs, project_roles, read
 
 
 def role_session(sandbox, role: str, service: str, session: str) -> boto3.session.Session:
@@ -66,6 +69,19 @@ def test_the_hook_role_reads_its_own_service_and_may_not_stop_a_production_task(
     described = sandbox.client("ecs").describe_tasks(cluster=APP, tasks=[task])["tasks"][0]
     assert described["lastStatus"] == "RUNNING", "the refused StopTask stopped the task"
 
+    # A migration over its time budget is what the hook stops (hooks/run_migrations.py): a task tagged so.
+    service = sandbox.client("ecs").describe_services(cluster=APP, services=[NAMES["ecs_service"]])["services"][0]
+    primary = next(ts for ts in service["taskSets"] if ts["status"] == "PRIMARY")
+    migration = sandbox.client("ecs").run_task(
+        cluster=APP,
+        taskDefinition=primary["taskDefinition"],
+        networkConfiguration=primary["networkConfiguration"],
+        overrides={"containerOverrides": [{"name": "web", "command": ["python", "-c", "import time; time.sleep(60)"]}]},
+        tags=[{"key": MIGRATION_TAG[0], "value": MIGRATION_TAG[1]}],
+    )["tasks"][0]["taskArn"]
+    ecs.stop_task(cluster=APP, task=migration, reason="migration exceeded its time budget")
+    ecs.get_waiter("tasks_stopped").wait(cluster=APP, tasks=[migration], WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+
 
 def test_a_task_gets_its_task_roles_credentials_from_the_container_credentials_endpoint(sandbox):
     """A container's SDK finds the task role's credentials through AWS_CONTAINER_CREDENTIALS_FULL_URI (botocore's
@@ -94,22 +110,49 @@ def test_a_task_gets_its_task_roles_credentials_from_the_container_credentials_e
     assert f":assumed-role/{NAMES['roles']['task']}/" in lines[0]
 
 
-def test_a_secret_the_execution_role_may_not_read_fails_install_and_the_deploy_says_so(sandbox):
-    """A task definition that references a secret outside the execution role's statements (added to the
-    inventory, but provision not run): ECS cannot start the tasks (ResourceInitializationError naming the
-    secret), Install fails, production stays, and the deploy says why in ECS's words."""
-    secrets = sandbox.client("secretsmanager")
-    other = secrets.create_secret(Name="orders-local/not-granted", SecretString="x")["ARN"]
-    before = sandbox.versions_served(10)
-    version = sandbox.next_version()
-    extra = json.dumps(
-        {"ecs_service_secrets": {"API_TOKEN": "orders-local/api-token", "OTHER": "orders-local/not-granted"}}
-    )
-    result = sandbox.playbook("deploy.yml", "-e", f"image_tag={version}", "-e", extra, check=False)
+@contextmanager
+def without_statement(sandbox, role: str, sid: str) -> Iterator[dict]:
+    """The role's policy without one statement, for the duration (then as provisioned again)."""
+    iam = sandbox.client("iam")
+    original = iam.get_role_policy(RoleName=role, PolicyName="least-privilege")["PolicyDocument"]
+    reduced = {**original, "Statement": [s for s in original["Statement"] if s["Sid"] != sid]}
+    assert len(reduced["Statement"]) == len(original["Statement"]) - 1, f"{role} has no statement {sid}"
+    iam.put_role_policy(RoleName=role, PolicyName="least-privilege", PolicyDocument=json.dumps(reduced))
+    try:
+        yield original
+    finally:
+        iam.put_role_policy(RoleName=role, PolicyName="least-privilege", PolicyDocument=json.dumps(original))
 
+
+@pytest.mark.parametrize(
+    ("role", "sid", "where"),
+    [
+        # The hook functions read the AppSpec at BeforeInstall: the first hook fails and says why.
+        ("hooks", "ReadTheAppSpec", "BeforeInstall"),
+        # CodeDeploy cannot invoke the first hook.
+        ("codedeploy", "InvokeTheHooks", "BeforeInstall"),
+        # ECS cannot read the task's secret: the replacement tasks never start (ResourceInitializationError).
+        ("task-execution", "ReadTheTaskSecrets", "Install"),
+    ],
+)
+def test_without_a_needed_statement_the_predicted_call_is_refused(sandbox, role, sid, where):
+    """The least-privilege analysis is honest: for one statement per principal that the decision log says was
+    needed (sandbox/iam_analysis.py), a deploy without it fails at the predicted call, refused as AWS refuses it,
+    and production keeps serving."""
+    roles = project_roles(
+        secret_arns=[sandbox.client("secretsmanager").describe_secret(SecretId="orders-local/api-token")["ARN"]]
+    )
+    found = needs(read(sandbox.home / "logs" / "iam-decisions.jsonl"), roles)
+    name = NAMES["roles"][role]
+    need = next(n for (r, s, _), n in found.items() if (r, s) == (name, sid))
+    before = sandbox.versions_served(10)
+    with without_statement(sandbox, name, sid):
+        result = sandbox.playbook("deploy.yml", "-e", f"image_tag={sandbox.next_version()}", check=False)
+
+    said = " ".join(result.stdout.split())
     assert result.returncode != 0
-    assert "failed at lifecycle event Install" in result.stdout
-    assert "ResourceInitializationError" in result.stdout
-    assert f"secretsmanager:GetSecretValue on resource: {other}" in result.stdout.replace("\n", " ").replace("  ", " ")
-    assert "production traffic is back on the original task set" in result.stdout.replace("\n        ", " ")
+    assert f"failed at lifecycle event {where}" in said
+    assert f"assumed-role/{name}/" in said
+    assert f"is not authorized to perform: {need.call} on resource: {need.resource} because" in said, said[-3000:]
+    assert "production traffic is back on the original task set" in said
     assert sandbox.versions_served(10) == before

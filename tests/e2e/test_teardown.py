@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import socket
 
+from module_utils.bluegreen_iam import UNEXERCISED
 from sandbox import ledger
 from sandbox.harness import APP, NAMES, PROD_PORT
+from sandbox.iam_analysis import needs, project_roles, read, table, unneeded
 
 
 def test_teardown_removes_everything_and_stops_the_tasks(sandbox):
@@ -71,3 +74,31 @@ def test_every_aws_operation_the_project_called_is_in_the_fidelity_ledger(sandbo
     assert len(called) > 40, "the counter recorded the run"
     missing = sorted(called - ledger.ledger_rows())
     assert missing == [], f"operations called but not in docs/fidelity-ledger.md: {missing}"
+
+
+def test_every_statement_of_every_role_was_needed_by_a_scenario(sandbox):
+    """From the decision log of the whole run (every call of every principal, with the statements that allowed
+    it): each action of each statement of the application's roles was the only grant of some call, except the
+    few module_utils/bluegreen_iam.py keeps for an AWS path the sandbox cannot take. The table, with the first
+    scenario and call that needed each, is written to the sandbox's logs/iam-analysis.md."""
+    logs = sandbox.home / "logs"
+    secret = f"arn:aws:secretsmanager:eu-west-1:123456789012:secret:{sandbox_secret_name(logs)}"
+    roles = project_roles(secret_arns=[secret])
+    found = needs(read(logs / "iam-decisions.jsonl"), roles, read(sandbox.home / "scenarios.jsonl"))
+    (logs / "iam-analysis.md").write_text(table(roles, found) + "\n")
+    kept = {(NAMES["roles"][role], sid, action) for role, sid, action in UNEXERCISED}
+    missing = set(unneeded(roles, found))
+    assert missing - kept == set(), (
+        "statements nothing needed: remove them, or say in UNEXERCISED which AWS path needs them\n"
+        + table(roles, found)
+    )
+    assert kept - missing == set(), "UNEXERCISED lists actions a scenario needed: take them off the list"
+
+
+def sandbox_secret_name(logs) -> str:
+    """The API token secret's name with its random suffix, as the decision log saw it."""
+    for line in (logs / "iam-decisions.jsonl").read_text().splitlines():
+        decision = json.loads(line)
+        if decision["action"] == "secretsmanager:GetSecretValue" and "orders-local/api-token" in decision["resource"]:
+            return decision["resource"].rsplit(":", 1)[1]
+    return "orders-local/api-token"
