@@ -169,6 +169,8 @@ class Agent:
                     continue
                 self.seen.add(task_arn)
                 if task.desired_status != "RUNNING":
+                    # Stopped before it started (StopTask right after RunTask): its network interface goes with it.
+                    self.release_network_interface(task)
                     continue
                 self.start(ecs, task, cluster, task_set=None, service=None)
 
@@ -491,14 +493,14 @@ class Agent:
         if exit_code is None:
             setattr(container, "reason", task.reason)  # noqa: B010
         self.free.append(task.ip)
-        self.release_network_interface(task)
+        self.release_network_interface(task.task)
         log.info("task %s STOPPED (exit %s): %s", task.task.id, exit_code, task.task.stopped_reason)
 
-    def release_network_interface(self, task: TaskProcess) -> None:
+    def release_network_interface(self, task: Task) -> None:
         """A stopped awsvpc task's network interface is deleted (moto keeps it, and it would hold the service's
         security group: DeleteSecurityGroup answers DependencyViolation while an interface uses the group)."""
         ec2 = self.plane.backend("ec2")
-        attachments: list[dict] = list(task.task.attachments)  # moto annotates them as strings
+        attachments: list[dict] = list(task.attachments)  # moto annotates them as strings
         for attachment in attachments:
             for detail in attachment.get("details", []):
                 if detail.get("name") == "networkInterfaceId" and detail.get("value") in ec2.enis:
