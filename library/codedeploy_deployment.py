@@ -492,25 +492,27 @@ def wait(module, client, deployment_id, result):
 
 def finish(module, result, snap, expect_failure=False):
     if snap is not None and is_failure(snap) and not expect_failure and module.params["fail_on_rollback"]:
-        message, reason = failure_message(snap), None
+        message = failure_message(snap)
         event = failed_event(snap)
-        if event and hook_function(snap, event["lifecycle_event_name"]):
+        name = event["lifecycle_event_name"] if event else None
+        # Why it failed, where CodeDeploy does not say: the failed hook's log, the replacement tasks' stop reason.
+        explanations = (
+            (bool(name and hook_function(snap, name)), "hook_failure_reason", "The hook said", "logs",
+             hook_failure_reason, "the failed hook's log for its reason"),
+            (name == "Install", "replacement_task_failure", "ECS says", "ecs",
+             replacement_task_failure, "why the replacement tasks stopped"),
+        )  # fmt: skip
+        for wanted, key, prefix, service, read, what in explanations:
+            if not wanted:
+                continue
             try:
-                reason = hook_failure_reason(module.client("logs", retry_decorator=retry_decorator()), snap)
+                found = read(module.client(service, retry_decorator=retry_decorator()), snap)
             except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-                module.warn(f"Could not read the failed hook's log for its reason: {e}")
-        if reason:
-            result["hook_failure_reason"] = reason
-            message += f" The hook said: {reason}"
-        stopped = None
-        if event and event["lifecycle_event_name"] == "Install":
-            try:
-                stopped = replacement_task_failure(module.client("ecs", retry_decorator=retry_decorator()), snap)
-            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-                module.warn(f"Could not read why the replacement tasks stopped: {e}")
-        if stopped:
-            result["replacement_task_failure"] = stopped
-            message += f" ECS says: {stopped}"
+                module.warn(f"Could not read {what}: {e}")
+                continue
+            if found:
+                result[key] = found
+                message += f" {prefix}: {found}"
         module.fail_json(msg=message, **result)
     module.exit_json(**result)
 
