@@ -64,7 +64,8 @@ class Unauthenticated(Exception):
         self.code = code
 
 
-def _backend(service: str) -> Any:
+def global_backend(service: str) -> Any:
+    """The account's backend of a global service (IAM, STS)."""
     from moto.backends import get_backend
 
     return get_backend(service)[ACCOUNT_ID]["global"]  # type: ignore[call-overload]  # a name, not a literal
@@ -154,7 +155,7 @@ class Authority:
     def policies(self, caller: Caller) -> dict[str, dict | str]:
         """The caller's identity-based policies, by a label that names each: inline ones as <kind>/<name>/<policy>,
         managed ones by their ARN (AWS managed policies with their real documents, as moto ships them)."""
-        iam = _backend("iam")
+        iam = global_backend("iam")
         found: dict[str, dict | str] = {}
         holders = []
         if caller.kind == "role":
@@ -246,7 +247,7 @@ class Authority:
         if cached and cached["_expires"] - time.time() > 15 * 60:
             return cached
         try:
-            role = _backend("iam").get_role_by_arn(role_arn)
+            role = global_backend("iam").get_role_by_arn(role_arn)
         except NotFoundException:
             raise RoleNotAssumable(f"The role {role_arn} does not exist") from None
         trusted = self.trusts(role, service, context)
@@ -258,7 +259,7 @@ class Authority:
         )
         if not trusted and self.enforcing:
             raise RoleNotAssumable(f"{service} is not allowed to assume the role {role_arn} (its trust policy)")
-        assumed = _backend("sts").assume_role(
+        assumed = global_backend("sts").assume_role(
             region_name="us-east-1",
             role_session_name=session[:64],
             role_arn=role_arn,
@@ -283,7 +284,7 @@ class Authority:
     def create_operator(self) -> None:
         """The account's first identity, made before the API answers (as an account's administrator is made
         outside it): the user the sandbox's clients sign as, with AdministratorAccess."""
-        iam = _backend("iam")
+        iam = global_backend("iam")
         user = iam.create_user(region_name="us-east-1", user_name=OPERATOR_USER, path="/", tags=[])
         key = iam.create_access_key(OPERATOR_USER)
         key.access_key_id, key.secret_access_key = OPERATOR_ACCESS_KEY

@@ -284,9 +284,15 @@ def _secretsmanager(request: Request, name: str) -> Authorizations | None:
 
 def _iam(request: Request, name: str) -> Authorizations | None:
     p = request.params
-    if p.get("RoleName"):
-        return [(f"iam:{name}", [(f"arn:aws:iam::{ACCOUNT_ID}:role{p.get('Path', '/')}{p['RoleName']}", {})])]
-    return None
+    if not p.get("RoleName"):
+        return None
+    from sandbox.iam_authority import global_backend
+
+    try:  # an existing role's ARN carries its path
+        arn = global_backend("iam").get_role(p["RoleName"]).arn
+    except Exception:  # CreateRole: the path the request gives
+        arn = f"arn:aws:iam::{ACCOUNT_ID}:role{p.get('Path', '/')}{p['RoleName']}"
+    return [(f"iam:{name}", [(arn, {})])]
 
 
 EXTRACTORS: dict[str, Callable[[Request, str], Authorizations | None]] = {

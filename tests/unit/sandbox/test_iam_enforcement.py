@@ -195,3 +195,22 @@ def test_a_trust_policy_admits_only_its_service():
     assert iam_policy.principal_matches(
         {"Principal": {"Service": ["a", "lambda.amazonaws.com"]}}, {"Service": "lambda.amazonaws.com"}
     )
+
+
+def test_a_role_is_named_by_its_arn_with_its_path():
+    iam = get_backend("iam")[ACCOUNT_ID]["global"]
+    if "unit-pathed" not in [r.name for r in iam.get_roles()]:
+        iam.create_role(
+            role_name="unit-pathed",
+            assume_role_policy_document="{}",
+            path="/services/",
+            permissions_boundary=None,
+            description="",
+            tags=[],
+            max_session_duration="3600",
+            linked_service=None,
+        )
+    ((_, [(arn, _)]),) = authorizations("iam:GetRole", request({"RoleName": "unit-pathed"}))
+    assert arn == f"arn:aws:iam::{ACCOUNT_ID}:role/services/unit-pathed"
+    ((_, [(arn, _)]),) = authorizations("iam:CreateRole", request({"RoleName": "new", "Path": "/services/"}))
+    assert arn == f"arn:aws:iam::{ACCOUNT_ID}:role/services/new"
