@@ -31,7 +31,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         tmp_path_factory.mktemp("sandbox"),
         ports=(aws_port, codedeploy_port),
         network=network,
-        iam_propagation_seconds=float(os.environ.get("E2E_IAM_PROPAGATION_SECONDS", "30")),
+        iam_propagation_seconds=float(os.environ.get("E2E_IAM_PROPAGATION_SECONDS", "35")),
     )
     box.cli("up")
     started = time.time()
