@@ -58,6 +58,8 @@ class Aws:
         self.local = threading.local()
         self.lock = threading.Lock()
         self.sessions: dict[str, boto3.session.Session] = {}
+        # (role ARN, client name) -> client: one per role and service, made once.
+        self.clients: dict[tuple[str, str], object] = {}
 
     @contextlib.contextmanager
     def acting_as(self, role_arn: str | None, group_arn: str):
@@ -115,11 +117,11 @@ class Aws:
 
     def client(self, name: str):
         session = self.session()
-        key = (id(session), name)
-        clients = self.__dict__.setdefault("_clients", {})
-        if key not in clients:
-            clients[key] = session.client(name, endpoint_url=self.cfg.aws_endpoint, config=self.boto)
-        return clients[key]
+        key = (self.local.role[0], name)
+        with self.lock:
+            if key not in self.clients:
+                self.clients[key] = session.client(name, endpoint_url=self.cfg.aws_endpoint, config=self.boto)
+            return self.clients[key]
 
     @property
     def ecs(self):
