@@ -196,6 +196,20 @@ def _ecs_clusters(request: Request, name: str) -> Authorizations:
     return [(f"ecs:{name}", [(request.arn("ecs", f"cluster/{str(c).rsplit('/', 1)[-1]}"), {}) for c in clusters])]
 
 
+def _ecs_register_task_definition(request: Request, name: str) -> Authorizations:
+    """The new revision of the family; and iam:PassRole for the roles the definition names (ECS developer guide,
+    task IAM role: registering a definition with a task or execution role needs PassRole on it)."""
+    p = request.params
+    family = str(p["family"])
+    revisions = getattr(request.backend("ecs"), "task_definitions", {}).get(family) or {}
+    found: Authorizations = [
+        (f"ecs:{name}", [(request.arn("ecs", f"task-definition/{family}:{len(revisions) + 1}"), {})])
+    ]
+    roles = sorted({r for r in (p.get("taskRoleArn"), p.get("executionRoleArn")) if r})
+    found.append(("iam:PassRole", [(role, {"iam:PassedToService": "ecs-tasks.amazonaws.com"}) for role in roles]))
+    return found
+
+
 _ECS = {
     "DescribeServices": lambda r, n: [
         (f"ecs:{n}", [(r.service_arn(s), r.cluster_context) for s in r.params.get("services", [])])
@@ -217,6 +231,7 @@ _ECS = {
     "DeleteCluster": _ecs_clusters,
     "UpdateCluster": _ecs_clusters,
     "PutClusterCapacityProviders": _ecs_clusters,
+    "RegisterTaskDefinition": _ecs_register_task_definition,
     "TagResource": lambda r, n: [(f"ecs:{n}", [(r.params["resourceArn"], {})])],
     "UntagResource": lambda r, n: [(f"ecs:{n}", [(r.params["resourceArn"], {})])],
     "ListTagsForResource": lambda r, n: [(f"ecs:{n}", [(r.params["resourceArn"], {})])],
@@ -230,11 +245,70 @@ def _ecs(request: Request, name: str) -> Authorizations | None:
 
 def _elbv2(request: Request, name: str) -> Authorizations | None:
     p = request.params
+    # Creation: the new resource's ARN, its id not yet known (a policy scoped by name matches it, one scoped to an
+    # id does not); a listener is created on its load balancer (Service Authorization Reference).
+    if name == "CreateLoadBalancer":
+        kind = {"network": "net", "gateway": "gwy"}.get(str(p.get("Type", "application")), "app")
+        return [
+            (
+                f"elasticloadbalancing:{name}",
+                [(request.arn("elasticloadbalancing", f"loadbalancer/{kind}/{p['Name']}/*"), {})],
+            )
+        ]
+    if name == "CreateTargetGroup":
+        return [
+            (f"elasticloadbalancing:{name}", [(request.arn("elasticloadbalancing", f"targetgroup/{p['Name']}/*"), {})])
+        ]
+    if name == "CreateListener":
+        return [(f"elasticloadbalancing:{name}", [(p["LoadBalancerArn"], {})])]
     for key in ("ListenerArn", "RuleArn", "TargetGroupArn", "LoadBalancerArn"):
         if key in p and name.startswith(("Modify", "Delete", "Register", "Deregister", "Set")):
             return [(f"elasticloadbalancing:{name}", [(p[key], {})])]
     if name in ("AddTags", "RemoveTags"):
         return [(f"elasticloadbalancing:{name}", [(arn, {}) for arn in p.get("ResourceArns", [])])]
+    return None
+
+
+# EC2 names a resource by its id: the security group actions the provisioning uses.
+_SECURITY_GROUP_ACTIONS = {
+    "AuthorizeSecurityGroupIngress",
+    "AuthorizeSecurityGroupEgress",
+    "RevokeSecurityGroupIngress",
+    "RevokeSecurityGroupEgress",
+    "DeleteSecurityGroup",
+    "ModifySecurityGroupRules",
+    "UpdateSecurityGroupRuleDescriptionsIngress",
+    "UpdateSecurityGroupRuleDescriptionsEgress",
+}
+_EC2_ID_TYPES = {"sg-": "security-group", "vpc-": "vpc", "subnet-": "subnet", "rtb-": "route-table"}
+
+
+def _ec2_id_arn(request: Request, resource_id: str) -> str | None:
+    for prefix, kind in _EC2_ID_TYPES.items():
+        if resource_id.startswith(prefix):
+            return request.arn("ec2", f"{kind}/{resource_id}")
+    return None
+
+
+def _ec2(request: Request, name: str) -> Authorizations | None:
+    p = request.params
+    if name == "CreateSecurityGroup":
+        # The new group (its id not yet known) in the VPC it is created in; both are authorized.
+        return [
+            (
+                f"ec2:{name}",
+                [(request.arn("ec2", "security-group/*"), {}), (request.arn("ec2", f"vpc/{p['VpcId']}"), {})],
+            )
+        ]
+    if name == "DescribeVpcAttribute":
+        return [(f"ec2:{name}", [(request.arn("ec2", f"vpc/{p['VpcId']}"), {})])]
+    if name in _SECURITY_GROUP_ACTIONS and p.get("GroupId"):
+        return [(f"ec2:{name}", [(request.arn("ec2", f"security-group/{p['GroupId']}"), {})])]
+    if name in ("CreateTags", "DeleteTags"):
+        ids = p.get("ResourceId") or [v for k, v in sorted(p.items()) if k.startswith("ResourceId.")]
+        arns = [_ec2_id_arn(request, str(i)) for i in (ids if isinstance(ids, list) else [ids])]
+        if arns and all(arns):
+            return [(f"ec2:{name}", [(arn, {}) for arn in arns if arn])]
     return None
 
 
@@ -265,6 +339,9 @@ def _lambda(request: Request, name: str) -> Authorizations | None:
             (f"lambda:{action}", [(request.function_arn(), {})]),
             ("iam:PassRole", [(request.params["Role"], {"iam:PassedToService": "lambda.amazonaws.com"})]),
         ]
+    if "/tags/" in request.path:  # ListTags, TagResource, UntagResource: the function's ARN in the path
+        resource = unquote(request.path.split("/tags/", 1)[1])
+        return [(f"lambda:{action}", [(":".join(resource.split(":")[:7]), {})])]
     if "/functions/" in request.path:
         found: Authorizations = [(f"lambda:{action}", [(request.function_arn(), {})])]
         if name == "UpdateFunctionConfiguration" and request.params.get("Role"):
@@ -298,6 +375,7 @@ def _iam(request: Request, name: str) -> Authorizations | None:
 EXTRACTORS: dict[str, Callable[[Request, str], Authorizations | None]] = {
     "ecs": _ecs,
     "elasticloadbalancing": _elbv2,
+    "ec2": _ec2,
     "cloudwatch": _cloudwatch,
     "logs": _logs,
     "lambda": _lambda,

@@ -109,8 +109,9 @@ class CodeDeploy:
         resources: list[str] = []
         if "deploymentgroup" in types:
             pairs = []
-            if r.get("deploymentGroupName"):
-                pairs = [(r.get("applicationName"), r["deploymentGroupName"])]
+            group = r.get("deploymentGroupName") or r.get("currentDeploymentGroupName")  # UpdateDeploymentGroup
+            if group:
+                pairs = [(r.get("applicationName"), group)]
             elif r.get("deploymentGroupNames"):
                 pairs = [(r.get("applicationName"), g) for g in r["deploymentGroupNames"]]
             for identifier in [r.get("deploymentId"), *(r.get("deploymentIds") or [])]:
