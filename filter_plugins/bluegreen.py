@@ -58,6 +58,12 @@ def bluegreen_role_policies(names: dict, **facts) -> dict:
     return iam.role_policies(dict(names), **facts)
 
 
+def bluegreen_operator_policies(names: dict, **facts) -> dict:
+    """The environment's operator policies and which each access attaches (module_utils/bluegreen_iam.py):
+    "{{ bluegreen_names | bluegreen_operator_policies(partition=..., account=..., region=..., path=...) }}"."""
+    return iam.operator_policies(dict(names), **facts)
+
+
 class FilterModule:
     def filters(self) -> dict:
         return {
@@ -65,4 +71,5 @@ class FilterModule:
             "bluegreen_rollback_target": bluegreen_rollback_target,
             "bluegreen_task_definition_drift": bluegreen_task_definition_drift,
             "bluegreen_role_policies": bluegreen_role_policies,
+            "bluegreen_operator_policies": bluegreen_operator_policies,
         }

@@ -314,6 +314,364 @@ def role_policies(
     }
 
 
+# The access each playbook declares (its play variable bluegreen_access) -> the operator policies its credential
+# carries (playbooks/operator_access.yml writes them, one customer managed policy each, per environment).
+OPERATOR_ACCESS = {
+    "inspect": {"playbooks": ["playbooks/drift_check.yml"], "policies": ["inspect"]},
+    "provision": {
+        "playbooks": ["playbooks/provision.yml", "playbooks/teardown.yml"],
+        "policies": ["inspect", "provision"],
+    },
+    "deploy": {"playbooks": ["playbooks/deploy.yml"], "policies": ["deploy"]},
+    "operate": {
+        "playbooks": ["playbooks/promote.yml", "playbooks/rollback.yml", "playbooks/status.yml"],
+        "policies": ["operate"],
+    },
+}
+OPERATOR_DESCRIPTIONS = {
+    "inspect": "Reads what provisioning manages (the drift check, and provisioning before it changes anything)",
+    "provision": "Creates, updates and removes the environment's stacks (with the inspect policy)",
+    "deploy": "Registers a task definition revision and deploys it blue/green, following it to the end",
+    "operate": "Promotes, stops, rolls back and reports the environment's deployments",
+}
+
+# (access, Sid) -> why the statement exists (docs/iam.md, "Operators").
+OPERATOR_REASONS = {
+    ("inspect", "DescribeWithoutResourceTypes"): (
+        "Describe/List actions that support no resource type (Service Authorization Reference): they take *. The "
+        "network lookups, the load balancer's state, task definitions, log groups, the account's alias "
+        "(amazon.aws's caller info)."
+    ),
+    ("inspect", "ReadTheVpc"): (
+        "The network lookup reads the VPC's DNS attributes; the VPC is found by its tags, so its id is not known "
+        "beforehand: the VPCs of this account and region."
+    ),
+    ("inspect", "ReadTheRoles"): (
+        "The roles of the environment's services and their inline policies (read before anything is written)."
+    ),
+    ("inspect", "ReadTheCluster"): "The environment's cluster and its services.",
+    ("inspect", "ReadCodeDeploy"): (
+        "The applications, deployment groups (with their tags) and deployment configs of the environment; the "
+        "predefined CodeDeployDefault configs too."
+    ),
+    ("inspect", "ReadTheHooks"): "The hook functions and their tags.",
+    ("inspect", "ReadTheLogGroups"): "The log groups' tags (their retention is read with DescribeLogGroups).",
+    ("inspect", "ReadTheAlarms"): "The environment's alarms.",
+    ("inspect", "ReadTheSecrets"): (
+        "The secrets the task definition names, to grant the execution role their full ARNs (secrets are named "
+        "under <environment>/ by convention; another name needs its own statement)."
+    ),
+    ("provision", "ManageTheRoles"): "The four roles of each service and their one inline policy.",
+    ("provision", "PassTheTaskRoles"): (
+        "The service's and the first migration task's definition carry the task roles (iam:PassedToService ecs-tasks)."
+    ),
+    ("provision", "PassTheHookRole"): "The hook functions run with the hooks role (iam:PassedToService lambda).",
+    ("provision", "PassTheCodeDeployRole"): (
+        "The deployment group runs with the CodeDeploy role (iam:PassedToService codedeploy)."
+    ),
+    ("provision", "ManageTheSecurityGroups"): (
+        "EC2 names a security group by its id, not its name: the groups of this account and region. Scoping them "
+        "to the environment needs tag conditions (ABAC), which the security group module's tagging after creation "
+        "does not satisfy."
+    ),
+    ("provision", "CreateTheLoadBalancers"): "The load balancers and target groups, by name.",
+    ("provision", "ManageTheLoadBalancers"): (
+        "Listeners are created on the environment's load balancers; listeners, target groups and load balancers "
+        "are changed and removed by name."
+    ),
+    ("provision", "ManageTheCluster"): "The environment's cluster and its services.",
+    ("provision", "RegisterTaskDefinitions"): "Each service's first task definition revision, by family.",
+    ("provision", "RunTheFirstMigration"): (
+        "A new service's database is migrated once before its first tasks start, as a task in the cluster."
+    ),
+    ("provision", "TagTheFirstMigration"): "RunTask tags the migration task (ecs:TagResource with ecs:CreateAction).",
+    ("provision", "WatchTheTasks"): "The first migration task is followed until it stops.",
+    ("provision", "TeardownLookups"): (
+        "Teardown waits for the hook functions' network interfaces to go, keeps the cluster while another service "
+        "is in it, and looks for the applications still using the environment's deployment config (none of these "
+        "supports a resource type)."
+    ),
+    ("provision", "ManageCodeDeploy"): "The applications, deployment groups and the environment's deployment config.",
+    ("provision", "ManageTheHooks"): "The five hook functions of each service.",
+    ("provision", "ManageTheLogGroups"): "The services' and hook functions' log groups and their retention.",
+    ("provision", "ManageTheAlarms"): "The alarms the deployment groups stop on.",
+    ("deploy", "DescribeWithoutResourceTypes"): ("The network lookups and task definitions (no resource type: *)."),
+    ("deploy", "ReadTheVpc"): "As the inspect policy's: the network lookup reads the VPC's DNS attributes.",
+    ("deploy", "ReadTheTaskRoles"): "The task definition names the task roles by ARN.",
+    ("deploy", "RegisterTheTaskDefinition"): "The new revision, in the service's family.",
+    ("deploy", "PassTheTaskRoles"): (
+        "Registering a task definition that names roles needs iam:PassRole on them (to ecs-tasks only)."
+    ),
+    ("deploy", "ReadTheSecrets"): "The task definition's secrets by their full ARNs.",
+    ("deploy", "Deploy"): "Create the deployment and follow it (the AppSpec is read back by its sha256).",
+    ("deploy", "DeploymentTargets"): "ListDeploymentTargets and BatchGetDeploymentTargets support no resource type.",
+    ("deploy", "ExplainAFailure"): (
+        "A failed deploy says why: the replacement tasks ECS stopped and the hook functions' last log lines."
+    ),
+    ("operate", "FollowAndControlDeployments"): (
+        "Status lists deployments; promote continues one; rollback stops one or redeploys the previous revision."
+    ),
+    ("operate", "StopAndContinue"): (
+        "Rollback stops the active deployment; promote continues the one waiting at Ready (StopDeployment and "
+        "ContinueDeployment support no resource type: *)."
+    ),
+    ("operate", "FindTheProductionListener"): (
+        "Status asks production which version it serves, at the load balancer's DNS name and production port "
+        "(Describe* of Elastic Load Balancing support no resource type: *)."
+    ),
+    ("operate", "DeploymentTargets"): "ListDeploymentTargets and BatchGetDeploymentTargets support no resource type.",
+}
+
+
+def operator_policies(names: dict, *, partition: str, account: str, region: str, path: str = "/") -> dict:
+    """The operator policies of an environment (names: the model's, of any of its services):
+    {"policies": {policy: {name, description, statements}}, "attach": {access: [policy ARNs]}}. Every statement
+    is scoped to the environment's names: `<app>-<env>` and `<app>-<env>-*` (its further services)."""
+    env = names["environment"]
+    arn = f"arn:{partition}"
+
+    def regional(service: str, *resources: str) -> list[str]:
+        return [f"{arn}:{service}:{region}:{account}:{r}" for r in resources]
+
+    def each(template: str) -> list[str]:
+        """The environment's own name and its further services' names in a resource template."""
+        return [template.format(name=env), template.format(name=f"{env}-*")]
+
+    roles = [f"{arn}:iam::{account}:role{path}{env}-*"]
+    task_roles = [
+        f"{arn}:iam::{account}:role{path}{name}-{suffix}"
+        for name in (env, f"{env}-*")
+        for suffix in ("task", "task-execution")
+    ]
+
+    def passes(sid: str, resources: list[str], service: str) -> dict:
+        return _statement(sid, ["iam:PassRole"], resources, {"StringEquals": {"iam:PassedToService": service}})
+
+    cluster = regional("ecs", f"cluster/{env}")
+    services = regional("ecs", f"service/{env}/*")
+    tasks = regional("ecs", f"task/{env}/*")
+    families = regional("ecs", *each("task-definition/{name}:*"))
+    applications = regional("codedeploy", *each("application:{name}"))
+    groups = regional("codedeploy", *each("deploymentgroup:{name}/*"))
+    configs = regional("codedeploy", f"deploymentconfig:{env}-*", "deploymentconfig:CodeDeployDefault.*")
+    functions = regional("lambda", f"function:{env}-*")
+    log_groups = regional("logs", *each("log-group:/ecs/{name}"), f"log-group:/aws/lambda/{env}-*")
+    hook_log_groups = regional("logs", f"log-group:/aws/lambda/{env}-*")
+    alarms = regional("cloudwatch", f"alarm:{env}-*")
+    secrets = regional("secretsmanager", *each("secret:{name}/*"))
+    balancers = regional("elasticloadbalancing", *each("loadbalancer/app/{name}/*"))
+    target_groups = regional("elasticloadbalancing", f"targetgroup/{env}-*/*")
+    listeners = regional("elasticloadbalancing", *each("listener/app/{name}/*"))
+    tag_key, tag_value = MIGRATION_TAG
+    targets = _statement(
+        "DeploymentTargets", ["codedeploy:ListDeploymentTargets", "codedeploy:BatchGetDeploymentTargets"], "*"
+    )
+
+    inspect = [
+        _statement(
+            "DescribeWithoutResourceTypes",
+            [
+                "ec2:DescribeVpcs",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeNatGateways",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeTags",
+                "elasticloadbalancing:DescribeLoadBalancers",
+                "elasticloadbalancing:DescribeLoadBalancerAttributes",
+                "elasticloadbalancing:DescribeListeners",
+                "elasticloadbalancing:DescribeRules",
+                "elasticloadbalancing:DescribeTargetGroups",
+                "elasticloadbalancing:DescribeTargetGroupAttributes",
+                "elasticloadbalancing:DescribeTags",
+                "ecs:DescribeTaskDefinition",
+                "ecs:ListTaskDefinitions",
+                "logs:DescribeLogGroups",
+                "iam:ListAccountAliases",
+            ],
+            "*",
+        ),
+        _statement("ReadTheVpc", ["ec2:DescribeVpcAttribute"], regional("ec2", "vpc/*")),
+        _statement(
+            "ReadTheRoles",
+            [
+                "iam:GetRole",
+                "iam:GetRolePolicy",
+                "iam:ListRolePolicies",
+                "iam:ListAttachedRolePolicies",
+                "iam:ListInstanceProfilesForRole",
+            ],
+            roles,
+        ),
+        _statement("ReadTheCluster", ["ecs:DescribeClusters", "ecs:DescribeServices"], cluster + services),
+        _statement(
+            "ReadCodeDeploy",
+            [
+                "codedeploy:GetApplication",
+                "codedeploy:GetDeploymentGroup",
+                "codedeploy:GetDeploymentConfig",
+                "codedeploy:ListTagsForResource",
+            ],
+            applications + groups + configs,
+        ),
+        _statement("ReadTheHooks", ["lambda:GetFunction", "lambda:ListTags"], functions),
+        _statement("ReadTheLogGroups", ["logs:ListTagsLogGroup"], log_groups),
+        _statement("ReadTheAlarms", ["cloudwatch:DescribeAlarms"], alarms),
+        _statement("ReadTheSecrets", ["secretsmanager:DescribeSecret"], secrets),
+    ]
+    provision = [
+        _statement(
+            "ManageTheRoles",
+            ["iam:CreateRole", "iam:DeleteRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy"],
+            roles,
+        ),
+        passes("PassTheTaskRoles", task_roles, "ecs-tasks.amazonaws.com"),
+        passes(
+            "PassTheHookRole",
+            [f"{arn}:iam::{account}:role{path}{n}-hooks" for n in (env, f"{env}-*")],
+            "lambda.amazonaws.com",
+        ),
+        passes(
+            "PassTheCodeDeployRole",
+            [f"{arn}:iam::{account}:role{path}{n}-codedeploy" for n in (env, f"{env}-*")],
+            "codedeploy.amazonaws.com",
+        ),
+        _statement(
+            "ManageTheSecurityGroups",
+            ["ec2:CreateSecurityGroup", "ec2:AuthorizeSecurityGroupIngress", "ec2:DeleteSecurityGroup"],
+            regional("ec2", "security-group/*", "vpc/*"),
+        ),
+        _statement(
+            "CreateTheLoadBalancers",
+            ["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"],
+            balancers + target_groups,
+        ),
+        _statement(
+            "ManageTheLoadBalancers",
+            [
+                "elasticloadbalancing:CreateListener",
+                "elasticloadbalancing:DeleteListener",
+                "elasticloadbalancing:DeleteLoadBalancer",
+                "elasticloadbalancing:ModifyTargetGroup",
+                "elasticloadbalancing:ModifyTargetGroupAttributes",
+                "elasticloadbalancing:AddTags",
+                "elasticloadbalancing:DeleteTargetGroup",
+            ],
+            balancers + listeners + target_groups,
+        ),
+        _statement(
+            "ManageTheCluster",
+            ["ecs:CreateCluster", "ecs:DeleteCluster", "ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService"],
+            cluster + services,
+        ),
+        _statement("RegisterTaskDefinitions", ["ecs:RegisterTaskDefinition"], families),
+        _statement("RunTheFirstMigration", ["ecs:RunTask"], families, {"ArnEquals": {"ecs:cluster": cluster[0]}}),
+        _statement(
+            "TagTheFirstMigration",
+            ["ecs:TagResource"],
+            tasks,
+            {"StringEquals": {"ecs:CreateAction": "RunTask", f"aws:RequestTag/{tag_key}": tag_value}},
+        ),
+        _statement("WatchTheTasks", ["ecs:DescribeTasks"], tasks),
+        _statement(
+            "TeardownLookups", ["ec2:DescribeNetworkInterfaces", "ecs:ListServices", "codedeploy:ListApplications"], "*"
+        ),
+        _statement(
+            "ManageCodeDeploy",
+            [
+                "codedeploy:CreateApplication",
+                "codedeploy:DeleteApplication",
+                "codedeploy:CreateDeploymentGroup",
+                "codedeploy:UpdateDeploymentGroup",
+                "codedeploy:DeleteDeploymentGroup",
+                "codedeploy:CreateDeploymentConfig",
+                "codedeploy:DeleteDeploymentConfig",
+                "codedeploy:ListDeployments",
+            ],
+            applications + groups + configs[:1],
+        ),
+        _statement("ManageTheHooks", ["lambda:CreateFunction", "lambda:DeleteFunction"], functions),
+        _statement(
+            "ManageTheLogGroups",
+            ["logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy"],
+            log_groups,
+        ),
+        _statement("ManageTheAlarms", ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"], alarms),
+    ]
+    deploy = [
+        _statement(
+            "DescribeWithoutResourceTypes",
+            [
+                "ec2:DescribeVpcs",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeNatGateways",
+                "ec2:DescribeSecurityGroups",
+                "ecs:DescribeTaskDefinition",
+                "ecs:ListTaskDefinitions",
+            ],
+            "*",
+        ),
+        _statement("ReadTheVpc", ["ec2:DescribeVpcAttribute"], regional("ec2", "vpc/*")),
+        _statement(
+            "ReadTheTaskRoles",
+            ["iam:GetRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole"],
+            task_roles,
+        ),
+        _statement("RegisterTheTaskDefinition", ["ecs:RegisterTaskDefinition"], families),
+        passes("PassTheTaskRoles", task_roles, "ecs-tasks.amazonaws.com"),
+        _statement("ReadTheSecrets", ["secretsmanager:DescribeSecret"], secrets),
+        _statement(
+            "Deploy",
+            [
+                "codedeploy:CreateDeployment",
+                "codedeploy:GetDeployment",
+                "codedeploy:GetDeploymentGroup",
+                "codedeploy:ListDeployments",
+                "codedeploy:GetApplicationRevision",
+            ],
+            applications + groups,
+        ),
+        targets,
+        _statement(
+            "ExplainAFailure",
+            ["ecs:ListTasks", "ecs:DescribeTasks", "logs:FilterLogEvents"],
+            regional("ecs", f"container-instance/{env}/*") + tasks + hook_log_groups,
+        ),
+    ]
+    operate = [
+        _statement(
+            "FollowAndControlDeployments",
+            [
+                "codedeploy:ListDeployments",
+                "codedeploy:BatchGetDeployments",
+                "codedeploy:GetDeployment",
+                "codedeploy:GetDeploymentGroup",
+                "codedeploy:GetApplicationRevision",
+                "codedeploy:CreateDeployment",
+            ],
+            applications + groups,
+        ),
+        _statement("StopAndContinue", ["codedeploy:StopDeployment", "codedeploy:ContinueDeployment"], "*"),
+        _statement(
+            "FindTheProductionListener",
+            [
+                "elasticloadbalancing:DescribeLoadBalancers",
+                "elasticloadbalancing:DescribeListeners",
+                "elasticloadbalancing:DescribeTags",
+            ],
+            "*",
+        ),
+        targets,
+    ]
+    statements = {"inspect": inspect, "provision": provision, "deploy": deploy, "operate": operate}
+    policies = {
+        key: {"name": f"{env}-{key}", "description": OPERATOR_DESCRIPTIONS[key], "statements": value}
+        for key, value in statements.items()
+    }
+    policy_arn = {key: f"{arn}:iam::{account}:policy/{policy['name']}" for key, policy in policies.items()}
+    attach = {access: [policy_arn[p] for p in spec["policies"]] for access, spec in OPERATOR_ACCESS.items()}
+    return {"policies": policies, "attach": attach}
+
+
 def trust_policy(principal: str) -> dict:
     return {
         "Version": "2012-10-17",
@@ -355,15 +713,7 @@ def docs_markdown() -> str:
         if key == "task":
             lines += [REASONS[("task", "Application")], ""]
             continue
-        lines += ["| Sid | Actions | Resources | Why |", "| --- | --- | --- | --- |"]
-        for statement in role["statements"]:
-            actions = "<br>".join(f"`{a}`" for a in statement["Action"])
-            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-            where = "<br>".join(f"`{r}`" for r in resources)
-            if statement.get("Condition"):
-                where += "<br>when " + json.dumps(statement["Condition"]).replace("|", "\\|")
-            lines.append(f"| {statement['Sid']} | {actions} | {where} | {REASONS[(key, statement['Sid'])]} |")
-        lines.append("")
+        lines += _statement_table(role["statements"], lambda sid, key=key: REASONS[(key, sid)])
     lines += [
         "## Kept without a scenario that needs them",
         "",
@@ -377,7 +727,52 @@ def docs_markdown() -> str:
     ]
     lines += [f"| {role} | {sid} | `{action}` | {why} |" for (role, sid, action), why in UNEXERCISED.items()]
     lines.append("")
+    lines += _operators_markdown(account)
     return "\n".join(lines)
+
+
+def _operators_markdown(account: str) -> list[str]:
+    """docs/iam.md's second part: what the playbooks' credentials may do."""
+    operators = operator_policies(model_names("orders", "prod"), partition="aws", account=account, region="eu-west-1")
+    lines = [
+        "# Operators: what each playbook's credential may do",
+        "",
+        "Each playbook declares the access it needs (its play variable `bluegreen_access`); each access is one or two",
+        "customer managed policies of the environment, scoped to its names (`orders-prod` and `orders-prod-*`, its",
+        "further services). `playbooks/operator_access.yml` (run by an administrator, once per environment and after",
+        "an upgrade) writes them and attaches them to the principals the inventory names in",
+        "`bluegreen_operator_principals` (e.g. the roles behind AWX's credentials: one credential per access).",
+        "",
+        "| access | playbooks | policies |",
+        "| --- | --- | --- |",
+    ]
+    for access, spec in OPERATOR_ACCESS.items():
+        playbooks = ", ".join(f"`{p}`" for p in spec["playbooks"])
+        policies = ", ".join(f"`{operators['policies'][p]['name']}`" for p in spec["policies"])
+        lines.append(f"| {access} | {playbooks} | {policies} |")
+    lines += [
+        "",
+        "The sandbox runs every playbook with exactly these: each signs as the IAM user of its access",
+        "(inventories/local), which holds only that access's policies, and the end-to-end run proves each statement",
+        "needed as it does the roles'.",
+        "",
+    ]
+    for key, policy in operators["policies"].items():
+        lines += [f"## `{policy['name']}`", "", policy["description"] + ".", ""]
+        lines += _statement_table(policy["statements"], lambda sid, key=key: OPERATOR_REASONS[(key, sid)])
+    return lines
+
+
+def _statement_table(statements: list[dict], reason) -> list[str]:
+    lines = ["| Sid | Actions | Resources | Why |", "| --- | --- | --- | --- |"]
+    for statement in statements:
+        actions = "<br>".join(f"`{a}`" for a in statement["Action"])
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        where = "<br>".join(f"`{r}`" for r in resources)
+        if statement.get("Condition"):
+            where += "<br>when " + json.dumps(statement["Condition"]).replace("|", "\\|")
+        lines.append(f"| {statement['Sid']} | {actions} | {where} | {reason(statement['Sid'])} |")
+    return [*lines, ""]
 
 
 if __name__ == "__main__":

