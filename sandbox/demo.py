@@ -155,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     cli.up(None)
     cfg = sandbox_config.load()
     try:
+        # An administrator grants the environment's operator policies once (each playbook then signs as the
+        # sandbox's user of the access it declares, holding only that policy: docs/iam.md).
+        playbook(cfg, "playbooks/operator_access.yml", log_name="operator-access")
         print("Provisioning the local environment (playbooks/provision.yml)...", flush=True)
         durations["provision"] = playbook(cfg, "playbooks/provision.yml", log_name="provision")
         print(f"Deploying version A ({args.version_a})...", flush=True)

@@ -63,6 +63,7 @@ class Sandbox:
         ports: tuple[int, int] = (4766, 4767),
         network: int = 11,
         iam_propagation_seconds: float | None = None,
+        lambda_eni_linger_seconds: float | None = None,
     ):
         self.home = home
         self.env = {
@@ -78,6 +79,8 @@ class Sandbox:
         }
         if iam_propagation_seconds is not None:
             self.env["SANDBOX_IAM_PROPAGATION_SECONDS"] = str(iam_propagation_seconds)
+        if lambda_eni_linger_seconds is not None:
+            self.env["SANDBOX_LAMBDA_ENI_LINGER_SECONDS"] = str(lambda_eni_linger_seconds)
         self.versions = itertools.count(1)
         self.control_plane_cpus: set[int] = set()  # where playbooks run (isolate_control_plane), if not anywhere
         self.provisioned: subprocess.CompletedProcess[str] | None = None  # the first provision, for the tests
@@ -185,6 +188,11 @@ class Sandbox:
                 f"{name} {extra} failed ({result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
             )
         return result
+
+    def grant_operator_access(self, *extra: str) -> subprocess.CompletedProcess[str]:
+        """What an administrator does once per environment: the operator policies, attached to the sandbox's
+        user of each access (inventories/local), so each playbook signs with exactly its own access."""
+        return self.playbook("playbooks/operator_access.yml", *extra)
 
     def start_playbook(self, name: str, *extra: str) -> subprocess.Popen[str]:
         return subprocess.Popen(

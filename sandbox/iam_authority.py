@@ -28,9 +28,15 @@ from sandbox.config import ACCOUNT_ID
 
 log = logging.getLogger("sandbox.iam")
 
-# The sandbox's operator: an IAM user whose access key the playbooks, the AWS CLI and the tests use.
+# The account's administrator: the IAM user whose access key the AWS CLI, the tests' own clients and
+# playbooks/operator_access.yml use (AdministratorAccess, as an account's first identity has).
 OPERATOR_USER = "sandbox-operator"
 OPERATOR_ACCESS_KEY = ("testing", "testing")
+# The playbooks' identities: one IAM user per access a playbook declares (bluegreen_access; docs/iam.md,
+# "Operators"), as each AWX job template has a credential of its own. Created without any policy: their policies
+# are the project's operator policies, which playbooks/operator_access.yml attaches (inventories/local names these
+# users). The access key id is the user's name, the secret `<name>-secret` (the emulator's dummy keys).
+ACCESS_USERS = {access: f"sandbox-{access}" for access in ("inspect", "provision", "deploy", "operate")}
 # Temporary credentials last an hour (STS's default DurationSeconds); holders refresh them before they expire.
 SESSION_SECONDS = 3600
 
@@ -283,13 +289,20 @@ class Authority:
 
     def create_operator(self) -> None:
         """The account's first identity, made before the API answers (as an account's administrator is made
-        outside it): the user the sandbox's clients sign as, with AdministratorAccess."""
+        outside it): the user the sandbox's clients sign as, with AdministratorAccess; and the playbooks' users,
+        one per access, with no policy until playbooks/operator_access.yml attaches the environment's."""
         iam = global_backend("iam")
         user = iam.create_user(region_name="us-east-1", user_name=OPERATOR_USER, path="/", tags=[])
         key = iam.create_access_key(OPERATOR_USER)
         key.access_key_id, key.secret_access_key = OPERATOR_ACCESS_KEY
         iam.attach_user_policy("arn:aws:iam::aws:policy/AdministratorAccess", OPERATOR_USER)
         log.info("operator %s (access key %s)", user.arn, OPERATOR_ACCESS_KEY[0])
+        for name in ACCESS_USERS.values():
+            iam.create_user(region_name="us-east-1", user_name=name, path="/", tags=[])
+            key = iam.create_access_key(name)
+            # A secret unlike the key id: Ansible masks a no_log value wherever it appears, and the user's name in
+            # an AccessDenied must stay readable.
+            key.access_key_id, key.secret_access_key = name, f"{name}-secret"
 
 
 class RoleNotAssumable(Exception):

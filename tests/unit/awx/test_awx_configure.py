@@ -13,6 +13,8 @@ import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.awx.awx.plugins.module_utils import controller_api
 
+from module_utils.bluegreen_iam import OPERATOR_ACCESS
+
 REPO = Path(__file__).resolve().parents[3]
 PLAYBOOK = REPO / "playbooks" / "awx_configure.yml"
 DUMMIES = {"str": "x", "int": 1, "bool": True, "list": [], "dict": {}, "raw": "x", "path": "/x", "float": 1.0}
@@ -102,4 +104,15 @@ def test_no_secret_is_in_the_playbook():
     token = slack["awx.awx.notification_template"]["notification_configuration"]["token"]
     assert token == "{{ lookup('ansible.builtin.env', 'AWX_SLACK_TOKEN') }}"
     job_templates = next(t for t in play()["tasks"] if "awx.awx.job_template" in t)
-    assert job_templates["awx.awx.job_template"]["credentials"] == ["{{ awx_aws_credential }}"]
+    assert job_templates["awx.awx.job_template"]["credentials"] == [
+        "{{ awx_application }}-{{ item.0 }}-{{ item.1.access }}"
+    ]
+
+
+def test_each_job_template_runs_with_the_credential_of_its_playbooks_access():
+    """One AWX credential per environment and access: a job template gets the access its playbook declares
+    (module_utils/bluegreen_iam.OPERATOR_ACCESS, which a model test checks against each playbook)."""
+    declared = {p: access for access, spec in OPERATOR_ACCESS.items() for p in spec["playbooks"]}
+    declared["deploy.yml"] = declared["playbooks/deploy.yml"]  # the root deploy.yml imports it
+    for template in play()["vars"]["__awx_job_templates"]:
+        assert template["access"] == declared[template["playbook"]], template["name"]
