@@ -1,6 +1,6 @@
 """Is every statement needed? From the sandbox's record of every authorization decision (logs/iam-decisions.jsonl),
-which statement, and which action of a statement, of each role the project writes would have been missed: a
-decision allowed by that statement alone would have been an AccessDenied without it.
+which statement, and which action of a statement, of each role and each operator policy the project writes would
+have been missed: a decision allowed by that statement alone would have been an AccessDenied without it.
 
     python -m sandbox.iam_analysis DECISIONS.jsonl [SCENARIOS.jsonl]    # the table, for app `orders` env `local`
 
@@ -23,7 +23,7 @@ from sandbox.iam_policy import action_matches
 
 @dataclass(frozen=True)
 class Need:
-    role: str  # the role's name
+    role: str  # the role's name, or the operator policy's
     sid: str
     action: str  # the statement's action (as written)
     call: str  # the action the call was authorized for
@@ -44,27 +44,36 @@ def scenario_at(timeline: list[dict], moment: float) -> str:
     return ""
 
 
-def needs(decisions: list[dict], roles: dict[str, list[dict]], timeline: list[dict] | None = None) -> dict:
-    """(role name, Sid, action as written) -> the first Need, for the roles given (role name -> statements)."""
+def holder_of(label: str) -> str | None:
+    """The holder of a statement's label: a role's inline policy (`role/<role>/<policy>#Sid`) -> the role's name;
+    a customer managed policy (`arn:aws:iam::<account>:policy/<name>#Sid`) -> the policy's name."""
+    policy = label.rsplit("#", 1)[0]
+    if policy.startswith("role/"):
+        return policy.split("/")[1]
+    if policy.startswith("arn:aws:iam::") and ":policy/" in policy and not policy.startswith("arn:aws:iam::aws:"):
+        return policy.rsplit("/", 1)[1]
+    return None
+
+
+def needs(decisions: list[dict], holders: dict[str, list[dict]], timeline: list[dict] | None = None) -> dict:
+    """(holder, Sid, action as written) -> the first Need, for the holders given: a role the project writes (its
+    name -> its statements) or an operator policy (its name -> its statements)."""
     found: dict[tuple[str, str, str], Need] = {}
-    by_sid = {name: {s["Sid"]: s for s in statements} for name, statements in roles.items()}
+    by_sid = {name: {s["Sid"]: s for s in statements} for name, statements in holders.items()}
     for decision in decisions:
-        name = decision.get("name")
-        if decision.get("kind") != "role" or name not in roles or not decision.get("allowed"):
-            continue
-        if len(decision["statements"]) != 1:
-            continue  # allowed by two statements: neither alone was needed
+        if not decision.get("allowed") or len(decision["statements"]) != 1:
+            continue  # refused, or allowed by two statements: neither alone was needed
         label = decision["statements"][0]
-        sid = label.rsplit("#", 1)[1]
-        statement = by_sid[name].get(sid)
-        if statement is None or not label.startswith(f"role/{name}/"):
+        name = holder_of(label)
+        statement = by_sid.get(name or "", {}).get(label.rsplit("#", 1)[1])
+        if name is None or statement is None:
             continue
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         for action in actions:
-            if action_matches(action, decision["action"]) and (name, sid, action) not in found:
-                found[(name, sid, action)] = Need(
+            if action_matches(action, decision["action"]) and (name, statement["Sid"], action) not in found:
+                found[(name, statement["Sid"], action)] = Need(
                     name,
-                    sid,
+                    statement["Sid"],
                     action,
                     decision["action"],
                     decision["resource"],
@@ -110,11 +119,24 @@ def project_roles(service: str | None = None, **facts) -> dict[str, list[dict]]:
     return {role["name"]: role["statements"] for role in policies.values() if role["statements"]}
 
 
+def project_operator_policies(**facts) -> dict[str, list[dict]]:
+    """The operator policies of inventories/local's environment (policy name -> statements), from the model."""
+    from module_utils.bluegreen_iam import operator_policies
+    from module_utils.bluegreen_model import names
+
+    defaults = {"partition": "aws", "account": "123456789012", "region": "eu-west-1"}
+    policies = operator_policies(names("orders", "local"), **{**defaults, **facts})["policies"]
+    return {policy["name"]: policy["statements"] for policy in policies.values()}
+
+
 def main(argv: list[str]) -> None:
     decisions = read(argv[0])
     timeline = read(argv[1]) if len(argv) > 1 else []
-    roles = project_roles(secret_arns=["arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders-local/x"])
-    print(table(roles, needs(decisions, roles, timeline)))
+    holders = {
+        **project_roles(secret_arns=["arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders-local/x"]),
+        **project_operator_policies(),
+    }
+    print(table(holders, needs(decisions, holders, timeline)))
 
 
 if __name__ == "__main__":

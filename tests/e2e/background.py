@@ -45,6 +45,7 @@ def https_environment(sandbox, folder: Path) -> dict:
         )
     )
     seen: dict = {}
+    sandbox.grant_operator_access("-e", f"@{extra}")
     sandbox.playbook("playbooks/provision.yml", "-e", f"@{extra}")
     try:
         seen["version"] = version = sandbox.next_version()

@@ -129,6 +129,10 @@ def test_happy_path_with_linear_shifting(sandbox):
     ecs = sandbox.client("ecs")
     still_running = ecs.list_tasks(cluster=APP, startedBy=before[0]["id"], desiredStatus="RUNNING")["taskArns"]
     assert still_running == [], "the original task set's tasks were not terminated"
+    # status.yml, with the operate credential: production's own answer and the deployment it came from.
+    status = " ".join(sandbox.playbook("playbooks/status.yml").stdout.split())
+    assert f"Production answers version: {version}" in status
+    assert f"Latest deployment: {deployment['deploymentId']} Succeeded" in status
 
 
 def test_zero_downtime_during_a_deploy_and_a_rollback(sandbox):

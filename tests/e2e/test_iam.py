@@ -9,6 +9,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import unquote
 
 import boto3
 import pytest
@@ -16,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from module_utils.bluegreen_iam import MIGRATION_TAG
 from sandbox.harness import APP, NAMES
-from sandbox.iam_analysis import needs, project_roles, read
+from sandbox.iam_analysis import needs, project_operator_policies, project_roles, read
 
 
 def role_session(sandbox, role: str, service: str, session: str) -> boto3.session.Session:
@@ -155,4 +156,42 @@ def test_without_a_needed_statement_the_predicted_call_is_refused(sandbox, role,
     assert f"assumed-role/{name}/" in said
     assert f"is not authorized to perform: {need.call} on resource: {need.resource} because" in said, said[-3000:]
     assert "production traffic is back on the original task set" in said
+    assert sandbox.versions_served(10) == before
+
+
+@contextmanager
+def without_operator_statement(sandbox, policy: str, sid: str) -> Iterator[None]:
+    """The operator policy's default version without one statement, for the duration (then the original again)."""
+    iam = sandbox.client("iam")
+    arn = f"arn:aws:iam::123456789012:policy/{policy}"
+    default = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=arn, VersionId=default)["PolicyVersion"]["Document"]
+    document = json.loads(unquote(document)) if isinstance(document, str) else document
+    reduced = {**document, "Statement": [s for s in document["Statement"] if s["Sid"] != sid]}
+    assert len(reduced["Statement"]) == len(document["Statement"]) - 1, f"{policy} has no statement {sid}"
+    version = iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(reduced), SetAsDefault=True)
+    try:
+        yield
+    finally:
+        iam.set_default_policy_version(PolicyArn=arn, VersionId=default)
+        iam.delete_policy_version(PolicyArn=arn, VersionId=version["PolicyVersion"]["VersionId"])
+
+
+def test_a_deployer_without_a_needed_statement_is_refused_before_anything_changes(sandbox):
+    """The operators' analysis is honest too: without the deploy policy's PassRole of the task roles (needed, says
+    the decision log), deploy.yml is refused at the call predicted, as the deploy credential, before any
+    deployment exists; production keeps serving."""
+    policy = f"{APP}-deploy"
+    found = needs(read(sandbox.home / "logs" / "iam-decisions.jsonl"), project_operator_policies())
+    need = next(n for (h, s, _), n in found.items() if (h, s) == (policy, "PassTheTaskRoles"))
+    before, deployments = sandbox.versions_served(10), len(sandbox.deployments())
+    with without_operator_statement(sandbox, policy, "PassTheTaskRoles"):
+        result = sandbox.playbook("deploy.yml", "-e", f"image_tag={sandbox.next_version()}", check=False)
+
+    said = " ".join(result.stdout.split())
+    assert result.returncode != 0
+    assert f"user/sandbox-deploy is not authorized to perform: {need.call} on resource: {need.resource}" in said, said[
+        -3000:
+    ]
+    assert len(sandbox.deployments()) == deployments
     assert sandbox.versions_served(10) == before

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import socket
 
-from module_utils.bluegreen_iam import UNEXERCISED
+from module_utils.bluegreen_iam import OPERATOR_ACCESS, UNEXERCISED
 from sandbox import ledger
 from sandbox.harness import APP, NAMES, PROD_PORT
-from sandbox.iam_analysis import needs, project_roles, read, table, unneeded
+from sandbox.iam_analysis import needs, project_operator_policies, project_roles, read, table, unneeded
 
 
 def test_teardown_removes_everything_and_stops_the_tasks(sandbox):
@@ -62,7 +62,9 @@ def test_teardown_removes_everything_and_stops_the_tasks(sandbox):
     sandbox.wait_for("the load balancer to stop listening", lambda: nothing_listens(address, PROD_PORT), timeout=30)
     again = sandbox.playbook("playbooks/teardown.yml")
     assert "changed=0" in again.stdout[again.stdout.rindex("PLAY RECAP") :]
-    # An environment whose cluster AWS has already forgotten (or that never was): nothing to do, no failure.
+    # An environment whose cluster AWS has already forgotten (or that never was): nothing to do, no failure
+    # (its operator policies exist: the provisioner may look, and finds nothing).
+    sandbox.grant_operator_access("-e", "bluegreen_env=never")
     never = sandbox.playbook("playbooks/teardown.yml", "-e", "bluegreen_env=never")
     assert "changed=0" in never.stdout[never.stdout.rindex("PLAY RECAP") :]
 
@@ -76,21 +78,23 @@ def test_every_aws_operation_the_project_called_is_in_the_fidelity_ledger(sandbo
     assert missing == [], f"operations called but not in docs/fidelity-ledger.md: {missing}"
 
 
-def test_every_statement_of_every_role_was_needed_by_a_scenario(sandbox):
+def test_every_statement_of_every_role_and_operator_policy_was_needed_by_a_scenario(sandbox):
     """From the decision log of the whole run (every call of every principal, with the statements that allowed
-    it): each action of each statement of the application's roles was the only grant of some call, except the
-    few module_utils/bluegreen_iam.py keeps for an AWS path the sandbox cannot take. The table, with the first
-    scenario and call that needed each, is written to the sandbox's logs/iam-analysis.md."""
+    it): each action of each statement of the application's roles and of its environment's operator policies was
+    the only grant of some call, except the few module_utils/bluegreen_iam.py keeps for an AWS path the sandbox
+    cannot take. The table, with the first scenario and call that needed each, is written to the sandbox's
+    logs/iam-analysis.md."""
     logs = sandbox.home / "logs"
     secret = f"arn:aws:secretsmanager:eu-west-1:123456789012:secret:{sandbox_secret_name(logs)}"
-    roles = project_roles(secret_arns=[secret])
-    found = needs(read(logs / "iam-decisions.jsonl"), roles, read(sandbox.home / "scenarios.jsonl"))
-    (logs / "iam-analysis.md").write_text(table(roles, found) + "\n")
-    kept = {(NAMES["roles"][role], sid, action) for role, sid, action in UNEXERCISED}
-    missing = set(unneeded(roles, found))
+    holders = {**project_roles(secret_arns=[secret]), **project_operator_policies()}
+    found = needs(read(logs / "iam-decisions.jsonl"), holders, read(sandbox.home / "scenarios.jsonl"))
+    (logs / "iam-analysis.md").write_text(table(holders, found) + "\n")
+    holder = {**NAMES["roles"], **{access: f"{APP}-{access}" for access in OPERATOR_ACCESS}}
+    kept = {(holder[key], sid, action) for key, sid, action in UNEXERCISED}
+    missing = set(unneeded(holders, found))
     assert missing - kept == set(), (
         "statements nothing needed: remove them, or say in UNEXERCISED which AWS path needs them\n"
-        + table(roles, found)
+        + table(holders, found)
     )
     assert kept - missing == set(), "UNEXERCISED lists actions a scenario needed: take them off the list"
 
