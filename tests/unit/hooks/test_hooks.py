@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import boto3
@@ -277,7 +278,8 @@ def test_test_traffic_slow_listener_fails_within_the_budget(aws, environment, te
     result = validate_test_traffic.handler(event(environment), LambdaContext())
     assert result["status"] == "Failed"
     assert result["reason"].startswith("GET /health on the test listener: GET http://127.0.0.1:")
-    assert result["reason"].endswith("/health: no answer (timed out) (still so after 1.0s of retries)")
+    # How long it retried depends on when the first request started within the budget (this machine's pace).
+    assert re.search(r"/health: no answer \(timed out\) \(still so after \d+\.\ds of retries\)$", result["reason"])
     # Reported at the 1 s budget, not after the 5 s request timeout nor the 3 s the listener takes.
     assert time.monotonic() - started < 2.5
     assert reported(aws) == [(environment.deployment_id, "Failed")]
