@@ -61,9 +61,14 @@ def needs(decisions: list[dict], holders: dict[str, list[dict]], timeline: list[
     found: dict[tuple[str, str, str], Need] = {}
     by_sid = {name: {s["Sid"]: s for s in statements} for name, statements in holders.items()}
     for decision in decisions:
-        if not decision.get("allowed") or len(decision["statements"]) != 1:
-            continue  # refused, or allowed by two statements: neither alone was needed
-        label = decision["statements"][0]
+        if not decision.get("allowed"):
+            continue
+        # The statements of the holders analysed that allowed it (a trust policy's decision has none; another
+        # environment's operator policy, attached to the same sandbox user, is not this environment's grant).
+        labels = [label for label in decision["statements"] if "#" in label and holder_of(label) in holders]
+        if len(labels) != 1:
+            continue  # not one of these, or two of these: neither alone was needed
+        label = labels[0]
         name = holder_of(label)
         statement = by_sid.get(name or "", {}).get(label.rsplit("#", 1)[1])
         if name is None or statement is None:
