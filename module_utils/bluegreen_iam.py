@@ -370,9 +370,9 @@ OPERATOR_REASONS = {
         "The deployment group runs with the CodeDeploy role (iam:PassedToService codedeploy)."
     ),
     ("provision", "ManageTheSecurityGroups"): (
-        "EC2 names a security group by its id, not its name: the groups of this account and region. Scoping them "
-        "to the environment needs tag conditions (ABAC), which the security group module's tagging after creation "
-        "does not satisfy."
+        "EC2 names a security group by its id, not its name: the groups of this account and region. Narrower "
+        "needs tag conditions (aws:RequestTag at creation, which the security group module tags on, then "
+        "aws:ResourceTag), which the sandbox does not evaluate for EC2 yet: not written until it can prove them."
     ),
     ("provision", "CreateTheLoadBalancers"): "The load balancers and target groups, by name.",
     ("provision", "ManageTheLoadBalancers"): (
