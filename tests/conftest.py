@@ -15,7 +15,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups from the markers
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """`make test` runs two pytest workers (pytest-xdist, --dist loadgroup): the end-to-end scenarios share one
     sandbox and run in order (teardown last), so they are one group, on one worker; the unit and integration
