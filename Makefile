@@ -44,9 +44,8 @@ lint: $(STAMP)  ## ruff, mypy, yamllint, ansible-lint (production profile)
 	ANSIBLE_INVENTORY_UNPARSED_FAILED=false PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ansible-lint --offline --profile production
 
 test: lint haproxy  ## lint, then the whole test suite (PostgreSQL tests need 127.0.0.1:5432)
-	# Two workers: the end-to-end scenarios in order on one (tests/conftest.py groups them), the rest on the other.
 	# --durations: each scenario's time (every test of 2 s or more), slowest first, after the results.
-	$(BIN)/pytest -n 2 --dist loadgroup --durations=0 --durations-min=2
+	$(BIN)/pytest --durations=0 --durations-min=2
 
 test-unit: $(STAMP)  ## only the unit tests, no lint
 	$(BIN)/pytest tests/unit

@@ -15,16 +15,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """`make test` runs two pytest workers (pytest-xdist, --dist loadgroup): the end-to-end scenarios share one
-    sandbox and run in order (teardown last), so they are one group, on one worker; the unit and integration
-    tests run on the other meanwhile (the scenarios mostly wait: on deployments' steps, IAM, tasks starting)."""
-    e2e = REPO_ROOT / "tests" / "e2e"
-    for item in items:
-        if item.path.is_relative_to(e2e):
-            item.add_marker(pytest.mark.xdist_group("e2e"))
-
-
 @pytest.fixture(scope="session")
 def postgres_admin_dsn() -> str:
     """The PostgreSQL server's maintenance DSN. Unreachable: the tests that need it fail, never skip.
