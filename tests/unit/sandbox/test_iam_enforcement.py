@@ -214,3 +214,25 @@ def test_a_role_is_named_by_its_arn_with_its_path():
     assert arn == f"arn:aws:iam::{ACCOUNT_ID}:role/services/unit-pathed"
     ((_, [(arn, _)]),) = authorizations("iam:CreateRole", request({"RoleName": "new", "Path": "/services/"}))
     assert arn == f"arn:aws:iam::{ACCOUNT_ID}:role/services/new"
+
+
+def test_creations_are_authorized_on_the_names_they_create_and_a_definition_passes_its_roles():
+    arn = f"arn:aws:elasticloadbalancing:eu-west-1:{ACCOUNT_ID}"
+    ((_, [(balancer, _)]),) = authorizations("elasticloadbalancing:CreateLoadBalancer", request({"Name": "orders"}))
+    assert balancer == f"{arn}:loadbalancer/app/orders/*"
+    ((_, [(group, _)]),) = authorizations("elasticloadbalancing:CreateTargetGroup", request({"Name": "orders-blue"}))
+    assert group == f"{arn}:targetgroup/orders-blue/*"
+    ((_, pairs),) = authorizations("ec2:CreateSecurityGroup", request({"VpcId": "vpc-1", "GroupName": "x"}))
+    assert [r for r, _ in pairs] == [
+        f"arn:aws:ec2:eu-west-1:{ACCOUNT_ID}:security-group/*",
+        f"arn:aws:ec2:eu-west-1:{ACCOUNT_ID}:vpc/vpc-1",
+    ]
+    roles = {"taskRoleArn": FakeEcs.Definition.task_role_arn, "executionRoleArn": FakeEcs.Definition.execution_role_arn}
+    register, passes = authorizations("ecs:RegisterTaskDefinition", request({"family": "orders", **roles}))
+    assert register == (
+        "ecs:RegisterTaskDefinition",
+        [(f"arn:aws:ecs:eu-west-1:{ACCOUNT_ID}:task-definition/orders:1", {})],
+    )
+    assert passes[0] == "iam:PassRole"
+    assert sorted(r for r, _ in passes[1]) == sorted(roles.values())
+    assert all(c == {"iam:PassedToService": "ecs-tasks.amazonaws.com"} for _, c in passes[1])
