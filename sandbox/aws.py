@@ -145,6 +145,20 @@ class DataPlane:
             )
         return found
 
+    def lambda_unreachable_environment(self, function_name: str) -> dict[str, str]:
+        """The endpoints a VPC function cannot reach from its network interface's subnet, sent nowhere."""
+        enis = [e for e in self.lambda_enis.get(function_name, []) if e in self.backend("ec2").enis]
+        if not enis:
+            return {}
+        path = network.aws_path(self.backend("ec2"), self.backend("ec2").enis[enis[0]].subnet.id, self.region)
+        unreachable = network.unreachable_environment(path, self.cfg.aws_port)
+        if unreachable:
+            log.info(
+                "%s: no path to %s from its subnet (no NAT route, no VPC endpoint)", function_name, sorted(unreachable)
+            )
+            unreachable["SANDBOX_UNREACHABLE_ADDRESS"] = network.UNREACHABLE
+        return unreachable
+
     def _nat_public_ip(self, subnet_id: str) -> str | None:
         """The public IP of the NAT gateway a subnet routes 0.0.0.0/0 to (its own route table, else the main)."""
         ec2 = self.backend("ec2")
@@ -296,6 +310,8 @@ class DataPlane:
             "AWS_LAMBDA_REQUEST_ID": request_id,
             "_HANDLER": function.handler,
         }
+        # A function in a VPC reaches the AWS APIs only through its subnet's NAT gateway or VPC endpoints.
+        environment.update(self.lambda_unreachable_environment(function.function_name))
         body = payload if isinstance(payload, str) else payload.decode()
 
         def run() -> tuple[str, bool, str]:
@@ -720,18 +736,25 @@ def patch_simulate_principal_policy() -> None:
         source = params["PolicySourceArn"]
         kind, _, name = source.split(":", 5)[5].partition("/")
         name = name.rsplit("/", 1)[-1]
-        if kind != "role":
-            # A user's simulation includes its groups' policies, which this does not model: refuse, not guess.
-            raise ValidationError(f"The sandbox simulates roles only, not {source}")
-        principal = self.backend.get_role(name)
+        if kind not in ("role", "user"):
+            raise ValidationError(f"The sandbox simulates roles and users only, not {source}")
+        principal = self.backend.get_role(name) if kind == "role" else self.backend.get_user(name)
         # Policy id -> document, and its SourcePolicyType (the API's enum: the principal's kind for an inline
-        # policy, aws-managed / user-managed, none for PolicyInputList).
-        policies: dict[str, dict | str] = dict(principal.policies)
-        types = dict.fromkeys(principal.policies, kind)
-        for arn, managed in principal.managed_policies.items():
-            version = next(v for v in managed.versions if v.version_id == managed.default_version_id)
-            policies[arn] = version.document
-            types[arn] = "aws-managed" if ":iam::aws:policy/" in arn else "user-managed"
+        # policy, aws-managed / user-managed, none for PolicyInputList). A user's simulation includes the
+        # inline and attached policies of its groups (API reference: "the policies attached to ... any groups
+        # the user belongs to").
+        holders = [(kind, principal)]
+        if kind == "user":
+            holders += [("group", g) for g in self.backend.get_groups_for_user(name)]
+        policies: dict[str, dict | str] = {}
+        types: dict[str, str] = {}
+        for holder_kind, holder in holders:
+            policies.update(holder.policies)
+            types.update(dict.fromkeys(holder.policies, holder_kind))
+            for arn, managed in holder.managed_policies.items():
+                version = next(v for v in managed.versions if v.version_id == managed.default_version_id)
+                policies[arn] = version.document
+                types[arn] = "aws-managed" if ":iam::aws:policy/" in arn else "user-managed"
         for index, document in enumerate(params.get("PolicyInputList") or []):
             policies[f"PolicyInputList.{index + 1}"] = document
             types[f"PolicyInputList.{index + 1}"] = "none"

@@ -39,7 +39,10 @@ def global_context(caller: Caller) -> dict:
     principal = caller.arn
     if caller.kind == "role":
         principal = f"arn:aws:iam::{ACCOUNT_ID}:role/{caller.name}"  # aws:PrincipalArn of a session is its role
-    return {"aws:PrincipalArn": principal, "aws:PrincipalAccount": ACCOUNT_ID}
+    context = {"aws:PrincipalArn": principal, "aws:PrincipalAccount": ACCOUNT_ID}
+    if caller.kind == "user":  # aws:username is present for an IAM user only (not for a role session)
+        context["aws:username"] = caller.name
+    return context
 
 
 def check(authority: Authority, caller: Caller, action: str, request: Request, source: str) -> None:
@@ -75,9 +78,11 @@ def enforce(authority: Authority, backend: Callable[[str], Any]) -> None:
                     "MissingAuthenticationToken", "Request is missing Authentication Token"
                 )
             action = iam_action(signing_name(self.headers), operation)
-            if action != "sts:GetCallerIdentity":  # always allowed (STS API reference)
-                request = Request(self.region, _params(self, protocol), urlparse(self.uri).path, backend)
-                check(authority, caller, action, request, "api")
+            if action == "sts:GetCallerIdentity":  # always allowed (STS API reference)
+                # The signer's identity: moto's answer names its default user/moto for a key it did not issue.
+                return caller_identity(caller)
+            request = Request(self.region, _params(self, protocol), urlparse(self.uri).path, backend)
+            check(authority, caller, action, request, "api")
         except Denied as e:
             code = {"ec2": "UnauthorizedOperation"}.get(
                 protocol, "AccessDeniedException" if protocol in _JSON_PROTOCOLS else "AccessDenied"
@@ -88,6 +93,27 @@ def enforce(authority: Authority, backend: Callable[[str], Any]) -> None:
         return original(self)
 
     BaseResponse.call_action = call_action  # type: ignore[method-assign]
+
+
+def caller_identity(caller: Caller) -> tuple[int, dict, str]:
+    """GetCallerIdentity as STS answers it: the user's ARN, or the role session's
+    (arn:aws:sts::<account>:assumed-role/<role>/<session>), the account, and the principal's unique id."""
+    from xml.sax.saxutils import escape
+
+    from sandbox.config import ACCOUNT_ID
+
+    if caller.kind == "user":
+        user_id = "AIDA" + uuid.uuid5(uuid.NAMESPACE_URL, caller.arn).hex[:17].upper()
+    else:
+        session = caller.arn.rsplit("/", 1)[-1]
+        user_id = "AROA" + uuid.uuid5(uuid.NAMESPACE_URL, caller.name).hex[:17].upper() + ":" + session
+    body = (
+        '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>'
+        f"<Arn>{escape(caller.arn)}</Arn><UserId>{escape(user_id)}</UserId><Account>{ACCOUNT_ID}</Account>"
+        f"</GetCallerIdentityResult><ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+        "</GetCallerIdentityResponse>"
+    )
+    return 200, {"Content-Type": "text/xml"}, body
 
 
 def error_response(protocol: str, code: str, message: str, status: int) -> tuple[int, dict, str]:

@@ -12,8 +12,12 @@ with the * and ? wildcards; Resource / NotResource matched with case, ARNs compo
 negated operators, ...IfExists and Null; several values of one key are OR-ed, several keys and several
 operators AND-ed). Tested with the guide's examples: tests/unit/sandbox/test_iam_policy.py.
 
-Not modelled (the project uses none of them): policy variables, NotPrincipal, permissions boundaries, session
-policies, SCPs/RCPs, cross-account requests, and the numeric, date, IP address and binary operators.
+Policy variables (IAM User Guide, "IAM policy elements: Variables and tags") in Resource and NotResource:
+`${key}` is replaced by the request context's value of the key; when the request has no value for it, the
+element matches nothing. The project uses `${aws:username}` (an operator simulating its own policy).
+
+Not modelled (the project uses none of them): policy variables in conditions, NotPrincipal, permissions
+boundaries, session policies, SCPs/RCPs, cross-account requests, and the numeric, date, IP address and binary operators.
 """
 
 from __future__ import annotations
@@ -149,6 +153,35 @@ def conditions_hold(condition: dict | None, context: dict) -> bool:
 # --- statements and policies ---------------------------------------------------------------------------------
 
 
+_VARIABLE = re.compile(r"\$\{([^}]+)\}")
+
+
+def _substitute(pattern: str, context: dict) -> str | None:
+    """A Resource element with its policy variables replaced from the request context; None when one is missing
+    (the element then matches nothing)."""
+    missing = False
+
+    def value(match: re.Match) -> str:
+        nonlocal missing
+        found = context.get(match.group(1))
+        if isinstance(found, list) and len(found) == 1:  # a simulation's ContextKeyValues
+            found = found[0]
+        if not isinstance(found, str):
+            missing = True
+            return ""
+        return found
+
+    result = _VARIABLE.sub(value, pattern)
+    return None if missing else result
+
+
+def _resource_matches(pattern: str, request: Request) -> bool:
+    if "${" in pattern:
+        substituted = _substitute(pattern, request.context)
+        return substituted is not None and arn_matches(substituted, request.resource)
+    return arn_matches(pattern, request.resource)
+
+
 def statement_applies(statement: dict, request: Request) -> bool:
     if "Action" in statement:
         if not any(action_matches(p, request.action) for p in _as_list(statement["Action"])):
@@ -159,10 +192,10 @@ def statement_applies(statement: dict, request: Request) -> bool:
     else:
         raise PolicyError("a statement needs Action or NotAction")
     if "Resource" in statement:
-        if not any(arn_matches(p, request.resource) for p in _as_list(statement["Resource"])):
+        if not any(_resource_matches(p, request) for p in _as_list(statement["Resource"])):
             return False
     elif "NotResource" in statement:
-        if any(arn_matches(p, request.resource) for p in _as_list(statement["NotResource"])):
+        if any(_resource_matches(p, request) for p in _as_list(statement["NotResource"])):
             return False
     elif "Principal" not in statement:  # a resource-based policy's statement may omit Resource
         raise PolicyError("an identity-based statement needs Resource or NotResource")

@@ -361,6 +361,8 @@ def _secretsmanager(request: Request, name: str) -> Authorizations | None:
 
 def _iam(request: Request, name: str) -> Authorizations | None:
     p = request.params
+    if name == "SimulatePrincipalPolicy":  # the principal whose policies are simulated
+        return [(f"iam:{name}", [(p["PolicySourceArn"], {})])]
     if not p.get("RoleName"):
         return None
     from sandbox.iam_authority import global_backend
@@ -372,7 +374,31 @@ def _iam(request: Request, name: str) -> Authorizations | None:
     return [(f"iam:{name}", [(arn, {})])]
 
 
+def _ecr(request: Request, name: str) -> Authorizations | None:
+    p = request.params
+    if not p.get("repositoryName"):
+        return None
+    account = p.get("registryId") or ACCOUNT_ID
+    return [(f"ecr:{name}", [(f"arn:aws:ecr:{request.region}:{account}:repository/{p['repositoryName']}", {})])]
+
+
+def _acm(request: Request, name: str) -> Authorizations | None:
+    arn = request.params.get("CertificateArn")
+    return [(f"acm:{name}", [(arn, {})])] if arn else None
+
+
+def _servicequotas(request: Request, name: str) -> Authorizations | None:
+    # arn:${Partition}:servicequotas:${Region}:${Account}:${ServiceCode}/${QuotaCode}
+    p = request.params
+    if not (p.get("ServiceCode") and p.get("QuotaCode")):
+        return None
+    return [(f"servicequotas:{name}", [(request.arn("servicequotas", f"{p['ServiceCode']}/{p['QuotaCode']}"), {})])]
+
+
 EXTRACTORS: dict[str, Callable[[Request, str], Authorizations | None]] = {
+    "ecr": _ecr,
+    "acm": _acm,
+    "servicequotas": _servicequotas,
     "ecs": _ecs,
     "elasticloadbalancing": _elbv2,
     "ec2": _ec2,

@@ -229,3 +229,18 @@ def test_a_trust_policy_names_the_service_that_may_assume_the_role():
     assert evaluate(
         Request("sts:AssumeRole", f"arn:aws:iam::{ACCOUNT}:role/orders-prod-hooks"), {"trust": policy(trust)}
     ).allowed
+
+
+# --- policy variables -----------------------------------------------------------------------------------------
+
+
+def test_a_policy_variable_in_a_resource_is_the_request_contexts_value():
+    """IAM User Guide, "IAM policy elements: Variables and tags": ${aws:username} is the signing user's name; a
+    request without the key (a role session has no aws:username) matches nothing."""
+    own = {"p": policy(allow("iam:SimulatePrincipalPolicy", f"arn:aws:iam::{ACCOUNT}:user/${{aws:username}}"))}
+    mine = f"arn:aws:iam::{ACCOUNT}:user/alice"
+    assert evaluate(Request("iam:SimulatePrincipalPolicy", mine, {"aws:username": "alice"}), own).allowed
+    assert not evaluate(Request("iam:SimulatePrincipalPolicy", mine, {"aws:username": "bob"}), own).allowed
+    assert not evaluate(Request("iam:SimulatePrincipalPolicy", mine, {}), own).allowed
+    # A simulation's ContextEntries give the value as a one-element list.
+    assert evaluate(Request("iam:SimulatePrincipalPolicy", mine, {"aws:username": ["alice"]}), own).allowed
