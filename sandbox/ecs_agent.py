@@ -305,6 +305,7 @@ class Agent:
         )
         definition = self.plane.backend("ecs").describe_task_definition(task.task_definition_arn)
         execution_role = getattr(definition, "execution_role_arn", None)
+        self.check_aws_path(container, image, task)
         self.pull(image, execution_role, task)
         values = {"python": sys.executable, "repo": str(_repo()), "ip": ip, "port": str(port or "")}
         command = override.get("command") or container.get("command") or spec["command"]
@@ -331,6 +332,49 @@ class Agent:
             )
             environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = token
         return command, environment, spec.get("workdir", "{repo}").format(**values)
+
+    def check_aws_path(self, container: dict, image: str, task) -> None:
+        """Before a Fargate task starts, its agent pulls the image, reads its secrets and opens its log stream from
+        the task's subnet: through a NAT gateway, or the VPC endpoints of ECR (api, dkr) and S3 for an ECR image,
+        Secrets Manager / SSM, CloudWatch Logs. Without a path the connection times out and the task stops."""
+        from sandbox import network
+
+        subnet = next(
+            (
+                detail.get("value")
+                for attachment in list(task.attachments)
+                for detail in attachment.get("details", [])
+                if detail.get("name") == "subnetId"
+            ),
+            None,
+        )
+        if not subnet:
+            return
+        path = network.aws_path(self.plane.backend("ec2"), subnet, self.cfg.region)
+        if path.nat:
+            return
+        timeout = "dial tcp: i/o timeout"
+        ecr = re.match(r"^\d{12}\.dkr\.ecr\.", image)
+        if ecr and not all(path.reaches(s) for s in ("ecr.api", "ecr.dkr", "s3")):
+            raise LaunchError(
+                "ResourceInitializationError: unable to pull secrets or registry auth: The task cannot pull registry "
+                f"auth from Amazon ECR: There is a connection issue between the task and Amazon ECR. Check your task "
+                f"network configuration. ({subnet}: {timeout})"
+            )
+        if not ecr:
+            raise LaunchError(
+                f"CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref "
+                f"{image}: {timeout} (subnet {subnet} has no route to the internet)"
+            )
+        for secret in container.get("secrets") or []:
+            service = "ssm" if ":ssm:" in secret["valueFrom"] else "secretsmanager"
+            if not path.reaches(service):
+                raise LaunchError(
+                    "ResourceInitializationError: unable to pull secrets or registry auth: execution resource "
+                    f"retrieval failed: unable to retrieve secret from {service}: {timeout} ({subnet})"
+                )
+        if (container.get("logConfiguration") or {}).get("logDriver") == "awslogs" and not path.reaches("logs"):
+            raise LaunchError(f"ResourceInitializationError: failed to validate logger args: {timeout} ({subnet})")
 
     def execution_role(self, role_arn: str | None, task):
         from sandbox.iam_authority import RoleNotAssumable

@@ -71,3 +71,75 @@ def admitted(client: Client, scheme: str, port: int, rules: list[Rule]) -> bool:
         if rule.group_id and rule.group_id in groups:
             return True
     return False
+
+
+# --- a subnet's path to the AWS APIs -----------------------------------------------------------------------------
+# From a private subnet, an AWS API's public endpoint is reached through a NAT gateway (a 0.0.0.0/0 route to one
+# that is available), or, without one, through a VPC endpoint of that service (VPC user guide, "AWS PrivateLink"):
+# an interface endpoint with private DNS in the subnet's availability zone, or a gateway endpoint (S3, DynamoDB)
+# on the subnet's route table. Anything else is dropped: the connection times out.
+
+# The SDK's service id (as in AWS_ENDPOINT_URL_<ID>) -> the VPC endpoint service that serves it.
+ENDPOINT_SERVICES = {
+    "CODEDEPLOY": "codedeploy",
+    "ECS": "ecs",
+    "ELASTIC_LOAD_BALANCING_V2": "elasticloadbalancing",
+    "CLOUDWATCH": "monitoring",
+    "CLOUDWATCH_LOGS": "logs",
+    "SECRETS_MANAGER": "secretsmanager",
+    "SSM": "ssm",
+    "STS": "sts",
+    "LAMBDA": "lambda",
+}
+# Where the sandbox sends a connection that has no path: nothing answers there (sandbox/runtime/sitecustomize.py
+# makes a connection to it time out, as a dropped packet does).
+UNREACHABLE = "127.0.0.9"
+
+
+@dataclass(frozen=True)
+class AwsPath:
+    nat: bool  # a 0.0.0.0/0 route to an available NAT gateway: every public endpoint
+    endpoints: frozenset = field(default_factory=frozenset)  # VPC endpoint services (e.g. "ecr.dkr")
+
+    def reaches(self, service: str) -> bool:
+        return self.nat or service in self.endpoints
+
+
+def aws_path(ec2, subnet_id: str, region: str) -> AwsPath:
+    """What a network interface in the subnet reaches of AWS (ec2: moto's EC2 backend of the region)."""
+    subnet = ec2.get_subnet(subnet_id)
+    tables = [t for t in list(ec2.route_tables.values()) if t.vpc_id == subnet.vpc_id]
+    table = next((t for t in tables if subnet_id in t._associations.values()), None) or next(
+        (t for t in tables if t.main_association_id), None
+    )
+    nat = any(
+        route.destination_cidr_block == "0.0.0.0/0"
+        and route.nat_gateway is not None
+        and route.nat_gateway.state == "available"
+        for route in (table.routes if table is not None else [])
+    )
+    prefix = f"com.amazonaws.{region}."
+    endpoints = set()
+    for endpoint in list(ec2.vpc_end_points.values()):
+        if endpoint.vpc_id != subnet.vpc_id or endpoint.state != "available":
+            continue
+        if not endpoint.service_name.startswith(prefix):
+            continue
+        name = endpoint.service_name[len(prefix) :]
+        if (endpoint.vpc_endpoint_type or "").lower() == "gateway":
+            if table is not None and table.id in (endpoint.route_table_ids or []):
+                endpoints.add(name)
+        elif endpoint.private_dns_enabled and subnet.availability_zone in {
+            ec2.get_subnet(s).availability_zone for s in endpoint.subnet_ids or []
+        }:
+            endpoints.add(name)
+    return AwsPath(nat=nat, endpoints=frozenset(endpoints))
+
+
+def unreachable_environment(path: AwsPath, port: int) -> dict[str, str]:
+    """The SDK environment that sends each service the subnet cannot reach to the unreachable address (a
+    service-specific AWS_ENDPOINT_URL_<ID> wins over AWS_ENDPOINT_URL)."""
+    if path.nat:
+        return {}
+    blackhole = f"http://{UNREACHABLE}:{port}"
+    return {f"AWS_ENDPOINT_URL_{sid}": blackhole for sid, name in ENDPOINT_SERVICES.items() if not path.reaches(name)}

@@ -33,3 +33,20 @@ if _SOURCE:
 
     socket.socket.connect = connect
     socket.socket.connect_ex = connect_ex
+
+# A connection to the sandbox's unreachable address (sandbox/network.py: an AWS API the function's subnet has no
+# path to) is dropped, as a packet with no route is: it times out after the socket's timeout, never refused.
+_UNREACHABLE = os.environ.get("SANDBOX_UNREACHABLE_ADDRESS")
+
+if _UNREACHABLE:
+    import time
+
+    _connect_before_drop = socket.socket.connect
+
+    def connect_dropped(self, address):
+        if isinstance(address, tuple) and address[0] == _UNREACHABLE:
+            time.sleep(self.gettimeout() if self.gettimeout() is not None else 120)
+            raise TimeoutError(110, "Connection timed out")
+        return _connect_before_drop(self, address)
+
+    socket.socket.connect = connect_dropped
