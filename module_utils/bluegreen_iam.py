@@ -25,9 +25,13 @@ import re
 try:
     from module_utils.bluegreen_model import ROLES as ROLE_PRINCIPALS
     from module_utils.bluegreen_model import names as model_names
-except ImportError:  # loaded by path (filter_plugins/bluegreen.py loads bluegreen_model first)
-    from bluegreen_model import ROLES as ROLE_PRINCIPALS  # type: ignore[no-redef]
-    from bluegreen_model import names as model_names  # type: ignore[no-redef]
+except ImportError:
+    try:  # in a module (library/bluegreen_verify.py): Ansible ships module_utils as ansible.module_utils
+        from ansible.module_utils.bluegreen_model import ROLES as ROLE_PRINCIPALS  # type: ignore[no-redef]
+        from ansible.module_utils.bluegreen_model import names as model_names  # type: ignore[no-redef]
+    except ImportError:  # loaded by path (filter_plugins/bluegreen.py loads bluegreen_model first)
+        from bluegreen_model import ROLES as ROLE_PRINCIPALS  # type: ignore[no-redef]
+        from bluegreen_model import names as model_names  # type: ignore[no-redef]
 
 # The tag the migration task is started with (hooks/run_migrations.py): the hooks may stop only tasks that carry it.
 MIGRATION_TAG = ("bluegreen:purpose", "migration")
@@ -107,6 +111,12 @@ UNEXERCISED = {
         "listeners forward by their default action, and the sandbox's CodeDeploy routes by the default action only."
     ),
     ("codedeploy", "ShiftTraffic", "elasticloadbalancing:ModifyRule"): "As DescribeRules.",
+    ("deploy", "PreflightWithoutResourceTypes", "ssm:DescribeParameters"): (
+        "The preflight looks up a task's SSM parameters; the sandbox's service reads a Secrets Manager secret only."
+    ),
+    ("deploy", "PreflightTheImageAndCertificate", "ecr:DescribeImages"): (
+        "The preflight looks an ECR image up; the sandbox's image is in another registry (not checked, as on AWS)."
+    ),
 }
 
 _ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([^:@]+)")
@@ -322,7 +332,7 @@ OPERATOR_ACCESS = {
         "playbooks": ["playbooks/provision.yml", "playbooks/teardown.yml"],
         "policies": ["inspect", "provision"],
     },
-    "deploy": {"playbooks": ["playbooks/deploy.yml"], "policies": ["deploy"]},
+    "deploy": {"playbooks": ["playbooks/deploy.yml", "playbooks/verify.yml"], "policies": ["deploy"]},
     "operate": {
         "playbooks": ["playbooks/promote.yml", "playbooks/rollback.yml", "playbooks/status.yml"],
         "policies": ["operate"],
@@ -405,6 +415,26 @@ OPERATOR_REASONS = {
     ("deploy", "ReadTheSecrets"): "The task definition's secrets by their full ARNs.",
     ("deploy", "Deploy"): "Create the deployment and follow it (the AppSpec is read back by its sha256).",
     ("deploy", "DeploymentTargets"): "ListDeploymentTargets and BatchGetDeploymentTargets support no resource type.",
+    ("deploy", "PreflightWithoutResourceTypes"): (
+        "The preflight's reads that support no resource type: route tables, VPC endpoints, the load balancer, its "
+        "listeners and targets' health, log groups, SSM parameters (metadata, never values), deployment configs."
+    ),
+    ("deploy", "PreflightTheService"): "The preflight reads the service: controller, task sets, steadiness.",
+    ("deploy", "PreflightTheDeploymentConfig"): "The deployment config a deploy names exists and is an ECS one.",
+    ("deploy", "PreflightTheHooks"): "The hook functions exist, are Active, and where they run (VPC, listener URLs).",
+    ("deploy", "PreflightTheSecretPolicies"): (
+        "A secret's resource policy, which the IAM simulator does not evaluate for a role, is reported."
+    ),
+    ("deploy", "PreflightTheImageAndCertificate"): (
+        "The image tag exists (its repository is the inventory's, not a model name: the account's repositories; "
+        "tags and digests only) and the production certificate covers the probe's hostname (certificates' "
+        "metadata)."
+    ),
+    ("deploy", "PreflightTheQuota"): "The Fargate On-Demand vCPU quota (L-3032A538) fits both task sets.",
+    ("deploy", "SimulateThePolicies"): (
+        "iam:SimulatePrincipalPolicy of the environment's roles and of the caller itself (${aws:username}: an IAM "
+        "user's own name), with the statements each uses."
+    ),
     ("deploy", "ExplainAFailure"): (
         "A failed deploy says why: the replacement tasks ECS stopped and the hook functions' last log lines."
     ),
@@ -635,6 +665,40 @@ def operator_policies(names: dict, *, partition: str, account: str, region: str,
             "ExplainAFailure",
             ["ecs:ListTasks", "ecs:DescribeTasks", "logs:FilterLogEvents"],
             regional("ecs", f"container-instance/{env}/*") + tasks + hook_log_groups,
+        ),
+        # The preflight (playbooks/verify.yml, which deploy.yml runs first): reads only.
+        _statement(
+            "PreflightWithoutResourceTypes",
+            [
+                "ec2:DescribeRouteTables",
+                "ec2:DescribeVpcEndpoints",
+                "elasticloadbalancing:DescribeLoadBalancers",
+                "elasticloadbalancing:DescribeListeners",
+                "elasticloadbalancing:DescribeTargetHealth",
+                "logs:DescribeLogGroups",
+                "ssm:DescribeParameters",
+                "codedeploy:ListDeploymentConfigs",
+            ],
+            "*",
+        ),
+        _statement("PreflightTheService", ["ecs:DescribeServices"], services),
+        _statement("PreflightTheDeploymentConfig", ["codedeploy:GetDeploymentConfig"], configs),
+        _statement("PreflightTheHooks", ["lambda:GetFunctionConfiguration"], functions),
+        _statement("PreflightTheSecretPolicies", ["secretsmanager:GetResourcePolicy"], secrets),
+        _statement(
+            "PreflightTheImageAndCertificate",
+            ["ecr:DescribeImages", "acm:DescribeCertificate"],
+            regional("ecr", "repository/*") + regional("acm", "certificate/*"),
+        ),
+        _statement(
+            "PreflightTheQuota",
+            ["servicequotas:GetServiceQuota"],
+            regional("servicequotas", "fargate/L-3032A538"),
+        ),
+        _statement(
+            "SimulateThePolicies",
+            ["iam:SimulatePrincipalPolicy"],
+            [*roles, f"{arn}:iam::{account}:user/${{aws:username}}"],
         ),
     ]
     operate = [
