@@ -75,6 +75,28 @@ def https_environment(sandbox, folder: Path) -> dict:
             return json.loads(response.split(b"\r\n\r\n", 1)[1])
 
         seen["health_by_hostname"] = get_health(TLS_HOSTNAME)
+        # The preflight on this environment: the certificate covers the probe's hostname. Then a certificate for
+        # another name on the production listener: the preflight says so, before a deployment fails on it.
+        seen["verify"] = sandbox.playbook("playbooks/verify.yml", "-e", f"@{extra}").stdout
+        elbv2 = sandbox.client("elbv2")
+        (balancer,) = elbv2.describe_load_balancers(Names=["orders-tls"])["LoadBalancers"]
+        production = next(
+            x
+            for x in elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
+            if x["Protocol"] == "HTTPS"
+        )
+        other = acm.request_certificate(DomainName="elsewhere.sandbox.test", ValidationMethod="DNS")["CertificateArn"]
+        sandbox.wait_for(
+            "the other certificate to be issued",
+            lambda: acm.describe_certificate(CertificateArn=other)["Certificate"]["Status"] == "ISSUED",
+            timeout=30,
+        )
+        elbv2.modify_listener(ListenerArn=production["ListenerArn"], Certificates=[{"CertificateArn": other}])
+        try:
+            wrong = sandbox.playbook("playbooks/verify.yml", "-e", f"@{extra}", check=False)
+        finally:
+            elbv2.modify_listener(ListenerArn=production["ListenerArn"], Certificates=[{"CertificateArn": arn}])
+        seen["verify_wrong_certificate"] = (wrong.returncode, wrong.stdout)
         try:
             get_health(address)  # the load balancer's own name: no certificate covers it
             seen["by_balancer_name"] = "answered"

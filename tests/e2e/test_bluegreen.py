@@ -643,3 +643,13 @@ def test_production_over_https_is_probed_by_the_service_hostname(sandbox):
     assert any('"message": "Succeeded"' in line for line in seen["probe_log"]), seen["probe_log"]
     assert seen["health_by_hostname"]["version"] == seen["version"]
     assert seen["by_balancer_name"].startswith("refused"), seen["by_balancer_name"]
+    # The preflight checks the certificate against the probe's hostname ...
+    assert "OK tls: production listener :8080: certificate covers orders-tls.sandbox.test" in " ".join(
+        seen["verify"].split()
+    ), seen["verify"][-4000:]
+    # ... and names a certificate for another name, with the fix.
+    code, output = seen["verify_wrong_certificate"]
+    assert code == 2
+    text = " ".join(output.replace("''", "'").split())
+    assert "FAILED tls: production listener :8080: the production probe checks orders-tls.sandbox.test" in text
+    assert "it is for ['elsewhere.sandbox.test'], not orders-tls.sandbox.test" in text

@@ -1,0 +1,228 @@
+"""The preflight (playbooks/verify.yml, run first by deploy.yml) in the session's provisioned environment: it passes
+when the environment is healthy, and each scenario breaks one thing, shows verify naming it with its fix, and puts
+it back. Where it matters, the same deploy without the preflight is shown failing later, as it would on AWS."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sandbox.harness import NAMES
+
+
+def verify(sandbox, *extra: str):
+    result = sandbox.playbook("playbooks/verify.yml", *extra, check=False)
+    return result.returncode, result.stdout
+
+
+def failed_lines(output: str) -> list[str]:
+    """The FAILED findings, each on one line (the debug output wraps long lines)."""
+    quoted = re.findall(r"- '(FAILED(?:[^']|'')*)'", output)  # YAML single quotes: '' is one quote
+    return [" ".join(line.replace("''", "'").split()) for line in quoted]
+
+
+def test_verify_passes_on_a_healthy_environment_in_seconds(sandbox):
+    """Every check reads the provisioned environment, and the caller (the deploy credential) is simulated too."""
+    code, output = verify(sandbox, "-e", "image_tag=1.0.0")
+    assert code == 0, output[-5000:]
+    assert failed_lines(output) == []
+    passed = re.search(r"every check passed in ([0-9.]+) s \((\d+) not checked", output)
+    assert passed, output[-3000:]
+    for expected in (
+        "OK          iam: caller sandbox-deploy: allowed every action",
+        "OK          iam: role orders-local-hooks: allowed every action",
+        "OK          reachability: test listener :8443: the hooks reach it through NAT",
+        "OK          network: subnet-",
+        "NOT CHECKED image: sandbox.local/orders:1.0.0: sandbox.local is not an ECR registry",
+    ):
+        assert expected in " ".join(output.split()) or expected in output, (expected, output[-5000:])
+
+
+def test_an_unknown_deployment_config_is_refused_before_a_task_definition_is_registered(sandbox):
+    """Without the preflight, deploy registers a revision and makes its calls before CreateDeployment refuses the
+    config; with it, the play stops in seconds naming the configs there are, and nothing is registered."""
+    ecs = sandbox.client("ecs")
+
+    def revisions() -> list[str]:
+        return ecs.list_task_definitions(familyPrefix=NAMES["task_family"])["taskDefinitionArns"]
+
+    before = revisions()
+    version = sandbox.next_version()
+    stopped = sandbox.playbook("deploy.yml", "-e", f"image_tag={version}", "-e", "deployment_config=Nope", check=False)
+    assert stopped.returncode == 2
+    lines = failed_lines(stopped.stdout)
+    assert any("inputs: deployment_config=Nope: no such deployment config" in line for line in lines), lines
+    assert any("CodeDeployDefault.ECSAllAtOnce" in line for line in lines), lines
+    assert revisions() == before, "the preflight registered nothing"
+
+    later = sandbox.playbook(
+        "deploy.yml",
+        "-e",
+        f"image_tag={version}",
+        "-e",
+        "deployment_config=Nope",
+        "-e",
+        "skip_verify=true",
+        check=False,
+    )
+    assert later.returncode == 2
+    assert "DeploymentConfigDoesNotExistException" in later.stdout or "Nope" in later.stdout, later.stdout[-3000:]
+    assert len(revisions()) == len(before) + 1, "without the preflight, a revision was registered first"
+
+
+@contextmanager
+def role_without(sandbox, role: str, sid: str) -> Iterator[None]:
+    iam = sandbox.client("iam")
+    (name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+    document = json.loads(document) if isinstance(document, str) else document
+    kept = [s for s in document["Statement"] if s.get("Sid") != sid]
+    assert len(kept) == len(document["Statement"]) - 1
+    iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps({**document, "Statement": kept}))
+    try:
+        yield
+    finally:
+        iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(document))
+
+
+def test_a_statement_removed_from_a_role_is_named_with_each_denied_action(sandbox):
+    """The hook role without its reporting statement: a hook could not report, and CodeDeploy would wait for the
+    lifecycle event's timeout. The preflight simulates the role's statements and names the denied pairs."""
+    with role_without(sandbox, NAMES["roles"]["hooks"], "ReportAndListTargets"):
+        code, output = verify(sandbox)
+    assert code == 2
+    (line,) = [line for line in failed_lines(output) if line.startswith("FAILED iam:")]
+    assert "role orders-local-hooks: 3 needed permission(s) denied" in line
+    assert "codedeploy:PutLifecycleEventHookExecutionStatus on * (ReportAndListTargets: implicitDeny)" in line
+    assert "FIX: reprovision its policy: playbooks/provision.yml -i inventories/local" in line
+
+
+def test_the_test_listener_closed_to_the_hooks_is_found(sandbox):
+    """The load balancer is internet-facing: the hooks' requests arrive from the NAT gateway's public address. With
+    the rule admitting it removed, the test-traffic hook would time out; the preflight says which address to
+    admit on which port."""
+    ec2, elbv2 = sandbox.client("ec2"), sandbox.client("elbv2")
+    balancer = elbv2.describe_load_balancers(Names=[NAMES["load_balancer"]])["LoadBalancers"][0]
+    (group_id,) = balancer["SecurityGroups"]
+    group = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
+    nat_rules = [
+        {**rule, "IpRanges": [r for r in rule["IpRanges"] if r["CidrIp"].startswith("192.0.2.")]}
+        for rule in group["IpPermissions"]
+        if rule.get("FromPort") == 8443 and any(r["CidrIp"].startswith("192.0.2.") for r in rule["IpRanges"])
+    ]
+    assert nat_rules, group["IpPermissions"]
+    ec2.revoke_security_group_ingress(GroupId=group_id, IpPermissions=nat_rules)
+    try:
+        code, output = verify(sandbox)
+    finally:
+        ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=nat_rules)
+    assert code == 2
+    (line,) = [line for line in failed_lines(output) if line.startswith("FAILED reachability:")]
+    assert "test listener :8443" in line
+    assert "NAT gateways' public addresses ['192.0.2." in line
+    assert "FIX: admit 192.0.2." in line
+    assert "/32 on TCP 8443" in line
+
+
+def test_private_subnets_without_a_nat_route_are_found_and_fail_later_without_verify(sandbox):
+    """No 0.0.0.0/0 route in the private subnets' route table and no VPC endpoint: verify names what each subnet's
+    tasks and hooks cannot reach. Without verify, it fails later, as on AWS: a task started there stops with
+    CannotPullContainerError (its image's registry is out of reach), and a hook function's calls to CodeDeploy time
+    out, so it can never report its lifecycle event (CodeDeploy would wait for the event's timeout)."""
+    ec2, ecs = sandbox.client("ec2"), sandbox.client("ecs")
+    tables = [
+        t for t in ec2.describe_route_tables()["RouteTables"] if any(r.get("NatGatewayId") for r in t.get("Routes", []))
+    ]
+    (table,) = tables
+    (route,) = [r for r in table["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
+    subnet = table["Associations"][0]["SubnetId"]
+    service = ecs.describe_services(cluster=NAMES["cluster"], services=[NAMES["ecs_service"]])["services"][0]
+    network = service["taskSets"][0]["networkConfiguration"]
+    ec2.delete_route(RouteTableId=table["RouteTableId"], DestinationCidrBlock="0.0.0.0/0")
+    try:
+        code, output = verify(sandbox, "-e", "image_tag=1.0.0")
+        task = ecs.run_task(
+            cluster=NAMES["cluster"],
+            taskDefinition=service["taskSets"][0]["taskDefinition"],
+            launchType="FARGATE",
+            networkConfiguration={"awsvpcConfiguration": {**network["awsvpcConfiguration"], "subnets": [subnet]}},
+            startedBy="preflight-test",
+        )["tasks"][0]["taskArn"]
+        invoked = sandbox.client("lambda").invoke(
+            FunctionName=NAMES["hook_functions"]["BeforeInstall"],
+            Payload=json.dumps({"DeploymentId": "d-NOROUTE00", "LifecycleEventHookExecutionId": "nothing"}),
+        )
+        hook_output = invoked["Payload"].read().decode()
+        stopped = sandbox.wait_for(
+            "the task to stop",
+            lambda: [
+                t
+                for t in ecs.describe_tasks(cluster=NAMES["cluster"], tasks=[task])["tasks"]
+                if t["lastStatus"] == "STOPPED"
+            ],
+            timeout=60,
+        )
+    finally:
+        ec2.create_route(
+            RouteTableId=table["RouteTableId"], DestinationCidrBlock="0.0.0.0/0", NatGatewayId=route["NatGatewayId"]
+        )
+    assert code == 2
+    lines = failed_lines(output)
+    network_lines = [line for line in lines if line.startswith("FAILED network:")]
+    assert len(network_lines) == 2, lines  # both private subnets
+    assert "no VPC endpoint for: logs (CloudWatch Logs)" in network_lines[0]
+    assert "secretsmanager (Secrets Manager (the task's secrets))" in network_lines[0]
+    assert "codedeploy (CodeDeploy (to report the hook's result))" in network_lines[0]
+    assert "the image's registry (not ECR: only a NAT gateway reaches it)" in network_lines[0]
+    assert any(line.startswith("FAILED reachability: test listener") and "no NAT gateway" in line for line in lines)
+    # ... and what happens without the preflight.
+    assert "CannotPullContainerError" in stopped[0]["stoppedReason"], stopped[0]
+    assert "i/o timeout" in stopped[0]["stoppedReason"]
+    logs = sandbox.client("logs").filter_log_events(
+        logGroupName=f"/aws/lambda/{NAMES['hook_functions']['BeforeInstall']}", filterPattern='"d-NOROUTE00"'
+    )["events"]
+    seen = hook_output + " ".join(e["message"] for e in logs)
+    assert "Connect timeout" in seen, seen[-3000:]
+
+
+def test_a_secret_scheduled_for_deletion_is_found(sandbox):
+    """The task's secret scheduled for deletion: new tasks would stop with ResourceInitializationError and the
+    deployment roll back; the preflight says how to restore it."""
+    secrets = sandbox.client("secretsmanager")
+    arn = secrets.describe_secret(SecretId="orders-local/api-token")["ARN"]
+    secrets.delete_secret(SecretId=arn, RecoveryWindowInDays=7)
+    try:
+        code, output = verify(sandbox)
+    finally:
+        secrets.restore_secret(SecretId=arn)
+    assert code == 2
+    (line,) = [line for line in failed_lines(output) if line.startswith("FAILED secrets:")]
+    assert "scheduled for deletion" in line
+    assert f"FIX: aws secretsmanager restore-secret --secret-id {arn}" in line
+
+
+def test_an_active_deployment_is_found_and_deploy_follows_it(sandbox):
+    """verify.yml refuses while a deployment is active (a new one would be refused); deploy.yml's own preflight
+    lets it through, since deploy follows or replaces an active deployment itself."""
+    version = sandbox.next_version()
+    running = sandbox.start_playbook("deploy.yml", "-e", f"image_tag={version}")
+    codedeploy = sandbox.client("codedeploy")
+    group = {"applicationName": NAMES["codedeploy_application"], "deploymentGroupName": NAMES["deployment_group"]}
+    sandbox.wait_for(
+        "a deployment to be active",
+        lambda: codedeploy.list_deployments(**group, includeOnlyStatuses=["InProgress"])["deployments"],
+        timeout=120,
+    )
+    (active,) = codedeploy.list_deployments(**group, includeOnlyStatuses=["InProgress"])["deployments"]
+    code, output = verify(sandbox)
+    output_done, _ = running.communicate(timeout=600)
+    assert running.returncode == 0, output_done[-4000:]
+    assert code == 2
+    (line,) = [line for line in failed_lines(output) if line.startswith("FAILED codedeploy:")]
+    assert f"deployment {active} is still active" in line
+    assert "-e replace_active=true" in line
+    assert "checks OK" in output_done, "deploy's summary reports its preflight"
+    code, output = verify(sandbox)
+    assert code == 0, failed_lines(output)
