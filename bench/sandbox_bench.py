@@ -13,6 +13,7 @@
    Sandbox.isolate_control_plane).
 4. AWS API calls made by one deploy and by a provision run that changes nothing (the playbook's own calls,
    counted by the sandbox's endpoints; the CodeDeploy engine's and the hooks' calls shown apart).
+5. The preflight (playbooks/verify.yml) on the healthy environment: its checks' time and the whole playbook's.
 
 Run with `make bench-sandbox` (or python bench/sandbox_bench.py [--rounds N]). Prints figures, asserts nothing.
 """
@@ -20,6 +21,7 @@ Run with `make bench-sandbox` (or python bench/sandbox_bench.py [--rounds N]). P
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import subprocess
 import sys
@@ -149,6 +151,7 @@ def measure(rounds: int, pairs: int, only_latency: bool) -> dict:
         box = Sandbox(Path(home), ports=(4866, 4867), network=21)
         box.cli("up")
         try:
+            box.grant_operator_access()  # each playbook signs as the sandbox's user of its access
             box.playbook("playbooks/provision.yml")
             box.playbook("deploy.yml", "-e", "image_tag=3.0.0")  # warm: production on a deployed version
             versions = (f"3.{n}.0" for n in range(1, 100))
@@ -162,6 +165,9 @@ def measure(rounds: int, pairs: int, only_latency: bool) -> dict:
             )
             if only_latency:
                 return {"latency": latency}
+
+            # 5: the preflight on the healthy environment (the checks' own time, and the whole playbook's).
+            preflight = [verify_seconds(box) for _ in range(3)]
 
             # 1 and 4a: deployments raced against the CLI waiter, the first one's API calls counted.
             box.api_calls(reset=True)
@@ -192,7 +198,17 @@ def measure(rounds: int, pairs: int, only_latency: bool) -> dict:
         "recap": recap,
         "during_rollback": during_rollback,
         "after_rollback": after_rollback,
+        "preflight": preflight,
     }
+
+
+def verify_seconds(box: Sandbox) -> tuple[float, float]:
+    """(the checks' seconds as the module reports them, the playbook's wall-clock seconds) of one verify.yml."""
+    started = time.monotonic()
+    result = box.playbook("playbooks/verify.yml", "-e", "image_tag=3.0.0")
+    wall = time.monotonic() - started
+    checks = float(re.search(r"every check passed in ([0-9.]+) s", result.stdout).group(1))
+    return checks, wall
 
 
 def report_latency(latency: dict[str, list[dict]]) -> None:
@@ -265,6 +281,13 @@ def report(figures: dict) -> None:
     changed = figures["recap"].split(":", 1)[-1].split()[1]
     print(f"   provision that changes nothing ({changed}): the playbook {provision_calls['ansible']}")
     print(f"     most frequent: {figures['provision_ops']}")
+    print()
+    checks = statistics.median(c for c, _ in figures["preflight"])
+    wall = statistics.median(w for _, w in figures["preflight"])
+    print(
+        f"5. preflight (playbooks/verify.yml) on the healthy environment, median of {len(figures['preflight'])}: "
+        f"the checks {checks:.2f} s, the whole playbook {wall:.1f} s (Ansible's start included)"
+    )
 
 
 def main() -> int:
