@@ -114,9 +114,6 @@ UNEXERCISED = {
     ("deploy", "PreflightWithoutResourceTypes", "ssm:DescribeParameters"): (
         "The preflight looks up a task's SSM parameters; the sandbox's service reads a Secrets Manager secret only."
     ),
-    ("deploy", "PreflightTheImageAndCertificate", "ecr:DescribeImages"): (
-        "The preflight looks an ECR image up; the sandbox's image is in another registry (not checked, as on AWS)."
-    ),
 }
 
 _ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([^:@]+)")

@@ -226,3 +226,31 @@ def test_an_active_deployment_is_found_and_deploy_follows_it(sandbox):
     assert "checks OK" in output_done, "deploy's summary reports its preflight"
     code, output = verify(sandbox)
     assert code == 0, failed_lines(output)
+
+
+def test_an_ecr_image_tag_that_does_not_exist_and_a_role_that_cannot_pull_it_are_found(sandbox):
+    """The inventory switched to an ECR repository: verify looks the tag up (DescribeImages) and simulates the task
+    execution role with the statements that repository needs (the role provisioned for another registry has
+    none: its tasks could not pull, CannotPullContainerError)."""
+    ecr = sandbox.client("ecr")
+    ecr.create_repository(repositoryName="orders-preflight")
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"}
+    ecr.put_image(repositoryName="orders-preflight", imageManifest=json.dumps(manifest), imageTag="1.0.0")
+    repository = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders-preflight"
+    try:
+        code, output = verify(sandbox, "-e", f"ecs_service_image_repository={repository}", "-e", "image_tag=9.9.9")
+        present, present_output = verify(
+            sandbox, "-e", f"ecs_service_image_repository={repository}", "-e", "image_tag=1.0.0"
+        )
+    finally:
+        ecr.delete_repository(repositoryName="orders-preflight", force=True)
+    assert code == 2
+    lines = failed_lines(output)
+    (image,) = [line for line in lines if line.startswith("FAILED image:")]
+    assert f"{repository}:9.9.9: no image tagged 9.9.9 in ECR repository orders-preflight" in image
+    (role,) = [line for line in lines if line.startswith("FAILED iam:")]
+    assert "role orders-local-task-execution" in role
+    assert "ecr:BatchGetImage on arn:aws:ecr:eu-west-1:123456789012:repository/orders-preflight" in role
+    assert present == 2, "the tag exists, the role still cannot pull it"
+    assert [line.split(":")[0] for line in failed_lines(present_output)] == ["FAILED iam"]
+    assert "OK image: " in " ".join(present_output.split())
