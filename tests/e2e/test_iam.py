@@ -148,8 +148,14 @@ def test_without_a_needed_statement_the_predicted_call_is_refused(sandbox, role,
     need = next(n for (r, s, _), n in found.items() if (r, s) == (name, sid))
     before = sandbox.versions_served(10)
     with without_statement(sandbox, name, sid):
-        result = sandbox.playbook("deploy.yml", "-e", f"image_tag={sandbox.next_version()}", check=False)
+        version = sandbox.next_version()
+        preflight = sandbox.playbook("deploy.yml", "-e", f"image_tag={version}", check=False)
+        result = sandbox.playbook("deploy.yml", "-e", f"image_tag={version}", "-e", "skip_verify=true", check=False)
 
+    predicted = " ".join(preflight.stdout.replace("''", "'").split())
+    assert preflight.returncode == 2
+    assert "FAILED iam: caller sandbox-deploy:" in predicted, predicted[-3000:]
+    assert f"iam:PassRole on {need.resource} (PassTheTaskRoles: implicitDeny)" in predicted, predicted[-3000:]
     said = " ".join(result.stdout.split())
     assert result.returncode != 0
     assert f"failed at lifecycle event {where}" in said
@@ -179,15 +185,22 @@ def without_operator_statement(sandbox, policy: str, sid: str) -> Iterator[None]
 
 def test_a_deployer_without_a_needed_statement_is_refused_before_anything_changes(sandbox):
     """The operators' analysis is honest too: without the deploy policy's PassRole of the task roles (needed, says
-    the decision log), deploy.yml is refused at the call predicted, as the deploy credential, before any
+    the decision log), deploy.yml's preflight names the denied pair (it simulates the caller's policy), and
+    without the preflight deploy.yml is refused at the call predicted, as the deploy credential, before any
     deployment exists; production keeps serving."""
     policy = f"{APP}-deploy"
     found = needs(read(sandbox.home / "logs" / "iam-decisions.jsonl"), project_operator_policies())
     need = next(n for (h, s, _), n in found.items() if (h, s) == (policy, "PassTheTaskRoles"))
     before, deployments = sandbox.versions_served(10), len(sandbox.deployments())
     with without_operator_statement(sandbox, policy, "PassTheTaskRoles"):
-        result = sandbox.playbook("deploy.yml", "-e", f"image_tag={sandbox.next_version()}", check=False)
+        version = sandbox.next_version()
+        preflight = sandbox.playbook("deploy.yml", "-e", f"image_tag={version}", check=False)
+        result = sandbox.playbook("deploy.yml", "-e", f"image_tag={version}", "-e", "skip_verify=true", check=False)
 
+    predicted = " ".join(preflight.stdout.replace("''", "'").split())
+    assert preflight.returncode == 2
+    assert "FAILED iam: caller sandbox-deploy:" in predicted, predicted[-3000:]
+    assert f"iam:PassRole on {need.resource} (PassTheTaskRoles: implicitDeny)" in predicted, predicted[-3000:]
     said = " ".join(result.stdout.split())
     assert result.returncode != 0
     assert f"user/sandbox-deploy is not authorized to perform: {need.call} on resource: {need.resource}" in said, said[
