@@ -138,8 +138,9 @@ def without_statement(sandbox, role: str, sid: str) -> Iterator[dict]:
 )
 def test_without_a_needed_statement_the_predicted_call_is_refused(sandbox, role, sid, where):
     """The least-privilege analysis is honest: for one statement per principal that the decision log says was
-    needed (sandbox/iam_analysis.py), a deploy without it fails at the predicted call, refused as AWS refuses it,
-    and production keeps serving."""
+    needed (sandbox/iam_analysis.py), deploy's preflight names the denied pair (it simulates the role), and a
+    deploy without the preflight fails at the predicted call, refused as AWS refuses it, and production keeps
+    serving."""
     roles = project_roles(
         secret_arns=[sandbox.client("secretsmanager").describe_secret(SecretId="orders-local/api-token")["ARN"]]
     )
@@ -154,8 +155,8 @@ def test_without_a_needed_statement_the_predicted_call_is_refused(sandbox, role,
 
     predicted = " ".join(preflight.stdout.replace("''", "'").split())
     assert preflight.returncode == 2
-    assert "FAILED iam: caller sandbox-deploy:" in predicted, predicted[-3000:]
-    assert f"iam:PassRole on {need.resource} (PassTheTaskRoles: implicitDeny)" in predicted, predicted[-3000:]
+    assert f"FAILED iam: role {name}:" in predicted, predicted[-3000:]
+    assert f"{need.call} on {need.resource} ({sid}: implicitDeny)" in predicted, predicted[-3000:]
     said = " ".join(result.stdout.split())
     assert result.returncode != 0
     assert f"failed at lifecycle event {where}" in said
