@@ -44,8 +44,18 @@ lint: $(STAMP)  ## ruff, mypy, yamllint, ansible-lint (production profile)
 	ANSIBLE_INVENTORY_UNPARSED_FAILED=false PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ansible-lint --offline --profile production
 
 test: lint haproxy  ## lint, then the whole test suite (PostgreSQL tests need 127.0.0.1:5432)
+	# Two pytest runs side by side: the end-to-end scenarios (one sandbox, mostly waiting on its scaled clock)
+	# and the unit and integration tests (their own moto servers on free ports), whose output follows the
+	# scenarios'. Either failing fails the target (pytest exits 5 when it collects nothing: a failure too).
 	# --durations: each scenario's time (every test of 2 s or more), slowest first, after the results.
-	$(BIN)/pytest --durations=0 --durations-min=2
+	@rm -f .test-rest.log; \
+	$(BIN)/pytest tests/unit tests/integration --durations=0 --durations-min=2 -p no:cacheprovider \
+		> .test-rest.log 2>&1 & rest=$$!; \
+	$(BIN)/pytest tests/e2e --durations=0 --durations-min=2; e2e=$$?; \
+	wait $$rest; others=$$?; \
+	echo; echo "=== unit and integration tests (run beside the end-to-end scenarios) ==="; cat .test-rest.log; \
+	echo "end-to-end: exit $$e2e; unit and integration: exit $$others"; \
+	test $$e2e -eq 0 && test $$others -eq 0
 
 test-unit: $(STAMP)  ## only the unit tests, no lint
 	$(BIN)/pytest tests/unit
