@@ -438,6 +438,29 @@ def patch_moto(plane: DataPlane) -> None:
     from moto.elbv2.models import ELBv2Backend, FakeTargetGroup
     from moto.moto_api import state_manager
 
+    # Service Quotas: moto holds the VPC's quotas only; the account's Fargate On-Demand vCPU quota (the preflight
+    # reads it) is the sandbox's setting (SANDBOX_FARGATE_VCPU_QUOTA), with AWS's quota code, name and ARN.
+    from moto.servicequotas.models import ServiceQuotasBackend
+
+    original_quota = ServiceQuotasBackend.get_service_quota
+
+    def get_service_quota(self, service_code: str, quota_code: str) -> dict:
+        if (service_code, quota_code) == ("fargate", "L-3032A538"):
+            return {
+                "ServiceCode": "fargate",
+                "ServiceName": "AWS Fargate",
+                "QuotaArn": f"arn:aws:servicequotas:{self.region_name}:{self.account_id}:fargate/L-3032A538",
+                "QuotaCode": "L-3032A538",
+                "QuotaName": "Fargate On-Demand vCPU resource count",
+                "Value": plane.cfg.fargate_vcpu_quota,
+                "Unit": "None",
+                "Adjustable": True,
+                "GlobalQuota": False,
+            }
+        return original_quota(self, service_code, quota_code)
+
+    ServiceQuotasBackend.get_service_quota = get_service_quota  # type: ignore[method-assign]
+
     # Tasks keep the status the agent gives them (moto would otherwise advance it on every read).
     state_manager.set_transition("ecs::task", {"progression": "manual", "times": 10**9})
 

@@ -60,6 +60,9 @@ class Config:
     internet_address: str = "198.51.100.7"
     lambda_public_address: str = "203.0.113.10"
     images: dict = field(default_factory=lambda: json.loads(json.dumps(DEFAULT_IMAGES)))
+    # The account's Fargate On-Demand vCPU quota (Service Quotas L-3032A538), as GetServiceQuota answers it. AWS
+    # sets it per account and documents no default here: **assumed** (fidelity ledger).
+    fargate_vcpu_quota: float = 6.0
     # IAM is enforced on every call (sandbox/iam_authority.py); False only to debug a policy (decisions are still
     # recorded, nothing is refused): SANDBOX_IAM_ENFORCEMENT=off at `up`.
     iam_enforcement: bool = True
@@ -124,6 +127,7 @@ def from_environment() -> Config:
         balancer_network=os.environ.get("SANDBOX_BALANCER_NETWORK", "127.1.0.0/16"),
         task_network=os.environ.get("SANDBOX_TASK_NETWORK", "127.2.0.0/16"),
         lambda_network=os.environ.get("SANDBOX_LAMBDA_NETWORK", "127.3.0.0/16"),
+        fargate_vcpu_quota=float(os.environ.get("SANDBOX_FARGATE_VCPU_QUOTA", "6")),
         iam_enforcement=os.environ.get("SANDBOX_IAM_ENFORCEMENT", "on").lower() not in ("off", "0", "false", "no"),
     )
 

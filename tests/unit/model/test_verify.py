@@ -119,3 +119,21 @@ def test_a_finding_reads_as_one_line_with_its_fix():
     finding = v.failed("secrets", "orders-prod/api", "no such secret", "create it")
     assert finding.line() == "FAILED      secrets: orders-prod/api: no such secret FIX: create it"
     assert v.summary([finding, v.ok("logs", "/ecs/x", "exists")])["counts"] == {"ok": 1, "failed": 1, "not checked": 0}
+
+
+def test_both_task_sets_must_fit_the_fargate_vcpu_quota():
+    """During a deployment the original and the replacement task sets run together: twice the service's vCPU."""
+    quota = {"Quota": {"QuotaName": "Fargate On-Demand vCPU resource count", "Value": 6.0}}
+    check = verify(Clients(get_service_quota=quota))
+    check.facts.task_definition = {"cpu": "1024"}
+    check.facts.service = {"desiredCount": 4}
+    (finding,) = check.quotas()
+    assert finding.status == v.FAILED
+    assert finding.message == "a deployment runs both task sets: 8 vCPU, above the account's quota of 6"
+    check.facts.service = {"desiredCount": 3}
+    (finding,) = check.quotas()
+    assert finding.status == v.OK
+    unanswered = verify(Clients(get_service_quota=ClientError({"Error": {"Code": "NoSuchResourceException"}}, "Q")))
+    unanswered.facts = check.facts
+    (finding,) = unanswered.quotas()
+    assert finding.status == v.NOT_CHECKED
