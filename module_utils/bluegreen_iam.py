@@ -429,8 +429,9 @@ OPERATOR_REASONS = {
     ),
     ("deploy", "PreflightTheQuota"): "The Fargate On-Demand vCPU quota (L-3032A538) fits both task sets.",
     ("deploy", "SimulateThePolicies"): (
-        "iam:SimulatePrincipalPolicy of the environment's roles and of the caller itself (${aws:username}: an IAM "
-        "user's own name), with the statements each uses."
+        "iam:SimulatePrincipalPolicy of the environment's roles and of the caller itself when it is an IAM user "
+        "(${aws:username}; IAM accepts a policy variable inside an ARN, not as the whole resource, and no variable "
+        "names a role session's role), with the statements each uses."
     ),
     ("deploy", "ExplainAFailure"): (
         "A failed deploy says why: the replacement tasks ECS stopped and the hook functions' last log lines."

@@ -882,28 +882,42 @@ class Verify:
         attached = {arn.rsplit("/", 1)[-1] for arn in policies["attach"].get(access, [])}
         statements = [s for p in policies["policies"].values() if p["name"] in attached for s in p["statements"]]
         suffix = f"-{access}"
-        arn = self.facts.caller_arn
-        if ":user/" not in arn:
-            return [
-                not_checked(
-                    "iam",
-                    arn,
-                    "the caller is not an IAM user: its role's policies were not simulated "
-                    "(its calls are checked as it makes them)",
-                )
-            ]
-        # Its own ARN in its policy is written with ${aws:username}: the simulator is given the name.
+        principal, subject = self.caller_principal()
+        if principal is None:
+            return [not_checked("iam", self.facts.caller_arn, "the caller is neither an IAM user nor a role session")]
+        # A user's own ARN is in its policy as user/${aws:username}: the simulator is given the name. (A role
+        # session's role may not be simulated by the deploy policy: the refusal is reported as not checked.)
         return self._simulate(
-            f"caller {arn.split('/')[-1]}",
-            arn,
+            f"caller {subject}",
+            principal,
             statements,
-            variables={"aws:username": arn.split("/")[-1]},
+            variables={"aws:username": subject} if ":user/" in principal else {},
             fix=f"attach the environment's {access} policy ({self.names['environment']}{suffix}): "
             "playbooks/operator_access.yml, as an administrator",
+            missing=f"the caller's role is not {principal} (a role with a path): its policies were not simulated",
         )
 
+    def caller_principal(self) -> tuple[str | None, str]:
+        """The IAM principal of the caller: a user's ARN as it is; a role session's role
+        (`arn:aws:sts::<account>:assumed-role/<role>/<session>` -> `arn:aws:iam::<account>:role/<role>`: STS
+        does not say the role's path, so a role with one is reported as not simulated)."""
+        arn = self.facts.caller_arn
+        if ":user/" in arn:
+            return arn, arn.rsplit("/", 1)[-1]
+        if ":assumed-role/" in arn:
+            role = arn.split(":assumed-role/", 1)[1].split("/")[0]
+            return f"arn:{self.facts.partition}:iam::{self.facts.account}:role/{role}", f"role {role}"
+        return None, arn
+
     def _simulate(
-        self, subject: str, principal: str, statements: list[dict], fix: str, variables: dict | None = None
+        self,
+        subject: str,
+        principal: str,
+        statements: list[dict],
+        fix: str,
+        *,
+        variables: dict | None = None,
+        missing: str = "",
     ) -> list[Finding]:
         """Each statement's actions on its resources, simulated for the principal: a denial means the principal
         lacks what the model says it uses (a statement removed or changed, a policy detached)."""
@@ -927,6 +941,8 @@ class Verify:
                 results = [r for page in pages for r in page["EvaluationResults"]]
             except Exception as e:
                 if error_code(e) == "NoSuchEntity":
+                    if missing:
+                        return [not_checked("iam", subject, missing)]
                     return [failed("iam", subject, "does not exist", fix)]
                 if error_code(e) in ("AccessDenied", "AccessDeniedException"):
                     return [not_checked("iam", subject, f"iam:SimulatePrincipalPolicy was refused: {e}")]

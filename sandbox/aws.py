@@ -430,16 +430,9 @@ def _split_result(output: str) -> tuple[str, str]:
     return "", output
 
 
-def patch_moto(plane: DataPlane) -> None:
-    """Where moto stops short of AWS. Each patch is what AWS does, as documented."""
-    from moto.awslambda.models import LambdaFunction
-    from moto.ec2.models.elastic_network_interfaces import NetworkInterface
-    from moto.ecs.models import EC2ContainerServiceBackend
-    from moto.elbv2.models import ELBv2Backend, FakeTargetGroup
-    from moto.moto_api import state_manager
-
-    # Service Quotas: moto holds the VPC's quotas only; the account's Fargate On-Demand vCPU quota (the preflight
-    # reads it) is the sandbox's setting (SANDBOX_FARGATE_VCPU_QUOTA), with AWS's quota code, name and ARN.
+def patch_service_quotas(plane: DataPlane) -> None:
+    """Service Quotas: moto holds the VPC's quotas only; the account's Fargate On-Demand vCPU quota (the preflight
+    reads it) is the sandbox's setting (SANDBOX_FARGATE_VCPU_QUOTA), with AWS's quota code, name and ARN."""
     from moto.servicequotas.models import ServiceQuotasBackend
 
     original_quota = ServiceQuotasBackend.get_service_quota
@@ -459,7 +452,16 @@ def patch_moto(plane: DataPlane) -> None:
             }
         return original_quota(self, service_code, quota_code)
 
-    ServiceQuotasBackend.get_service_quota = get_service_quota  # type: ignore[method-assign]
+    ServiceQuotasBackend.get_service_quota = get_service_quota
+
+
+def patch_moto(plane: DataPlane) -> None:
+    """Where moto stops short of AWS. Each patch is what AWS does, as documented."""
+    from moto.awslambda.models import LambdaFunction
+    from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+    from moto.ecs.models import EC2ContainerServiceBackend
+    from moto.elbv2.models import ELBv2Backend, FakeTargetGroup
+    from moto.moto_api import state_manager
 
     # Tasks keep the status the agent gives them (moto would otherwise advance it on every read).
     state_manager.set_transition("ecs::task", {"progression": "manual", "times": 10**9})
@@ -749,7 +751,7 @@ def patch_simulate_principal_policy() -> None:
     statement whose condition needs a context key the request does not give is not matched: the key is listed
     in MissingContextValues and the decision is implicitDeny unless another statement allows it."""
     from moto.core.responses import ActionResult
-    from moto.iam.exceptions import ValidationError
+    from moto.iam.exceptions import NotFoundException, ValidationError
     from moto.iam.responses import IamResponse
 
     from sandbox import iam_policy
@@ -762,6 +764,8 @@ def patch_simulate_principal_policy() -> None:
         if kind not in ("role", "user"):
             raise ValidationError(f"The sandbox simulates roles and users only, not {source}")
         principal = self.backend.get_role(name) if kind == "role" else self.backend.get_user(name)
+        if principal.arn != source:  # the exact ARN, path included (a role's path is part of its ARN)
+            raise NotFoundException(f"{source} not found")
         # Policy id -> document, and its SourcePolicyType (the API's enum: the principal's kind for an inline
         # policy, aws-managed / user-managed, none for PolicyInputList). A user's simulation includes the
         # inline and attached policies of its groups (API reference: "the policies attached to ... any groups
@@ -815,6 +819,7 @@ def main() -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     plane = DataPlane(cfg)
     patch_moto(plane)
+    patch_service_quotas(plane)
     patch_simulate_principal_policy()
     plane.authority.create_operator()
     iam_moto.enforce(plane.authority, plane.backend)
