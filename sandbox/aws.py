@@ -228,10 +228,19 @@ class DataPlane:
         return set()
 
     def _target_state(self, group, check, target: tuple[str, int], registered: dict) -> tuple:
-        started = max(registered.get("_registered_at", 0), self.in_use_since.get(group.name, time.time()))
-        return alb.target_health(
+        in_use = self.in_use_since.get(group.name, time.time())
+        started = max(registered.get("_registered_at", 0), in_use)
+        state = alb.target_health(
             self.stats, group.name, target, age=time.time() - started, check=check, scale=self.cfg.health_check_scale
         )
+        # A healthy target stays healthy until its checks fail (ModifyTargetGroup's new settings, or HAProxy
+        # reloading them, do not send it back to "initial"); a target group taken out of use and put back in
+        # starts over, as its targets' health does on AWS.
+        if state[0] == "healthy":
+            registered["_healthy_during"] = in_use
+        elif state[0] == "initial" and registered.get("_healthy_during") == in_use:
+            return "healthy", None, None
+        return state
 
     def reconcile_load_balancer(self) -> None:
         desired = self.desired_load_balancer()

@@ -22,7 +22,7 @@ import botocore.session
 
 LEDGER = Path(__file__).resolve().parent.parent / "docs" / "fidelity-ledger.md"
 # SigV4 signing names (what the sandbox's counter records) -> botocore client names (what the ledger uses).
-CLIENT_NAMES = {"elasticloadbalancing": "elbv2", "monitoring": "cloudwatch"}
+CLIENT_NAMES = {"elasticloadbalancing": "elbv2", "monitoring": "cloudwatch", "servicequotas": "service-quotas"}
 # Callers whose calls are the project's (the tests' and the harness's own calls come as "other").
 PROJECT_CALLERS = ("ansible", "hooks", "codedeploy-engine")
 _ROW = re.compile(r"^\|\s*`([a-z0-9-]+)`\s*\|\s*`([A-Za-z0-9]+)`\s*\|")

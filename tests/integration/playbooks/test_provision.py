@@ -122,9 +122,18 @@ def test_provision_twice_then_after_a_deployment(ansible_playbook, boto3_client,
         assert [t["TargetGroupArn"] for t in targets] == [green], f"provision moved traffic on port {listener['Port']}"
 
     # deploy.yml up to the wait: the emulator stores the deployment but has no ListDeploymentTargets to follow
-    # it with (and never runs it): the play fails there, saying so. The sandbox runs deployments for real.
+    # it with (and never runs it): the play fails there, saying so. The sandbox runs deployments for real. The
+    # preflight is skipped: plain moto runs no task and simulates no policy (tests/e2e/test_preflight.py has it).
     deploy = ansible_playbook(
-        REPO_ROOT / "deploy.yml", "-i", "inventories/dev", "-e", "image_tag=2.0.0", inventory=None, check=False
+        REPO_ROOT / "deploy.yml",
+        "-i",
+        "inventories/dev",
+        "-e",
+        "image_tag=2.0.0",
+        "-e",
+        "skip_verify=true",
+        inventory=None,
+        check=False,
     )
     assert deploy.returncode == 2
     assert "TASK [Deploy, reporting each lifecycle event and traffic step as it happens]" in deploy.stdout
