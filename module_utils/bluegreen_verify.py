@@ -318,6 +318,16 @@ class Verify:
         group = target_group_arn.split("/")[-2]
         if states and all(s == "healthy" for s in states):
             return [ok("ecs", f"target group {group}", f"the original task set's {len(states)} targets are healthy")]
+        if "healthy" in states and not {"unhealthy", "unavailable"} & set(states):
+            # Some still "initial" (registration in progress, or health checks just changed) or "draining": not a
+            # fault, and not yet known healthy.
+            return [
+                not_checked(
+                    "ecs",
+                    f"target group {group}",
+                    f"the original task set's targets are {sorted(states)}: some are not known healthy yet",
+                )
+            ]
         return [
             failed(
                 "ecs",
