@@ -137,3 +137,23 @@ def test_both_task_sets_must_fit_the_fargate_vcpu_quota():
     unanswered.facts = check.facts
     (finding,) = unanswered.quotas()
     assert finding.status == v.NOT_CHECKED
+
+
+def test_the_original_targets_health():
+    """All healthy: OK. Some still initial or draining and none unhealthy: not known yet, not a fault. Any
+    unhealthy, or none healthy: production is not healthy now, and the deployment would start from it."""
+    arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/orders-prod-blue/abc"
+
+    def states(*names):
+        descriptions = [{"TargetHealth": {"State": name}} for name in names]
+        (finding,) = verify(
+            Clients(describe_target_health={"TargetHealthDescriptions": descriptions})
+        )._targets_healthy(arn)
+        return finding.status
+
+    assert states("healthy", "healthy") == v.OK
+    assert states("healthy", "initial") == v.NOT_CHECKED
+    assert states("healthy", "draining") == v.NOT_CHECKED
+    assert states("healthy", "unhealthy") == v.FAILED
+    assert states("initial", "initial") == v.FAILED
+    assert states() == v.FAILED
