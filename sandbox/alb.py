@@ -71,22 +71,28 @@ class Desired:
         """(listener backend, server) -> HAProxy weight."""
         result = {}
         for key, forwards in self.listeners.items():
-            backend = _listener_backend(key)
+            backend = listener_backend(key)
             for tg, weight in forwards:
                 targets = self.target_groups.get(tg, (None, []))[1]
                 serving = self.routable.get(tg, set(targets))
                 for ip, port in targets:
                     share = 0 if weight == 0 else max(1, min(256, round(weight * 2 / max(1, len(serving)))))
-                    result[(backend, _server(tg, ip, port))] = share if (ip, port) in serving else 0
+                    result[(backend, server_name(tg, ip, port))] = share if (ip, port) in serving else 0
         return result
 
 
-def _listener_backend(key) -> str:
+def listener_backend(key) -> str:
     lb, _address, port = key
     return f"lb_{_name(lb)}_{port}"
 
 
-def _server(tg: str, ip: str, port: int) -> str:
+def frontend_name(key) -> str:
+    """A listener's HAProxy frontend (its request log names it; a TLS one with a "~" after it)."""
+    lb, _address, port = key
+    return f"ft_{_name(lb)}_{port}"
+
+
+def server_name(tg: str, ip: str, port: int) -> str:
     return f"{_name(tg)}_{_name(ip)}_{port}"
 
 
@@ -131,15 +137,15 @@ def render(desired: Desired, state: Path, scale: float) -> str:
             f"  timeout check {int(max(0.5, min(check.timeout, check.interval) * scale) * 1000)}ms",
             f"  default-server inter {int(interval * 1000)}ms rise {check.healthy} fall {check.unhealthy}",
         ]
-        lines += [f"  server {_server(name, ip, port)} {ip}:{port} check" for ip, port in sorted(targets)]
+        lines += [f"  server {server_name(name, ip, port)} {ip}:{port} check" for ip, port in sorted(targets)]
         lines.append("")
     weights = desired.weights()
     for key, forwards in sorted(desired.listeners.items()):
-        lb, address, port = key
-        backend = _listener_backend(key)
+        _lb, address, port = key
+        backend = listener_backend(key)
         tls = f" ssl crt {desired.tls[key]}" if key in desired.tls else ""
         admitted = desired.admitted.get(key)
-        lines += [f"frontend ft_{_name(lb)}_{port}", f"  bind {address}:{port}{tls}"]
+        lines += [f"frontend {frontend_name(key)}", f"  bind {address}:{port}{tls}"]
         if admitted is not None:
             # A security group drops what it does not admit: the client waits, it is never refused.
             if admitted:
@@ -153,7 +159,7 @@ def render(desired: Desired, state: Path, scale: float) -> str:
         lines += [f"backend {backend}", "  balance roundrobin"]
         for tg, _weight in forwards:
             for ip, p in sorted(desired.target_groups.get(tg, (None, []))[1]):
-                server = _server(tg, ip, p)
+                server = server_name(tg, ip, p)
                 lines.append(
                     f"  server {server} {ip}:{p} weight {weights[(backend, server)]} track tg_{_name(tg)}/{server}"
                 )
@@ -275,7 +281,7 @@ def target_health(
 ) -> tuple:
     """(State, Reason, Description) as DescribeTargetHealth gives them, from HAProxy's view of the target.
     `age` is the seconds since the target was registered: it is "initial" until `rise` checks could pass."""
-    row = stats.get((f"tg_{_name(tg)}", _server(tg, *target)))
+    row = stats.get((f"tg_{_name(tg)}", server_name(tg, *target)))
     status, check_status = (row or {}).get("status", ""), (row or {}).get("check_status", "")
     settled = age >= check.healthy * max(0.5, check.interval * scale)
     if row is None or check_status in ("INI", ""):

@@ -37,7 +37,7 @@ from moto.backends import get_backend
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from sandbox import alb, iam_moto, lambda_runner, network, tls
+from sandbox import alb, cloudwatch, iam_moto, lambda_runner, network, tls
 from sandbox import config as sandbox_config
 from sandbox.api_calls import LAMBDA_APP_ID, ApiCalls
 from sandbox.ecs_agent import Agent
@@ -70,6 +70,15 @@ class DataPlane:
         self.lock = threading.RLock()
         self.authority = Authority(cfg.state / "logs" / "iam-decisions.jsonl", cfg.iam_enforcement)
         self.endpoints: iam_moto.Endpoints | None = None  # the authority's endpoints (main sets them)
+        # CloudWatch: the ALB's metrics from HAProxy's request log, and alarms evaluated on them
+        self.series = cloudwatch.Series()
+        self.alarms = cloudwatch.Alarms(lambda: self.backend("cloudwatch"), self.series, cfg.time_scale)
+        self.metrics = cloudwatch.AlbMetrics(
+            cfg.state / "logs" / "haproxy.log",
+            cloudwatch.AWS_PERIOD * cfg.time_scale,
+            lambda namespace, data: self.backend("cloudwatch").put_metric_data(namespace, data),
+        )
+        self.topology = cloudwatch.Topology()
 
     def backend(self, service: str) -> Any:
         return get_backend(service)[ACCOUNT][self.region]  # type: ignore[call-overload]  # a name, not a literal
@@ -84,21 +93,13 @@ class DataPlane:
         clients = self.clients() if elbv2.load_balancers else []
         for balancer in list(elbv2.load_balancers.values()):
             for listener in list(balancer.listeners.values()):
-                forwards = []
-                for action in listener.default_actions:
-                    data = action.data
-                    if data.get("Type") != "forward":
-                        continue
-                    groups = (data.get("ForwardConfig") or {}).get("TargetGroups")
-                    if groups:
-                        forwards += [(g["TargetGroupArn"], int(g.get("Weight", 1))) for g in groups]
-                    elif data.get("TargetGroupArn"):
-                        forwards.append((data["TargetGroupArn"], 1))
+                forwards = [pair for action in listener.default_actions for pair in _forwarded(action.data)]
                 total = sum(w for _, w in forwards) or 1
                 named = [(by_arn[arn].name, round(100 * w / total)) for arn, w in forwards if arn in by_arn]
                 in_use.update(name for name, _ in named)
                 key = (balancer.name, balancer.dns_name, int(listener.port))
                 desired.listeners[key] = named
+                self.topology.frontends[alb.frontend_name(key)] = cloudwatch.arn_suffix(balancer.arn)
                 desired.admitted[key] = self._admitted(balancer, int(listener.port), clients)
                 if listener.protocol == "HTTPS":
                     pem = self._listener_certificate(listener)
@@ -113,7 +114,42 @@ class DataPlane:
             desired.target_groups[group.name] = (check, targets)
             if group.name in in_use:
                 desired.routable[group.name] = self._routable(group, check, targets)
+        by_name = {group.name: group for group in by_arn.values()}
+        for key, forwards in desired.listeners.items():
+            for name, _weight in forwards:
+                for ip, port in desired.target_groups.get(name, (None, []))[1]:
+                    server = (alb.listener_backend(key), alb.server_name(name, ip, port))
+                    self.topology.servers[server] = cloudwatch.arn_suffix(by_name[name].arn)
         return desired
+
+    def publish_metrics(self) -> None:
+        """The ALB's metrics for each period that has ended (with its target groups' health now), then the
+        alarms' evaluation, as CloudWatch does every minute (both scaled by the time scale)."""
+        if self.metrics.due():
+            elbv2 = self.backend("elbv2")
+            health: dict[str, dict[str, tuple[int, int]]] = {}
+            for balancer in list(elbv2.load_balancers.values()):
+                groups = {
+                    arn
+                    for listener in list(balancer.listeners.values())
+                    for action in listener.default_actions
+                    for arn, _weight in _forwarded(action.data)
+                }
+                counts = {}
+                for arn in groups:
+                    group = elbv2.target_groups.get(arn)
+                    if group is None:
+                        continue
+                    check = _health_check(group)
+                    states = [
+                        self._target_state(group, check, (t["Id"], int(t.get("Port") or group.port)), t)[0]
+                        for t in list(group.targets.values())
+                    ]
+                    counts[cloudwatch.arn_suffix(arn)] = (states.count("healthy"), states.count("unhealthy"))
+                health[cloudwatch.arn_suffix(balancer.arn)] = counts
+            self.topology.health = health
+            self.metrics.publish(self.topology)
+        self.alarms.tick()
 
     @functools.cached_property
     def ca_bundle(self) -> Path:
@@ -398,6 +434,7 @@ class DataPlane:
                 with self.lock:
                     self.agent.tick()
                     self.reconcile_load_balancer()
+                    self.publish_metrics()
                     self.reap_network_interfaces()
             except Exception:
                 log.exception("data plane tick failed")
@@ -428,6 +465,16 @@ def _health_check(group) -> alb.HealthCheck:
         healthy=int(group.healthy_threshold_count),
         unhealthy=int(group.unhealthy_threshold_count),
     )
+
+
+def _forwarded(action: dict) -> list[tuple[str, int]]:
+    """(target group ARN, weight) of each target group a listener action forwards to."""
+    if action.get("Type") != "forward":
+        return []
+    groups = (action.get("ForwardConfig") or {}).get("TargetGroups")
+    if groups:
+        return [(g["TargetGroupArn"], int(g.get("Weight", 1))) for g in groups]
+    return [(action["TargetGroupArn"], 1)] if action.get("TargetGroupArn") else []
 
 
 def _split_result(output: str) -> tuple[str, str]:
@@ -830,6 +877,7 @@ def main() -> None:
     patch_moto(plane)
     patch_service_quotas(plane)
     patch_simulate_principal_policy()
+    cloudwatch.patch_cloudwatch(plane.alarms, plane.series)
     plane.authority.create_operator()
     iam_moto.enforce(plane.authority, plane.backend)
     plane.endpoints = iam_moto.Endpoints(plane.authority, cfg.internal_token, plane.backend, cfg.region)
