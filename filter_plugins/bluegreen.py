@@ -4,6 +4,7 @@ bluegreen_names: "{{ bluegreen_app | bluegreen_names(bluegreen_env, service) }}"
 previous: "{{ succeeded_deployments | bluegreen_rollback_target }}"
 drift: "{{ serving_task_definition | bluegreen_task_definition_drift(wanted) }}"
 roles: "{{ bluegreen_names | bluegreen_role_policies(partition='aws', account=..., region=...) }}"
+alarms: "{{ bluegreen_names | bluegreen_alarm_specs(load_balancer_suffix, target_group_suffixes, settings) }}"
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def _load(name: str):
 model = _load("bluegreen_model")
 decisions = _load("bluegreen_decisions")
 iam = _load("bluegreen_iam")
+alarms = _load("bluegreen_alarms")
 
 
 def bluegreen_names(app: str, env: str, service: str | None = None) -> dict:
@@ -64,6 +66,19 @@ def bluegreen_operator_policies(names: dict, **facts) -> dict:
     return iam.operator_policies(dict(names), **facts)
 
 
+def bluegreen_alarm_specs(names: dict, load_balancer: str, target_groups: list, settings: dict | None = None) -> list:
+    """PutMetricAlarm requests for the service's alarms (module_utils/bluegreen_alarms.py)."""
+    try:
+        return alarms.alarm_specs(dict(names), load_balancer, list(target_groups), dict(settings or {}))
+    except alarms.AlarmError as error:
+        raise AnsibleFilterError(str(error)) from error
+
+
+def bluegreen_retired_alarms(names: dict) -> list:
+    """The alarms an earlier version of the project provisioned and this one does not."""
+    return alarms.retired_alarm_names(dict(names))
+
+
 class FilterModule:
     def filters(self) -> dict:
         return {
@@ -72,4 +87,6 @@ class FilterModule:
             "bluegreen_task_definition_drift": bluegreen_task_definition_drift,
             "bluegreen_role_policies": bluegreen_role_policies,
             "bluegreen_operator_policies": bluegreen_operator_policies,
+            "bluegreen_alarm_specs": bluegreen_alarm_specs,
+            "bluegreen_retired_alarms": bluegreen_retired_alarms,
         }

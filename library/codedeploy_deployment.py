@@ -214,6 +214,19 @@ replacement_task_failure:
     - Needs C(ecs:ListTasks) and C(ecs:DescribeTasks) in the service's cluster; without them the task warns and goes on.
   returned: when Install failed and ECS still has the stopped tasks
   type: str
+alarm_failure_reason:
+  description:
+    - When alarms stopped the deployment (ALARM_ACTIVE), why each fired (its StateReason when it went to ALARM,
+      from its history, as it may be OK again once traffic is back) and its target group's requests and 5XX
+      answers during the deployment, as CloudWatch holds them; CodeDeploy itself only names the alarms.
+    - Needs C(cloudwatch:DescribeAlarms), C(cloudwatch:DescribeAlarmHistory) and C(cloudwatch:GetMetricStatistics);
+      without them the task warns and goes on.
+  returned: when alarms stopped the deployment
+  type: str
+  sample: >-
+    orders-prod-error-rate-green - Threshold Crossed - 1 out of the last 1 datapoints [30 (29/11/26 06:40:00)] was
+    greater than the threshold (5) ... Target group orders-prod-green since 06:39:12 UTC - 212 requests, 61
+    answered 5XX or refused (28.8 %)
 hook_failure_reason:
   description:
     - Why the failed lifecycle hook failed, as its Lambda function logged it for this deployment
@@ -301,12 +314,14 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
+from ansible.module_utils.bluegreen_alarms import activated_alarms
 from ansible.module_utils.codedeploy import (
     ACTIVE_STATUSES,
     AUTO_ROLLBACK_EVENTS,
     LIFECYCLE_EVENTS,
     TERMINAL_STATUSES,
     DeploymentWatcher,
+    alarm_failure_reason,
     appspec_of,
     deployments_of_group,
     event_status,
@@ -501,6 +516,9 @@ def finish(module, result, snap, expect_failure=False):
              hook_failure_reason, "the failed hook's log for its reason"),
             (name == "Install", "replacement_task_failure", "ECS says", "ecs",
              replacement_task_failure, "why the replacement tasks stopped"),
+            (bool(activated_alarms(snap["error_information"].get("message", ""))), "alarm_failure_reason",
+             "CloudWatch says",
+             "cloudwatch", alarm_failure_reason, "why the alarms fired"),
         )  # fmt: skip
         for wanted, key, prefix, service, read, what in explanations:
             if not wanted:

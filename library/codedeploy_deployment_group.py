@@ -129,7 +129,7 @@ EXAMPLES = r"""
     deployment_ready_wait_minutes: 30
     blue_termination_wait_minutes: 15
     auto_rollback_events: [DEPLOYMENT_FAILURE, DEPLOYMENT_STOP_ON_ALARM, DEPLOYMENT_STOP_ON_REQUEST]
-    alarms: [orders-prod-target-5xx, orders-prod-unhealthy-hosts]
+    alarms: [orders-prod-error-rate-green, orders-prod-unhealthy-hosts-green]
 """
 
 RETURN = r"""

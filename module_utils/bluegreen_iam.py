@@ -433,6 +433,13 @@ OPERATOR_REASONS = {
         "(${aws:username}; IAM accepts a policy variable inside an ARN, not as the whole resource, and no variable "
         "names a role session's role), with the statements each uses."
     ),
+    ("deploy", "ExplainAnAlarm"): (
+        "A deploy stopped by alarms says why each fired: its state reason when it went to ALARM (its history)."
+    ),
+    ("deploy", "ReadTheAlarmMetrics"): (
+        "And the requests and 5XX answers of the target group it watched (GetMetricStatistics has no resource type: "
+        "*; it reads metrics, never changes anything)."
+    ),
     ("deploy", "ExplainAFailure"): (
         "A failed deploy says why: the replacement tasks ECS stopped and the hook functions' last log lines."
     ),
@@ -664,6 +671,8 @@ def operator_policies(names: dict, *, partition: str, account: str, region: str,
             ["ecs:ListTasks", "ecs:DescribeTasks", "logs:FilterLogEvents"],
             regional("ecs", f"container-instance/{env}/*") + tasks + hook_log_groups,
         ),
+        _statement("ExplainAnAlarm", ["cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmHistory"], alarms),
+        _statement("ReadTheAlarmMetrics", ["cloudwatch:GetMetricStatistics"], "*"),
         # The preflight (playbooks/verify.yml, which deploy.yml runs first): reads only.
         _statement(
             "PreflightWithoutResourceTypes",

@@ -35,7 +35,8 @@ ROLES = {
 # The load balancer's, the hook functions' and the tasks' security groups.
 SECURITY_GROUPS = ("alb", "hooks", "service")
 COLORS = ("blue", "green")
-ALARM_KINDS = ("target-5xx", "unhealthy-hosts")
+# The alarms on each target group (module_utils/bluegreen_alarms.py defines them).
+ALARM_KINDS = ("error-rate", "latency-p99", "unhealthy-hosts")
 
 _LABEL = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 # Elastic Load Balancing: a load balancer's and a target group's name is at most 32 characters.

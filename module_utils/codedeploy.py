@@ -14,6 +14,7 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 
+from ansible.module_utils.bluegreen_alarms import activated_alarms, alarm_report
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible.module_utils.ecs_appspec import AppSpecError, parse, task_definition_of
 
@@ -398,6 +399,25 @@ def hook_failure_reason(logs_client, snap):
     return f"{function}: {reason}" if reason else None
 
 
+def alarm_failure_reason(cloudwatch_client, snap):
+    """Why the alarms that stopped a deployment fired (their StateReason when they went to ALARM) and the
+    requests of their target groups during the deployment, as CloudWatch holds them: CodeDeploy only names the
+    alarms. None when the deployment was not stopped by an alarm."""
+    error = snap["error_information"]
+    names = activated_alarms(error.get("message", "")) if error.get("code") == "ALARM_ACTIVE" else []
+    started = snap["timings"].get("start_time") or snap["timings"].get("create_time")
+    if not names or not started:
+        return None
+    start = datetime.fromisoformat(started)
+    end = snap["timings"].get("complete_time")
+    return alarm_report(
+        cloudwatch_client,
+        names,
+        start if start.tzinfo else start.replace(tzinfo=UTC),
+        datetime.fromisoformat(end) if end else None,
+    )
+
+
 def replacement_task_failure(ecs_client, snap):
     """Why the replacement task set's tasks stopped (ECS's stoppedReason and exit code), when Install failed.
     CodeDeploy says only that the task set did not become steady; ECS keeps a stopped task for about an hour
@@ -429,6 +449,9 @@ def progress_lines(previous, current):
     if previous is None or previous["status"] != current["status"]:
         before = previous["status"] if previous else None
         status_line = f"deployment {current['status']}" + (f" (was {before})" if before else "")
+        error = current.get("error_information") or {}
+        if error.get("code") == "ALARM_ACTIVE":
+            status_line += f": stopped by the alarm(s) {', '.join(activated_alarms(error.get('message', '')))}"
         # A deployment starts before its events and ends after them: read in that order.
         if current["status"] not in TERMINAL_STATUSES:
             lines.append(status_line)

@@ -283,6 +283,42 @@ def test_failure_is_reported_but_not_failed_when_asked(run_module, codedeploy) -
     )
 
 
+def test_a_deployment_stopped_by_an_alarm_says_why_it_fired_and_what_it_cost(run_module, codedeploy) -> None:
+    activated = (
+        "One or more alarms have been activated according to the Amazon CloudWatch metrics you selected, and the "
+        "affected deployments have been stopped. Activated alarms: <orders-prod-error-rate-green>"
+    )
+    codedeploy.next_script = [
+        (0.0, {"status": "InProgress"}),
+        (5.0, {"status": "Stopped", "errorInformation": {"code": "ALARM_ACTIVE", "message": activated}}),
+    ]
+    cloudwatch = FakeService("cloudwatch")
+    dims = [
+        {"Name": "LoadBalancer", "Value": "app/orders-prod/50dc6c495c0c9188"},
+        {"Name": "TargetGroup", "Value": "targetgroup/orders-prod-green/4a1b2c3d4e5f6a7b"},
+    ]
+    cloudwatch.handlers["DescribeAlarms"] = lambda p: {
+        "MetricAlarms": [{"AlarmName": p["AlarmNames"][0], "Dimensions": dims, "StateValue": "OK", "StateReason": "x"}]
+    }
+    fired = {"newState": {"stateValue": "ALARM", "stateReason": "Threshold Crossed: 1 datapoint [30]"}}
+    cloudwatch.handlers["DescribeAlarmHistory"] = lambda p: {
+        "AlarmHistoryItems": [{"HistoryData": json.dumps(fired), "HistoryItemType": "StateUpdate"}]
+    }
+    cloudwatch.handlers["GetMetricStatistics"] = lambda p: {
+        "Datapoints": [{"Sum": {"RequestCount": 100.0}.get(p["MetricName"], 15.0)}]
+    }
+    result = run_module(module, BASE_ARGS, {"codedeploy": codedeploy, "cloudwatch": cloudwatch})
+    assert result.failed
+    assert "deployment Stopped (was InProgress): stopped by the alarm(s) orders-prod-error-rate-green" in [
+        line["message"] for line in result["progress"]
+    ]
+    assert result["alarm_failure_reason"].startswith(
+        "orders-prod-error-rate-green: Threshold Crossed: 1 datapoint [30] Target group orders-prod-green since "
+    )
+    assert "100 requests, 30 answered 5XX or refused (30.0 %)" in result["msg"]
+    assert "CloudWatch says: orders-prod-error-rate-green" in result["msg"]
+
+
 def test_fail_on_rollback_false_returns_the_failure(run_module, codedeploy) -> None:
     codedeploy.next_script = [(0.0, {"status": "InProgress"}), (5.0, {"status": "Failed"})]
     result = run_module(module, {**BASE_ARGS, "fail_on_rollback": False}, {"codedeploy": codedeploy})

@@ -37,8 +37,10 @@ def test_the_applications_own_service_keeps_the_environments_names():
     }
     assert model["hook_log_groups"] == [f"/aws/lambda/{f}" for f in model["hook_functions"].values()]
     assert model["alarms"] == [
-        "orders-prod-target-5xx-blue",
-        "orders-prod-target-5xx-green",
+        "orders-prod-error-rate-blue",
+        "orders-prod-error-rate-green",
+        "orders-prod-latency-p99-blue",
+        "orders-prod-latency-p99-green",
         "orders-prod-unhealthy-hosts-blue",
         "orders-prod-unhealthy-hosts-green",
     ]
