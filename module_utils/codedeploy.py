@@ -329,12 +329,15 @@ def failure_message(snap):
     """One paragraph for the operator: what failed, why, and where production is now."""
     parts = [f"Deployment {snap['deployment_id']} {snap['status'].lower()}"]
     event = failed_event(snap)
+    why = None
     if event:
         diagnostics = event.get("diagnostics") or {}
         why = diagnostics.get("message") or diagnostics.get("error_code") or "no diagnostic given"
         parts.append(f"at lifecycle event {event['lifecycle_event_name']}: {why}")
     error = snap["error_information"]
-    if error.get("code") or error.get("message"):
+    if error.get("message") and error.get("message") == why:  # said once is enough
+        parts.append(f"({error.get('code', 'error')})")
+    elif error.get("code") or error.get("message"):
         parts.append(f"({error.get('code', 'error')}: {error.get('message', '')})".replace(": )", ")"))
     message = " ".join(parts) + "."
     rollback = snap["rollback_info"]

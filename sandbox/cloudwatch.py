@@ -554,6 +554,17 @@ def evaluate(alarm, series: Series, now: float, scale: float) -> Evaluation:
         if treat == "breaching" and len(present) < m:
             reason += f" {m - len(present)} missing datapoint(s) were treated as [Breaching]."
         return Evaluation("ALARM", reason, data)
+    reason = _ok_reason(present, m, count, threshold=threshold, operator=alarm.comparison_operator, treat=treat)
+    return Evaluation("OK", reason, data)
+
+
+def _ok_reason(present: list, m: int, count: int, *, threshold: float, operator: str, treat: str) -> str:
+    breaches, words = _OPERATORS[operator]
+    if not present:
+        return (
+            f"Threshold Crossed: no datapoints were received for {m} period(s) and {m} missing datapoint(s) were "
+            "treated as [NonBreaching]."
+        )
     within = ", ".join(f"{v:g} ({_stamp(s)})" for s, v in reversed(present) if not breaches(v, threshold))
     reason = (
         f"Threshold Crossed: {m - count} out of the last {m} datapoints were not {words} the threshold "
@@ -561,7 +572,7 @@ def evaluate(alarm, series: Series, now: float, scale: float) -> Evaluation:
     )
     if treat == "notBreaching" and len(present) < m:
         reason += f" {m - len(present)} missing datapoint(s) were treated as [NonBreaching]."
-    return Evaluation("OK", reason, data)
+    return reason
 
 
 def _math_value(alarm, series: Series, start: float, period: float) -> float | None:
