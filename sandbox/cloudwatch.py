@@ -703,7 +703,7 @@ def patch_cloudwatch(alarms: Alarms, series: Series) -> None:
     """moto's CloudWatch, as AWS's: PutMetricData also feeds the evaluator; PutMetricAlarm creates an alarm in
     INSUFFICIENT_DATA and leaves an existing one's state as it is ("When you update an existing alarm, its state
     is left unchanged"); every state change (an evaluation or SetAlarmState) goes into the alarm's history;
-    DescribeAlarmHistory answers from it."""
+    DescribeAlarmHistory answers from it; GetMetricStatistics matches the exact dimensions."""
     from moto.cloudwatch.models import Alarm, CloudWatchBackend
     from moto.cloudwatch.responses import CloudWatchResponse
     from moto.core.responses import ActionResult
@@ -743,6 +743,24 @@ def patch_cloudwatch(alarms: Alarms, series: Series) -> None:
         alarms.state_changed(self, old, (state_value, reason, reason_data or "{}"))
 
     Alarm.update_state = update_state
+
+    # GetMetricStatistics: "You must specify the same dimensions that were used when the metrics were created";
+    # moto matched any datapoint having the dimensions asked for, so a load balancer's RequestCount also summed
+    # its target groups' (twice the requests).
+    original_statistics = CloudWatchBackend.get_metric_statistics
+
+    def get_metric_statistics(self, *query, dimensions=None, unit=None):  # namespace, name, start, end, period, stats
+        wanted = sorted((d["Name"], d["Value"]) for d in dimensions or [])
+        found = []
+        for point in original_statistics(self, *query, dimensions=[], unit=unit):  # type: ignore[misc]  # moto passes the six positionally
+            point.metric_data = [
+                md for md in point.metric_data if sorted((d.name, d.value) for d in md.dimensions) == wanted
+            ]
+            if point.metric_data:
+                found.append(point)
+        return found
+
+    CloudWatchBackend.get_metric_statistics = get_metric_statistics
 
     def describe_alarm_history(self) -> ActionResult:
         return ActionResult(alarms.describe_history(self._get_params()))

@@ -6,7 +6,7 @@ DescribeAlarmHistory)."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import boto3
@@ -291,6 +291,7 @@ def test_new_alarms_are_insufficient_data_updates_keep_the_state_and_set_alarm_s
 ):
     # The patches are undone after the test (other tests use moto's CloudWatch as it is).
     for cls, name in (
+        (CloudWatchBackend, "get_metric_statistics"),
         (CloudWatchBackend, "put_metric_data"),
         (CloudWatchBackend, "put_metric_alarm"),
         (Alarm, "update_state"),
@@ -360,3 +361,44 @@ def test_new_alarms_are_insufficient_data_updates_keep_the_state_and_set_alarm_s
     )
     assert first["AlarmHistoryItems"][0]["HistorySummary"] == "Alarm updated from INSUFFICIENT_DATA to OK"
     assert "NextToken" in first
+
+
+@mock_aws
+def test_statistics_are_for_the_exact_dimensions_the_metric_was_published_with(monkeypatch):
+    for cls, name in (
+        (CloudWatchBackend, "get_metric_statistics"),
+        (CloudWatchBackend, "put_metric_data"),
+        (CloudWatchBackend, "put_metric_alarm"),
+        (Alarm, "update_state"),
+    ):
+        monkeypatch.setattr(cls, name, getattr(cls, name))
+    monkeypatch.setattr(CloudWatchResponse, "describe_alarm_history", None, raising=False)
+    series = Series()
+    cloudwatch.patch_cloudwatch(Alarms(lambda: None, series, scale=0.05), series)
+    client = boto3.client("cloudwatch", region_name=REGION)
+    now = datetime.now(UTC)
+    balancer = [{"Name": "LoadBalancer", "Value": LB}]
+    group = [*balancer, {"Name": "TargetGroup", "Value": GREEN}]
+    client.put_metric_data(
+        Namespace="AWS/ApplicationELB",
+        MetricData=[
+            {"MetricName": "RequestCount", "Dimensions": balancer, "Value": 100.0, "Timestamp": now},
+            {"MetricName": "RequestCount", "Dimensions": group, "Value": 40.0, "Timestamp": now},
+        ],
+    )
+
+    def total(dimensions) -> float:
+        points = client.get_metric_statistics(
+            Namespace="AWS/ApplicationELB",
+            MetricName="RequestCount",
+            Dimensions=dimensions,
+            StartTime=now - timedelta(minutes=5),
+            EndTime=now + timedelta(minutes=5),
+            Period=600,
+            Statistics=["Sum"],
+        )["Datapoints"]
+        return sum(p["Sum"] for p in points)
+
+    assert total(balancer) == 100.0  # moto summed 140: every datapoint that has the LoadBalancer dimension
+    assert total(group) == 40.0
+    assert total([{"Name": "TargetGroup", "Value": GREEN}]) == 0.0  # a combination never published
