@@ -8,6 +8,8 @@ environment (sandbox/config.py, `Sandbox.add_image`):
   SANDBOX_FAULT_ERROR_PERCENT     the share of API requests answered 500, spread evenly (the 4th, 7th, 10th ...
                                   request at 30 %), so the failed requests of a canary can be predicted
   SANDBOX_FAULT_LATENCY_SECONDS   added before each API request is answered
+  SANDBOX_FAULT_AFTER_REQUESTS    the first N API requests of each task are served normally (default 0): a
+                                  version that passes its smoke test, then fails under load
 
 A test double, never part of the service's image: a fault switch has no place in production code.
 """
@@ -30,8 +32,11 @@ from service.settings import ConfigurationError, load_settings
 
 
 class Fault:
-    def __init__(self, app: ASGIApp, error_percent: float, latency_seconds: float, version: str) -> None:
+    def __init__(
+        self, app: ASGIApp, error_percent: float, latency_seconds: float, version: str, after: int = 0
+    ) -> None:
         self.app = app
+        self.after = max(0, after)
         self.share = max(0.0, min(100.0, error_percent)) / 100
         self.latency = max(0.0, latency_seconds)
         self.body = json.dumps({"detail": "fault injected by the sandbox", "version": version}).encode()
@@ -42,10 +47,14 @@ class Fault:
             await self.app(scope, receive, send)
             return
         self.seen += 1
+        n = self.seen - self.after
+        if n <= 0:
+            await self.app(scope, receive, send)
+            return
         if self.latency:
             await asyncio.sleep(self.latency)
         # The n-th request fails when the running count of failures due, floor(n x share), goes up.
-        if math.floor(self.seen * self.share) > math.floor((self.seen - 1) * self.share):
+        if math.floor(n * self.share) > math.floor((n - 1) * self.share):
             await send(
                 {
                     "type": "http.response.start",
@@ -74,6 +83,7 @@ def main() -> int:
         error_percent=float(os.environ.get("SANDBOX_FAULT_ERROR_PERCENT", "0")),
         latency_seconds=float(os.environ.get("SANDBOX_FAULT_LATENCY_SECONDS", "0")),
         version=settings.app_version,
+        after=int(os.environ.get("SANDBOX_FAULT_AFTER_REQUESTS", "0")),
     )
     app.user_middleware.append(fault)  # innermost: after the probes are answered
     serve(settings, app)

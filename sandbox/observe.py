@@ -142,3 +142,66 @@ class ListenerWatcher:
         self._stop.set()
         self._thread.join(5)
         return self.changes
+
+
+@dataclass
+class BlastRadius:
+    """What a bad canary cost the users, from what they saw (the load's samples) and what the API said (the
+    production listener's weights, the alarm's transition to ALARM):
+
+    - bad requests: failed (5xx or no answer), or slower than `slow_seconds` when given;
+    - predicted: rate x canary share x fault share x exposure, the exposure being the seconds the canary's
+      target group had production traffic (first weight above 0 to the weights back on the original);
+    - time to detect: first bad request to the alarm's ALARM; time to restore: first bad request to 100 % back.
+    """
+
+    samples: list[Sample]
+    changes: list[tuple[float, dict[str, int]]]
+    canary_group: str
+    fault_share: float  # the share of the new version's requests that go wrong (0.3: 30 %)
+    rate: float
+    alarm_at: float | None = None
+    slow_seconds: float | None = None
+
+    def bad(self, sample: Sample) -> bool:
+        if self.slow_seconds is not None:
+            return sample.seconds >= self.slow_seconds
+        return sample.status is None or sample.status >= 500
+
+    @property
+    def bad_samples(self) -> list[Sample]:
+        return [s for s in self.samples if self.bad(s)]
+
+    @property
+    def canary_share(self) -> float:
+        return max((w.get(self.canary_group, 0) for _, w in self.changes), default=0) / 100
+
+    @property
+    def exposure(self) -> tuple[float | None, float | None]:
+        """(when the canary got production traffic, when it had none again)."""
+        began = next((at for at, w in self.changes if w.get(self.canary_group, 0) > 0), None)
+        ended = next((at for at, w in self.changes if began and at > began and not w.get(self.canary_group, 0)), None)
+        return began, ended
+
+    @property
+    def predicted(self) -> float | None:
+        began, ended = self.exposure
+        if began is None or ended is None:
+            return None
+        return self.rate * self.canary_share * self.fault_share * (ended - began)
+
+    def lines(self) -> list[str]:
+        bad = self.bad_samples
+        began, ended = self.exposure
+        first = bad[0].at if bad else None
+        what = f"slower than {self.slow_seconds:g} s" if self.slow_seconds is not None else "failed"
+        lines = [
+            f"  {len(bad)} of {len(self.samples)} requests {what}; predicted {self.predicted or 0:.1f} = "
+            f"{self.rate:g}/s x canary {self.canary_share:.0%} x fault {self.fault_share:.0%} x "
+            f"{(ended or 0) - (began or 0):.1f} s of canary traffic",
+        ]
+        if first is not None and self.alarm_at is not None:
+            lines.append(f"  first bad request -> alarm in ALARM: {self.alarm_at - first:.1f} s")
+        if first is not None and ended is not None:
+            lines.append(f"  first bad request -> 100 % back on the original: {ended - first:.1f} s")
+        return lines

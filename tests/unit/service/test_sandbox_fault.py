@@ -24,3 +24,11 @@ def test_probes_pass_and_a_share_of_api_requests_fail_evenly(migrated_settings: 
     assert set(statuses) == {200, 500}
     failed = [r for r in caplog.records if r.name == "service.access" and getattr(r, "status", None) == 500]
     assert len(failed) == 6
+
+
+def test_the_fault_can_wait_for_load_after_a_passing_smoke_test(migrated_settings: Settings):
+    app = create_app(migrated_settings)
+    app.user_middleware.append(Middleware(Fault, error_percent=50, latency_seconds=0, version="1.2.3", after=3))
+    with TestClient(app) as client:
+        statuses = [client.get("/items").status_code for _ in range(7)]
+    assert statuses == [200, 200, 200, 200, 500, 200, 500]
