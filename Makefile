@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 REQS   := requirements/service.txt requirements/ops.txt requirements/dev.txt requirements/constraints.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help venv haproxy lint test test-unit demo sandbox-up sandbox-down serve migrate bench bench-sandbox lock clean
+.PHONY: help venv haproxy lint test test-unit demo sandbox-up sandbox-down serve migrate bench bench-sandbox bench-blast-radius lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,7 +27,7 @@ haproxy:  ## install HAProxy (the sandbox's load balancer) when it is missing
 	  $$sudo apt-get install -y -qq haproxy >/dev/null || { $$sudo apt-get update -qq && $$sudo apt-get install -y -qq haproxy >/dev/null; }; }
 
 demo: $(STAMP) haproxy  ## the main job: a blue/green deployment in the sandbox, under load, told as it happens
-	$(BIN)/python -m sandbox.demo
+	$(BIN)/python -m sandbox.demo $(if $(SCENARIO),--scenario $(SCENARIO),)
 
 sandbox-up: $(STAMP) haproxy  ## start the sandbox (an offline AWS; inventories/local points at it)
 	$(BIN)/python -m sandbox up
@@ -68,6 +68,9 @@ bench: $(STAMP)  ## the service vs a bare Starlette app: interleaved medians, ra
 
 bench-sandbox: $(STAMP) haproxy  ## blue/green in the sandbox: report lag vs the AWS CLI, rollback time, load, API calls
 	$(BIN)/python bench/sandbox_bench.py
+
+bench-blast-radius: $(STAMP) haproxy  ## bad canaries rolled back by their alarms: bad requests vs predicted, time to detect
+	$(BIN)/python bench/blast_radius.py
 
 lock: $(STAMP)  ## re-lock every transitive version into requirements/constraints.txt
 	{ echo '# Every transitive version, locked: pip install -c requirements/constraints.txt -r requirements/<group>.txt'; \

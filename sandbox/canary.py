@@ -6,6 +6,7 @@ benchmark (bench/blast_radius.py)."""
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from dataclasses import dataclass, field
 
@@ -32,7 +33,7 @@ def faulty_image(box: Sandbox, environment: dict) -> dict:
 class CanaryRun:
     version: str
     old: dict  # versions production served before ({version: requests})
-    result: object  # the deploy playbook's CompletedProcess
+    result: subprocess.CompletedProcess[str]  # the deploy playbook's
     samples: list
     changes: list
     original_group: str

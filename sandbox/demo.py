@@ -3,6 +3,12 @@
 Starts a fresh sandbox, provisions the local environment with the real playbooks, deploys version A, then
 deploys version B blue/green while steady traffic goes through the load balancer, and prints the story:
 lifecycle events with timings, traffic steps, requests served by each version, failed requests, duration.
+
+`make demo SCENARIO=bad-canary`: version B passes every hook, then answers 500 to 30 % of real requests; it goes
+out through a canary (10 % for 15 s here) under steady load, its error-rate alarm fires from the load balancer's
+metrics, CodeDeploy stops and rolls back, and the story adds the alarm, the deploy's failure and the blast
+radius (bad requests against the prediction, time to detect, time to 100 % back on version A).
+
 Stops the sandbox at the end (also on failure). Playbook output: .sandbox/logs/demo-*.log.
 """
 
@@ -21,6 +27,8 @@ import boto3
 from module_utils.bluegreen_model import names
 from sandbox import cli
 from sandbox import config as sandbox_config
+from sandbox.canary import CANARY, bad_canary, blast_radius
+from sandbox.harness import Sandbox
 from sandbox.observe import ListenerWatcher, LoadGenerator
 
 # The demo deploys inventories/local's own service (the model names it as the playbooks do).
@@ -62,12 +70,15 @@ def clients(cfg):
     )
 
 
-def latest_deployment(codedeploy, name: str) -> dict:
+def latest_deployment(codedeploy, name: str, creator: str = "user") -> dict:
+    """The newest deployment made by `creator` (user; codeDeployRollback for the rollback of a failed one)."""
     ids = codedeploy.list_deployments(applicationName=name, deploymentGroupName=name)["deployments"]
-    info = codedeploy.get_deployment(deploymentId=ids[0])["deploymentInfo"]
-    targets = codedeploy.list_deployment_targets(deploymentId=ids[0])["targetIds"]
-    target = codedeploy.batch_get_deployment_targets(deploymentId=ids[0], targetIds=targets)["deploymentTargets"][0]
-    return {"info": info, "events": target["ecsTarget"]["lifecycleEvents"]}
+    infos = codedeploy.batch_get_deployments(deploymentIds=ids[:25])["deploymentsInfo"]
+    info = max((i for i in infos if i.get("creator") == creator), key=lambda i: i["createTime"])
+    deployment_id = info["deploymentId"]
+    targets = codedeploy.list_deployment_targets(deploymentId=deployment_id)["targetIds"]
+    target = codedeploy.batch_get_deployment_targets(deploymentId=deployment_id, targetIds=targets)
+    return {"info": info, "events": target["deploymentTargets"][0]["ecsTarget"]["lifecycleEvents"]}
 
 
 def stamp(value) -> float:
@@ -139,12 +150,56 @@ def story(versions, deployment, changes, samples, *, started, durations, rate) -
     return "\n".join(lines)
 
 
+def canary_story(version_a: str, run, deployment: dict, serving) -> str:
+    """A bad canary: its lifecycle events, the alarm, the deploy's own failure message, the blast radius."""
+    info = deployment["info"]
+    radius = blast_radius(run, fault_share=0.3)
+    output = " ".join(run.result.stdout.split())
+    failure = output[output.find("msg: ") + 5 :] if "msg: " in output else "(see the deploy log)"
+    lines = [
+        "",
+        f"A bad canary in the sandbox: orders {run.version} (was {version_a}) answers 500 to 30 % of real requests "
+        f"once it has passed its checks; {info['deploymentId']} {info['status']}, "
+        f"config {info['deploymentConfigName']}",
+        "",
+        "  lifecycle event          status",
+        *(f"  {e['lifecycleEventName']:<22} {e['status']}" for e in deployment["events"]),
+        "",
+        "  production listener (read from the ELBv2 API):",
+        *(
+            f"  +{at - run.started:5.1f}s  " + ", ".join(f"{n} {w}%" for n, w in sorted(weights.items()))
+            for at, weights in run.changes
+        ),
+        "",
+        "  alarms that went to ALARM: "
+        + (", ".join(f"{name} at +{at - run.started:.1f}s" for name, at in run.alarms.items()) or "none"),
+        "",
+        "  the deploy's failure, as the operator reads it:",
+        "    " + failure[:1200].rstrip("' "),
+        "",
+        f"  blast radius ({len(run.samples)} requests at {run.rate:.0f}/s on /items through the load balancer):",
+        *radius.lines(),
+        "  (sandbox delays, assumed: a datapoint at the end of its 3 s period, alarms evaluated right after; on AWS",
+        "   ALB metrics arrive about a minute after the requests: detection takes minutes, not seconds)",
+        "",
+        f"  production now serves: {dict(serving)}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sandbox.demo", description=__doc__)
     parser.add_argument("--version-a", default="1.1.0")
     parser.add_argument("--version-b", default="1.2.0")
     parser.add_argument("--rate", type=float, default=40.0, help="requests per second through the load balancer")
     parser.add_argument("--keep", action="store_true", help="leave the sandbox running at the end")
+    parser.add_argument(
+        "--scenario",
+        choices=["deploy", "bad-canary"],
+        default="deploy",
+        help="deploy: version B rolls out under load; bad-canary: version B fails real requests and is rolled back",
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
     durations: dict[str, float] = {}
@@ -165,6 +220,19 @@ def main(argv: list[str] | None = None) -> int:
             cfg, "deploy.yml", "-e", f"image_tag={args.version_a}", log_name="deploy-a"
         )
         elbv2, codedeploy = clients(cfg)
+        if args.scenario == "bad-canary":
+            box = Sandbox(cfg.state, ports=(cfg.aws_port, cfg.codedeploy_port))
+            print(
+                f"Deploying a bad version through {CANARY} under steady load: it passes every hook, then answers "
+                "500 to 30 % of real requests...",
+                flush=True,
+            )
+            run = bad_canary(box, {"SANDBOX_FAULT_ERROR_PERCENT": "30"}, rate=args.rate)
+            (cfg.state / "logs" / "demo-bad-canary.log").write_text(run.result.stdout)
+            serving = box.versions_served(10)
+            stopped = latest_deployment(codedeploy, LOCAL["deployment_group"])
+            print(canary_story(args.version_a, run, stopped, serving))
+            return 0 if run.result.returncode != 0 and run.alarms and serving == {args.version_a: 10} else 1
         balancer = elbv2.describe_load_balancers(Names=[LOCAL["load_balancer"]])["LoadBalancers"][0]
         listeners = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
         production = next(listener for listener in listeners if listener["Port"] == 8080)
