@@ -37,6 +37,7 @@ def test_verify_passes_on_a_healthy_environment_in_seconds(sandbox):
         "OK          network: subnet-",
         "NOT CHECKED image: sandbox.local/orders:1.0.0: sandbox.local is not an ECR registry",
         "OK quotas: Fargate vCPU (Fargate On-Demand vCPU resource count): 1 vCPU during a deployment, quota 6",
+        "OK alarms: orders-local: 6 alarm(s), none in ALARM (OK)",
     ):
         assert expected in " ".join(output.split()) or expected in output, (expected, output[-5000:])
 

@@ -49,6 +49,8 @@ def test_teardown_removes_everything_and_stops_the_tasks(sandbox):
     assert sandbox.client("ecs").describe_clusters(clusters=[APP])["clusters"][0]["status"] == "INACTIVE"
     assert not [r for r in sandbox.client("iam").list_roles()["Roles"] if r["RoleName"].startswith(f"{APP}-")]
     assert sandbox.client("elbv2").describe_load_balancers()["LoadBalancers"] == []
+    alarms = sandbox.client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{APP}-")["MetricAlarms"]
+    assert [a["AlarmName"] for a in alarms] == []
 
     def nothing_listens(host: str, port: int) -> bool:
         try:

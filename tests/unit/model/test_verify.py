@@ -157,3 +157,29 @@ def test_the_original_targets_health():
     assert states("healthy", "unhealthy") == v.FAILED
     assert states("initial", "initial") == v.FAILED
     assert states() == v.FAILED
+
+
+def test_the_alarms_the_group_stops_on_exist_and_none_is_in_alarm():
+    model = names("orders", "prod")
+    group = {"alarmConfiguration": {"enabled": True, "alarms": [{"name": a} for a in model["alarms"]]}}
+
+    def check(alarms):
+        found = verify(Clients(describe_alarms={"MetricAlarms": alarms}))
+        found.facts.group = group
+        return found.alarms()
+
+    everything = [{"AlarmName": a, "StateValue": "OK"} for a in model["alarms"]]
+    (finding,) = check(everything)
+    assert (finding.status, finding.message) == (v.OK, "6 alarm(s), none in ALARM (OK)")
+    firing = [*everything[1:], {"AlarmName": model["alarms"][0], "StateValue": "ALARM", "StateReason": "Threshold"}]
+    (finding,) = check(firing)
+    assert finding.status == v.FAILED
+    assert finding.subject == "orders-prod-error-rate-blue"
+    assert finding.message == "in ALARM now (Threshold): the deployment would be stopped at once"
+    (finding,) = check(everything[1:])
+    assert (finding.status, finding.subject) == (v.FAILED, "orders-prod-error-rate-blue")
+    assert "does not exist" in finding.message
+    group["alarmConfiguration"] = {"enabled": False, "alarms": []}
+    (finding,) = check([])
+    assert finding.status == v.OK
+    assert "stops on no alarm" in finding.message
