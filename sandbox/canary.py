@@ -85,11 +85,21 @@ def bad_canary(box: Sandbox, environment: dict, *, rate: float = 60.0, workers: 
         started=started,
         rate=len(samples) / max(1.0, samples[-1].at - samples[0].at) if samples else 0.0,
     )
-    for kind in ("error-rate", "latency-p99", "unhealthy-hosts"):
-        for name in {box.names()["alarm_names"][kind][c] for c in ("blue", "green")}:
-            fired = alarm_transitions(box, name, started)
-            if fired:
-                run.alarms[name] = fired[-1]["at"]
+    for name in box.names()["alarms"]:
+        fired = alarm_transitions(box, name, started)
+        if fired:
+            run.alarms[name] = fired[-1]["at"]
+    # The traffic left the bad version: its alarm goes back to OK at its next evaluations (a deployment started
+    # before would be stopped at once, and its preflight says so).
+    cloudwatch = box.client("cloudwatch")
+    box.wait_for(
+        "the alarms to leave ALARM",
+        lambda: all(
+            a["StateValue"] != "ALARM"
+            for a in cloudwatch.describe_alarms(AlarmNames=box.names()["alarms"])["MetricAlarms"]
+        ),
+        timeout=60,
+    )
     return run
 
 
