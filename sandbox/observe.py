@@ -150,8 +150,9 @@ class BlastRadius:
     production listener's weights, the alarm's transition to ALARM):
 
     - bad requests: failed (5xx or no answer), or slower than `slow_seconds` when given;
-    - predicted: rate x canary share x fault share x exposure, the exposure being the seconds the canary's
-      target group had production traffic (first weight above 0 to the weights back on the original);
+    - predicted: rate x canary share x fault share x exposure, the exposure being the seconds from the first bad
+      request to the production listener's weights back on the original (the version's time to detect and
+      roll back; the canary's first seconds, before its fault shows, are not exposure);
     - time to detect: first bad request to the alarm's ALARM; time to restore: first bad request to 100 % back.
     """
 
@@ -184,21 +185,29 @@ class BlastRadius:
         return began, ended
 
     @property
-    def predicted(self) -> float | None:
-        began, ended = self.exposure
-        if began is None or ended is None:
+    def exposed_seconds(self) -> float | None:
+        bad = self.bad_samples
+        _began, ended = self.exposure
+        if not bad or ended is None:
             return None
-        return self.rate * self.canary_share * self.fault_share * (ended - began)
+        # A slow request is seen when it ends: it was sent slow_seconds before.
+        return ended - (bad[0].at - (self.slow_seconds or 0.0))
+
+    @property
+    def predicted(self) -> float | None:
+        if self.exposed_seconds is None:
+            return None
+        return self.rate * self.canary_share * self.fault_share * self.exposed_seconds
 
     def lines(self) -> list[str]:
         bad = self.bad_samples
-        began, ended = self.exposure
+        _began, ended = self.exposure
         first = bad[0].at if bad else None
         what = f"slower than {self.slow_seconds:g} s" if self.slow_seconds is not None else "failed"
         lines = [
             f"  {len(bad)} of {len(self.samples)} requests {what}; predicted {self.predicted or 0:.1f} = "
-            f"{self.rate:g}/s x canary {self.canary_share:.0%} x fault {self.fault_share:.0%} x "
-            f"{(ended or 0) - (began or 0):.1f} s of canary traffic",
+            f"{self.rate:.0f}/s x canary {self.canary_share:.0%} x fault {self.fault_share:.0%} x "
+            f"{self.exposed_seconds or 0:.1f} s from the first bad request to 100 % back",
         ]
         if first is not None and self.alarm_at is not None:
             lines.append(f"  first bad request -> alarm in ALARM: {self.alarm_at - first:.1f} s")
