@@ -285,11 +285,9 @@ def test_an_error_rate_alarm_in_metric_math_fires_on_the_rate_not_the_count():
     assert result.data["recentDatapoints"] == [6.0]
 
 
-@mock_aws
-def test_new_alarms_are_insufficient_data_updates_keep_the_state_and_set_alarm_state_lasts_one_evaluation(
-    monkeypatch,
-):
-    # The patches are undone after the test (other tests use moto's CloudWatch as it is).
+@pytest.fixture
+def patched(monkeypatch) -> Alarms:
+    """moto's CloudWatch with the sandbox's patches, undone after the test (other tests use moto's as it is)."""
     for cls, name in (
         (CloudWatchBackend, "get_metric_statistics"),
         (CloudWatchBackend, "put_metric_data"),
@@ -301,6 +299,12 @@ def test_new_alarms_are_insufficient_data_updates_keep_the_state_and_set_alarm_s
     series = Series()
     alarms = Alarms(lambda: get_backend("cloudwatch")["123456789012"][REGION], series, scale=0.05)
     cloudwatch.patch_cloudwatch(alarms, series)
+    return alarms
+
+
+@mock_aws
+def test_new_alarms_are_insufficient_data_updates_keep_the_state_and_set_alarm_state_lasts_one_evaluation(patched):
+    alarms = patched
     client = boto3.client("cloudwatch", region_name=REGION)
     spec = {
         "AlarmName": "orders-local-target-5xx-green",
@@ -364,17 +368,7 @@ def test_new_alarms_are_insufficient_data_updates_keep_the_state_and_set_alarm_s
 
 
 @mock_aws
-def test_statistics_are_for_the_exact_dimensions_the_metric_was_published_with(monkeypatch):
-    for cls, name in (
-        (CloudWatchBackend, "get_metric_statistics"),
-        (CloudWatchBackend, "put_metric_data"),
-        (CloudWatchBackend, "put_metric_alarm"),
-        (Alarm, "update_state"),
-    ):
-        monkeypatch.setattr(cls, name, getattr(cls, name))
-    monkeypatch.setattr(CloudWatchResponse, "describe_alarm_history", None, raising=False)
-    series = Series()
-    cloudwatch.patch_cloudwatch(Alarms(lambda: None, series, scale=0.05), series)
+def test_statistics_are_for_the_exact_dimensions_the_metric_was_published_with(patched):
     client = boto3.client("cloudwatch", region_name=REGION)
     now = datetime.now(UTC)
     balancer = [{"Name": "LoadBalancer", "Value": LB}]
