@@ -17,8 +17,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -155,7 +157,8 @@ def canary_story(version_a: str, run, deployment: dict, serving) -> str:
     info = deployment["info"]
     radius = blast_radius(run, fault_share=0.3)
     output = " ".join(run.result.stdout.split())
-    failure = output[output.find("msg: ") + 5 :] if "msg: " in output else "(see the deploy log)"
+    found = re.search(r"msg: '?(Deploy of .*?)'? PLAY RECAP", output)
+    failure = found.group(1).replace("''", "'") if found else "(see .sandbox/logs/demo-bad-canary.log)"
     lines = [
         "",
         f"A bad canary in the sandbox: orders {run.version} (was {version_a}) answers 500 to 30 % of real requests "
@@ -175,7 +178,7 @@ def canary_story(version_a: str, run, deployment: dict, serving) -> str:
         + (", ".join(f"{name} at +{at - run.started:.1f}s" for name, at in run.alarms.items()) or "none"),
         "",
         "  the deploy's failure, as the operator reads it:",
-        "    " + failure[:1200].rstrip("' "),
+        *textwrap.wrap(failure, 112, initial_indent="    ", subsequent_indent="    "),
         "",
         f"  blast radius ({len(run.samples)} requests at {run.rate:.0f}/s on /items through the load balancer):",
         *radius.lines(),
