@@ -50,8 +50,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         box.worker_provisioned = output
         record_scenario(box, "provision (the session's first provision.yml, both services)", started)
         # Scenarios in environments of their own run beside the others (tests/e2e/background.py).
-        pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="background-scenario")
-        box.pool = pool
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="background-scenario")
         box.background = {"https": pool.submit(background.https_environment, box, tmp_path_factory.mktemp("https"))}
         yield box
         pool.shutdown(wait=True)
@@ -60,29 +59,6 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         log_dir = box.home / "logs"
         if log_dir.exists():
             print(f"sandbox logs: {log_dir}")
-
-
-# The scenarios' order: the two-service scenario first, so that the further service's teardown runs in the
-# background beside the single-service scenarios (they never touch it); the alarms' after the blue/green ones
-# (their latency baseline is measured once that teardown is over); teardown and the run's own checks last.
-ORDER = (
-    "test_services.py",
-    "test_bluegreen.py",
-    "test_awx_runner.py",
-    "test_alarms.py",
-    "test_iam.py",
-    "test_preflight.py",
-    "test_runbooks.py",
-    "test_teardown.py",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def rank(item: pytest.Item) -> int:
-        name = item.path.name
-        return ORDER.index(name) if name in ORDER else ORDER.index("test_teardown.py") - 1
-
-    items.sort(key=rank)  # stable: each file's tests keep their order
 
 
 def record_scenario(box: Sandbox, name: str, started: float) -> None:

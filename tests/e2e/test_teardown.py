@@ -13,12 +13,9 @@ from sandbox.iam_analysis import needs, project_operator_policies, project_roles
 
 def test_teardown_removes_everything_and_stops_the_tasks(sandbox):
     """Last: the environment goes away, its tasks stop and the load balancer stops listening. The further
-    service went first (in the background, after test_services.py): the cluster stayed for the other, which
-    kept serving."""
-    # The further service's teardown ran in the background after its scenario (tests/e2e/test_services.py).
-    worker = sandbox.background["worker teardown"].result(timeout=600)
+    service first (test_services.py): the cluster stays for the other, which keeps serving."""
+    worker = sandbox.playbook("playbooks/teardown.yml", "-e", "service=worker")
     assert "Cluster orders-local stays: other services of the environment are in it (orders-local)." in worker.stdout
-    sandbox.background["https"].result(timeout=600)  # its own load balancer is gone by then
     assert sandbox.client("elbv2").describe_load_balancers()["LoadBalancers"] == [sandbox.balancer]
     assert len(sandbox.versions_served(5)) == 1
 
