@@ -1,7 +1,7 @@
 """The blast radius of a bad canary, in a sandbox of the benchmark's own: what a version that passes every hook
 and then fails (or slows down) under real traffic costs the users before its alarm rolls it back.
 
-For each kind of bad version (30 % of API requests answered 500; every API request 2.5 s slower), `--runs`
+For each kind of bad version (30 % of API requests answered 500; every API request 3 s slower), `--runs`
 canaries (CodeDeployDefault.ECSCanary10Percent5Minutes, 15 s at the sandbox's time scale) under steady load:
 
 - bad requests the users saw, against the prediction rate x canary share x fault share x seconds the canary had
@@ -34,7 +34,7 @@ from sandbox.observe import ListenerWatcher, LoadGenerator
 
 KINDS = {
     "errors": ({"SANDBOX_FAULT_ERROR_PERCENT": "30"}, 0.3, None),
-    "slow": ({"SANDBOX_FAULT_LATENCY_SECONDS": "2.5"}, 1.0, 2.5),
+    "slow": ({"SANDBOX_FAULT_LATENCY_SECONDS": "3"}, 1.0, 3.0),
 }
 
 

@@ -18,7 +18,7 @@ from tests.e2e.test_bluegreen import assert_rolled_back
 
 # The slow version's added latency: ten times the old version's p99 even on a busy two-core machine (where that
 # p99 reaches a few hundred milliseconds while the unit tests run beside), well above the alarm's 1 s.
-SLOW = 2.5
+SLOW = 3.0
 
 
 def assert_stopped_by(sandbox, run: CanaryRun, alarm: str) -> dict:
@@ -70,7 +70,7 @@ def test_a_version_failing_real_requests_is_rolled_back_by_the_error_rate_alarm_
 
 
 def test_a_slow_version_is_rolled_back_by_the_latency_alarm_during_its_canary(sandbox):
-    # Enough clients that the slow answers do not hold back the load (40/s x 10 % x 2.5 s = 10 at once).
+    # Enough clients that the slow answers do not hold back the load (40/s x 10 % x 3 s = 12 at once).
     run = bad_canary(sandbox, {"SANDBOX_FAULT_LATENCY_SECONDS": str(SLOW)}, rate=40.0, workers=16)
     alarm = f"{APP}-latency-p99-{run.color}"
     state = assert_stopped_by(sandbox, run, alarm)
