@@ -20,7 +20,7 @@ from pathlib import Path
 from module_utils.bluegreen_model import LIFECYCLE_HOOKS
 
 PACKAGE = Path(__file__).resolve().parent
-SHARED = ("__init__.py", "common.py", "facts.py")
+SHARED = ("__init__.py", "common.py", "ecs_event.py", "facts.py")
 
 # Further modules a handler imports, besides the shared ones.
 EXTRA_MODULES = {

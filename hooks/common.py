@@ -1,8 +1,16 @@
 """What every hook shares: the event, a time budget, AWS clients, and reporting on every path.
 
-A hook is `run_hook(event, context, check)`: `check(hook)` raises CheckFailed with the reason, or returns
-a one-line summary. Whatever happens (a failed check, a budget overrun, an unexpected exception), the
-lifecycle status goes to CodeDeploy in a `finally`, so a deployment never waits an hour for a silent hook.
+A hook is `handle(name, event, context, check)`: `check(hook)` raises CheckFailed with the reason, raises
+Pending when it is not done yet (a migration task still running), or returns a one-line summary. One check
+serves both deployment controllers; `handle` picks the adapter by the event's shape:
+
+- CodeDeploy (`{"DeploymentId", "LifecycleEventHookExecutionId"}`, `run_hook` here): the check runs to the end in
+  this invocation (a Pending check is called again after its delay, within the budget), and the lifecycle status
+  goes to CodeDeploy with PutLifecycleEventHookExecutionStatus in a `finally`, whatever happens, so a deployment
+  never waits an hour for a silent hook.
+- ECS (`{"executionId", "lifecycleStage", "resourceArn", "executionDetails"}`, hooks/ecs_event.py): the status is
+  the function's return value, `{"hookStatus": SUCCEEDED | FAILED | IN_PROGRESS}`; a Pending check returns
+  IN_PROGRESS with a `callBackDelay`, and ECS invokes the function again: a long check is polled, not held.
 """
 
 from __future__ import annotations
@@ -36,6 +44,16 @@ class CheckFailed(Exception):
 
 class BudgetExceeded(CheckFailed):
     """The check did not finish within its time budget."""
+
+
+class Pending(Exception):
+    """The check is not done and has not failed: ask again in `retry_after` seconds. `state` (JSON) comes back
+    to the check on the next call (ECS: through the returned hookDetails; CodeDeploy: in this invocation)."""
+
+    def __init__(self, reason: str, retry_after: float = 5.0, state: dict | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+        self.state = state or {}
 
 
 def client(service: str):
@@ -112,12 +130,26 @@ class Budget:
 
 @dataclass
 class Hook:
-    """What a check receives."""
+    """What a check receives: which deployment (CodeDeploy's id, or the ECS service deployment's), its facts
+    through the controller's own APIs (`facts()`, hooks/facts.py), and the state a Pending check left."""
 
     name: str
     deployment_id: str
     execution_id: str
     budget: Budget
+    controller: str = "codedeploy"
+    load_facts: Callable | None = None
+    state: dict = field(default_factory=dict)
+    # ECS: the lifecycle stage this invocation runs at, and the service deployment's ARN.
+    stage: str | None = None
+    deployment_arn: str | None = None
+
+    def facts(self, with_task_definition: bool = True):
+        if self.load_facts is None:
+            from hooks import facts as deployment_facts  # noqa: PLC0415 - facts imports this module
+
+            return deployment_facts.load(self.deployment_id, with_task_definition=with_task_definition)
+        return self.load_facts(with_task_definition)
 
 
 def log(level: int, message: str, **fields) -> None:
@@ -131,6 +163,32 @@ def report(deployment_id: str, execution_id: str, status: str) -> None:
     )
 
 
+def run_to_the_end(hook: Hook, check: Callable[[Hook], str]) -> str:
+    """CodeDeploy waits for one answer: call a Pending check again after its delay until it is done or the
+    budget is spent (then it fails with the reason it was still pending)."""
+    while True:
+        try:
+            return check(hook)
+        except Pending as pending:
+            hook.state = dict(pending.state)
+            log(logging.INFO, "pending", hook=hook.name, deployment_id=hook.deployment_id, reason=str(pending))
+            if hook.budget.remaining() <= 0:
+                raise CheckFailed(
+                    f"{pending} (still so when the time budget of {hook.budget.seconds:g}s ran out)"
+                ) from None
+            # The check is asked once more when the budget runs out, so it can end what it started (a task).
+            time.sleep(max(0.0, min(pending.retry_after, hook.budget.remaining())))
+
+
+def handle(name: str, event: dict, context, check: Callable[[Hook], str]) -> dict:
+    """A hook function's handler: the adapter of the controller that invoked it (see the module docstring)."""
+    if isinstance(event, dict) and "lifecycleStage" in event and "executionId" in event:
+        from hooks import ecs_event  # noqa: PLC0415 - only ECS events need it
+
+        return ecs_event.run_ecs_hook(name, event, context, check)
+    return run_hook(name, event, context, check)
+
+
 def run_hook(name: str, event: dict, context, check: Callable[[Hook], str]) -> dict:
     """Run `check` within the budget and report Succeeded or Failed to CodeDeploy, whatever happens."""
     try:
@@ -139,10 +197,10 @@ def run_hook(name: str, event: dict, context, check: Callable[[Hook], str]) -> d
     except (KeyError, TypeError):
         keys = sorted(event) if isinstance(event, dict) else type(event).__name__
         # Nothing to report to: fail the invocation loudly instead.
-        log(logging.ERROR, "not a CodeDeploy lifecycle event", hook=name, keys=keys)
+        log(logging.ERROR, "not a lifecycle hook event", hook=name, keys=keys)
         raise ValueError(
-            f"{name}: expected a CodeDeploy lifecycle hook event with DeploymentId and "
-            f"LifecycleEventHookExecutionId, got keys {keys}"
+            f"{name}: expected a CodeDeploy lifecycle hook event (DeploymentId, LifecycleEventHookExecutionId) or an "
+            f"ECS one (executionId, lifecycleStage, resourceArn, executionDetails), got keys {keys}"
         ) from None
 
     status, reason, summary = "Failed", None, None
@@ -150,7 +208,7 @@ def run_hook(name: str, event: dict, context, check: Callable[[Hook], str]) -> d
     try:
         budget = Budget.for_invocation(context)
         log(logging.INFO, "started", hook=name, deployment_id=deployment_id, budget_seconds=round(budget.seconds, 1))
-        summary = check(Hook(name, deployment_id, execution_id, budget))
+        summary = run_to_the_end(Hook(name, deployment_id, execution_id, budget), check)
         status = "Succeeded"
     except CheckFailed as exc:
         reason = str(exc)

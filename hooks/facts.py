@@ -1,10 +1,16 @@
 """What a hook checks, learnt from the deployment itself rather than from configuration.
 
-GetDeployment -> the revision's sha256 -> GetApplicationRevision -> the AppSpec (JSON, see
+CodeDeploy (`load`): GetDeployment -> the revision's sha256 -> GetApplicationRevision -> the AppSpec (JSON, see
 module_utils/ecs_appspec.py) -> the task definition, container and port -> the image and APP_VERSION;
 GetDeploymentGroup -> the ECS service, the target group pair, the production and test listeners and the
 alarms. GetDeployment never returns the AppSpec itself (its API reference: the content "is always null").
 After Install, what the AppSpec says is confirmed against the replacement task set ECS really runs.
+
+ECS-native (`load_ecs`): the event's target service revision -> DescribeServiceRevisions -> the task definition,
+container and port, network, the target group pair (the revision's and its alternate), the production and test
+listener rules, and the target group the green revision really uses (resolvedConfiguration); DescribeServices ->
+the alarms that roll the deployment back. The same DeploymentFacts either way: the checks do not know which
+controller runs them.
 """
 
 from __future__ import annotations
@@ -35,6 +41,12 @@ class DeploymentFacts:
     platform_version: str | None = None
     capacity_provider_strategy: list | None = None
     task_definition: dict = field(default_factory=dict)
+    # "codedeploy" or "ecs"; for ECS, also the service deployment, the revisions and the listener rules.
+    controller: str = "codedeploy"
+    service_deployment_arn: str | None = None
+    target_revision_arn: str | None = None
+    green_target_group_arn: str | None = None
+    listener_rule_arns: list[str] = field(default_factory=list)
 
     @property
     def container(self) -> dict:
@@ -178,6 +190,8 @@ def confirm_replacement(facts: DeploymentFacts, task_set_id: str) -> dict:
 
 
 def other_active_deployments(facts: DeploymentFacts) -> list[str]:
+    if facts.controller == "ecs":
+        return other_active_service_deployments(facts)
     paginator = client("codedeploy").get_paginator("list_deployments")
     ids = (
         paginator.paginate(
@@ -189,3 +203,112 @@ def other_active_deployments(facts: DeploymentFacts) -> list[str]:
         .get("deployments", [])
     )
     return [deployment_id for deployment_id in ids if deployment_id != facts.deployment_id]
+
+
+# ---------------------------------------------------------------------------------------------
+# ECS-native blue/green
+# ---------------------------------------------------------------------------------------------
+
+ECS_ACTIVE_STATUSES = ["PENDING", "IN_PROGRESS", "STOP_REQUESTED", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS"]
+
+
+def _listener_of_rule(rule_arn: str) -> str:
+    """arn:...:listener-rule/app/<lb>/<id>/<listener>/<rule> -> arn:...:listener/app/<lb>/<id>/<listener>."""
+    prefix, _, path = rule_arn.partition(":listener-rule/")
+    if not path:
+        return rule_arn  # a Network Load Balancer's listener is named directly
+    return f"{prefix}:listener/{path.rsplit('/', 1)[0]}"
+
+
+def _target_group_name(arn: str) -> str:
+    return arn.split(":targetgroup/", 1)[-1].split("/", 1)[0]
+
+
+def load_ecs(
+    service_arn: str, target_revision_arn: str, deployment_arn: str | None = None, with_task_definition: bool = True
+) -> DeploymentFacts:
+    ecs = client("ecs")
+    revisions = ecs.describe_service_revisions(serviceRevisionArns=[target_revision_arn])
+    if not revisions.get("serviceRevisions"):
+        reasons = "; ".join(f.get("reason", "") for f in revisions.get("failures") or [])
+        raise CheckFailed(f"service revision {target_revision_arn} not found ({reasons or 'no reason given'})")
+    revision = revisions["serviceRevisions"][0]
+    balancers = revision.get("loadBalancers") or []
+    if not balancers:
+        raise CheckFailed(f"service revision {target_revision_arn} has no load balancer: nothing to shift traffic on")
+    balancer = balancers[0]
+    advanced = balancer.get("advancedConfiguration") or {}
+    if not advanced.get("alternateTargetGroupArn"):
+        raise CheckFailed(
+            f"service revision {target_revision_arn} has no advancedConfiguration.alternateTargetGroupArn: the service "
+            "is not set up for ECS blue/green (provision it with bluegreen_controller: ecs)"
+        )
+    pair = [balancer.get("targetGroupArn", ""), advanced["alternateTargetGroupArn"]]
+    rules = [rule for rule in (advanced.get("productionListenerRule"), advanced.get("testListenerRule")) if rule]
+    awsvpc = (revision.get("networkConfiguration") or {}).get("awsvpcConfiguration")
+    _, _, path = service_arn.partition(":service/")
+    cluster, _, service = path.partition("/")
+    facts = DeploymentFacts(
+        deployment_id=(deployment_arn or "").rsplit("/", 1)[-1],
+        application_name="",
+        deployment_group_name="",
+        task_definition_arn=revision.get("taskDefinition", ""),
+        container_name=balancer.get("containerName", ""),
+        container_port=int(balancer.get("containerPort") or 0),
+        cluster=cluster or revision.get("clusterArn"),
+        service=service or service_arn,
+        target_group_names=[_target_group_name(arn) for arn in pair],
+        prod_listener_arns=[_listener_of_rule(advanced["productionListenerRule"])]
+        if advanced.get("productionListenerRule")
+        else [],
+        test_listener_arns=[_listener_of_rule(advanced["testListenerRule"])]
+        if advanced.get("testListenerRule")
+        else [],
+        network_configuration={
+            "Subnets": awsvpc.get("subnets", []),
+            "SecurityGroups": awsvpc.get("securityGroups", []),
+            "AssignPublicIp": awsvpc.get("assignPublicIp", "DISABLED"),
+        }
+        if awsvpc
+        else None,
+        platform_version=revision.get("platformVersion"),
+        capacity_provider_strategy=[
+            {"CapacityProvider": s["capacityProvider"], "Weight": s.get("weight", 1), "Base": s.get("base", 0)}
+            for s in revision.get("capacityProviderStrategy") or []
+        ]
+        or None,
+        controller="ecs",
+        service_deployment_arn=deployment_arn,
+        target_revision_arn=target_revision_arn,
+        listener_rule_arns=rules,
+    )
+    resolved = (revision.get("resolvedConfiguration") or {}).get("loadBalancers") or []
+    facts.green_target_group_arn = resolved[0].get("targetGroupArn") if resolved else None
+    services = ecs.describe_services(cluster=facts.cluster, services=[facts.service]).get("services", [])
+    alarms = ((services[0] if services else {}).get("deploymentConfiguration") or {}).get("alarms") or {}
+    if alarms.get("enable"):
+        facts.alarm_names = list(alarms.get("alarmNames") or [])
+    if with_task_definition and facts.task_definition_arn:
+        facts.task_definition = ecs.describe_task_definition(taskDefinition=facts.task_definition_arn)["taskDefinition"]
+    return facts
+
+
+def other_active_service_deployments(facts: DeploymentFacts) -> list[str]:
+    # botocore has no paginator for ListServiceDeployments: follow nextToken here.
+    found, token = [], None
+    while True:
+        page = client("ecs").list_service_deployments(
+            cluster=facts.cluster,
+            service=facts.service,
+            status=ECS_ACTIVE_STATUSES,
+            **({"nextToken": token} if token else {}),
+        )
+        found.extend(page.get("serviceDeployments", []))
+        token = page.get("nextToken")
+        if not token:
+            break
+    return [
+        d["serviceDeploymentArn"].rsplit("/", 1)[-1]
+        for d in found
+        if d.get("serviceDeploymentArn") != facts.service_deployment_arn
+    ]

@@ -1,10 +1,20 @@
-"""BeforeAllowTraffic: run the database migrations with the new image, as a one-off ECS task.
+"""BeforeAllowTraffic (CodeDeploy) / POST_TEST_TRAFFIC_SHIFT (ECS): the database migrations with the new image,
+as a one-off ECS task.
 
-RunTask with the deployment's task definition, the container's command overridden with
-MIGRATION_COMMAND, and the network configuration of the AppSpec (else of the service's task set); waits
-for the task to stop (boto3's tasks_stopped waiter, bounded by the budget) and succeeds only if the
-container exited 0. Production still runs the old version while this runs: migrations must be
-backward compatible (docs/migrations.md).
+RunTask with the deployment's task definition, the container's command overridden with MIGRATION_COMMAND, and
+the deployment's network configuration (else the service's); the check is polled until the task stops and
+succeeds only if the container exited 0. Production still runs the old version while this runs: migrations must
+be backward compatible (docs/migrations.md).
+
+Polled, and idempotent: the task is started with startedBy `codedeploy-<deployment id>` or
+`ecs-deployment-<service deployment id>`, and each poll finds the task it started (the state it carried, else
+ListTasks by startedBy, else the family's recently stopped tasks) instead of starting a second one. CodeDeploy's
+adapter polls within one invocation; ECS's returns IN_PROGRESS and is invoked again.
+
+Under ECS the test-traffic check runs at the same stage (module_utils/bluegreen_ecs.py CHECK_STAGES): the
+migrations wait for it (its hook's status in DescribeServiceDeployments' lifecycleHookDetails) and do not run if
+it failed. AFTER_HOOK_FUNCTIONS (JSON list of function names) says which; by default the function named like this
+one with `validate-test-traffic` for `run-migrations`.
 
 The same migration runs by hand (a runbook, or provisioning a new service's first schema):
   python -m hooks.run_migrations --cluster C --service S [--task-definition ARN] [--container web]
@@ -13,8 +23,9 @@ service's primary task set; it exits 0 only when the migration task exited 0.
 
 Environment:
   MIGRATION_COMMAND            JSON list or a plain string split on spaces (default "python -m service migrate")
-  MIGRATION_TIMEOUT_SECONDS    (default 600)
+  MIGRATION_TIMEOUT_SECONDS    (default 600), from the task's start
   POLL_INTERVAL_SECONDS        (default 5)
+  AFTER_HOOK_FUNCTIONS         (ECS) the hooks of the same stage to wait for
   HOOK_TIME_BUDGET_SECONDS, LOG_LEVEL
 """
 
@@ -23,11 +34,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import time
 
 from botocore.exceptions import WaiterError
 
 from hooks import facts as deployment_facts
-from hooks.common import Budget, CheckFailed, Hook, client, env_float, env_str, run_hook
+from hooks.common import Budget, CheckFailed, Hook, Pending, client, env_float, env_json, env_str, handle
 
 
 def migration_command() -> list[str]:
@@ -93,13 +106,7 @@ def run_and_wait(
     ecs, request: dict, container_name: str, command: list[str], *, timeout: float, interval: float
 ) -> str:
     """RunTask, wait for the task to stop (boto3's tasks_stopped waiter), and succeed only on exit code 0."""
-    response = ecs.run_task(**request)
-    if response.get("failures") or not response.get("tasks"):
-        failures = "; ".join(
-            f"{f.get('arn', '')} {f.get('reason')} {f.get('detail', '')}".strip() for f in response.get("failures", [])
-        )
-        raise CheckFailed(f"RunTask started no migration task: {failures or 'no reason given'}")
-    task_arn = response["tasks"][0]["taskArn"]
+    task_arn = start_task(ecs, request)
     cluster = request["cluster"]
     budget = Budget(timeout)
     try:
@@ -115,6 +122,11 @@ def run_and_wait(
         ) from None
 
     task = ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"][0]
+    return outcome(task_arn, task, container_name, command, budget.elapsed())
+
+
+def outcome(task_arn: str, task: dict, container_name: str, command: list[str], seconds: float) -> str:
+    """A stopped migration task's verdict: its container exited 0, or the check fails naming the exit code."""
     container: dict = next((c for c in task.get("containers", []) if c.get("name") == container_name), {})
     exit_code = container.get("exitCode")
     if exit_code != 0:
@@ -123,17 +135,94 @@ def run_and_wait(
             f"{task.get('stoppedReason', 'no stopped reason')}"
             + (f"; container: {container['reason']}" if container.get("reason") else "")
         )
-    return f"migration task {task_arn} ({' '.join(command)}) exited 0 in {budget.elapsed():.0f}s"
+    return f"migration task {task_arn} ({' '.join(command)}) exited 0 in {seconds:.0f}s"
+
+
+def start_task(ecs, request: dict) -> str:
+    response = ecs.run_task(**request)
+    if response.get("failures") or not response.get("tasks"):
+        failures = "; ".join(
+            f"{f.get('arn', '')} {f.get('reason')} {f.get('detail', '')}".strip() for f in response.get("failures", [])
+        )
+        raise CheckFailed(f"RunTask started no migration task: {failures or 'no reason given'}")
+    return response["tasks"][0]["taskArn"]
+
+
+def find_started(ecs, cluster: str, family: str, started_by: str) -> str | None:
+    """The migration task this deployment started before, if any. ListTasks takes startedBy as its only filter
+    (so it lists running tasks only); a task that already stopped is among the family's recently stopped ones."""
+    running = ecs.list_tasks(cluster=cluster, startedBy=started_by).get("taskArns", [])
+    if running:
+        return running[0]
+    stopped = ecs.list_tasks(cluster=cluster, family=family, desiredStatus="STOPPED").get("taskArns", [])
+    mine: list[dict] = []
+    for start in range(0, len(stopped), 100):
+        tasks = ecs.describe_tasks(cluster=cluster, tasks=stopped[start : start + 100]).get("tasks", [])
+        mine.extend(t for t in tasks if t.get("startedBy") == started_by)
+    mine.sort(key=lambda t: str(t.get("createdAt", "")))
+    return mine[-1]["taskArn"] if mine else None
+
+
+def hooks_to_wait_for() -> list[str]:
+    configured = env_json("AFTER_HOOK_FUNCTIONS", None)
+    if configured is not None:
+        if not isinstance(configured, list) or not all(isinstance(n, str) for n in configured):
+            raise CheckFailed("AFTER_HOOK_FUNCTIONS must be a JSON list of function names")
+        return configured
+    own = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
+    return [own[: -len("run-migrations")] + "validate-test-traffic"] if own.endswith("run-migrations") else []
+
+
+def wait_for_earlier_hooks(hook: Hook, interval: float) -> None:
+    """ECS: the hooks this one comes after (same stage) must have SUCCEEDED: Pending while they run, failed when
+    one of them failed or the deployment is rolling back."""
+    waited_for = hooks_to_wait_for()
+    found = client("ecs").describe_service_deployments(serviceDeploymentArns=[hook.deployment_arn])
+    deployment = (found.get("serviceDeployments") or [{}])[0]
+    if str(deployment.get("status", "")).startswith(("ROLLBACK", "STOP")):
+        raise CheckFailed(f"the service deployment is {deployment['status']}: migrations not run")
+    for detail in deployment.get("lifecycleHookDetails") or []:
+        name = str(detail.get("targetArn", "")).rsplit(":", 1)[-1]
+        if name not in waited_for:
+            continue
+        if detail.get("status") in ("FAILED", "TIMED_OUT"):
+            raise CheckFailed(f"hook {name} {detail['status']} at {hook.stage}: migrations not run")
+        if detail.get("status") != "SUCCEEDED":
+            raise Pending(f"waiting for hook {name} ({detail.get('status')}) before the migrations", interval)
 
 
 def check(hook: Hook) -> str:
     command = migration_command()
-    facts = deployment_facts.load(hook.deployment_id)
-    ecs = client("ecs")
-    timeout = min(env_float("MIGRATION_TIMEOUT_SECONDS", 600.0), hook.budget.remaining())
     interval = max(1, int(env_float("POLL_INTERVAL_SECONDS", 5.0)))
-    request = run_task_request(facts, ecs, command, f"codedeploy-{hook.deployment_id}")
-    return run_and_wait(ecs, request, facts.container_name, command, timeout=timeout, interval=interval)
+    if hook.controller == "ecs" and not hook.state.get("task_arn"):
+        wait_for_earlier_hooks(hook, interval)
+    facts = hook.facts()
+    ecs = client("ecs")
+    prefix = "ecs-deployment" if hook.controller == "ecs" else "codedeploy"
+    started_by = f"{prefix}-{hook.deployment_id}"[:128]
+    state = dict(hook.state)
+    task_arn = state.get("task_arn") or find_started(
+        ecs, facts.cluster, facts.task_definition.get("family", ""), started_by
+    )
+    if task_arn is None:
+        task_arn = start_task(ecs, run_task_request(facts, ecs, command, started_by))
+        # Within one CodeDeploy invocation the migration must also end before the invocation's budget does.
+        timeout = env_float("MIGRATION_TIMEOUT_SECONDS", 600.0)
+        if hook.controller != "ecs":
+            timeout = min(timeout, hook.budget.remaining())
+        state = {"task_arn": task_arn, "started": time.time(), "timeout": timeout}
+        raise Pending(f"migration task {task_arn} started ({' '.join(command)})", interval, state)
+    state.setdefault("task_arn", task_arn)
+    state.setdefault("started", time.time())
+    state.setdefault("timeout", env_float("MIGRATION_TIMEOUT_SECONDS", 600.0))
+    task = ecs.describe_tasks(cluster=facts.cluster, tasks=[task_arn])["tasks"][0]
+    elapsed = time.time() - float(state["started"])
+    if task.get("lastStatus") != "STOPPED":
+        if elapsed >= float(state["timeout"]):
+            ecs.stop_task(cluster=facts.cluster, task=task_arn, reason="migration exceeded its time budget")
+            raise CheckFailed(f"migration task {task_arn} still running after {elapsed:.0f}s: stopped it")
+        raise Pending(f"migration task {task_arn} {task.get('lastStatus', 'PENDING')}", interval, state)
+    return outcome(task_arn, task, facts.container_name, command, elapsed)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def handler(event, context):
-    return run_hook("run-migrations", event, context, check)
+    return handle("run-migrations", event, context, check)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
-"""BeforeInstall: is everything in place before CodeDeploy creates the replacement task set?
+"""BeforeInstall (CodeDeploy) / PRE_SCALE_UP (ECS): is everything in place before the new tasks start?
 
 Checks: the task definition exists and is ACTIVE, has the AppSpec's container and port, and an image
 reference that is well formed (and not `:latest` unless ALLOW_LATEST_TAG=true); the deployment group's
-target groups and listeners exist; no other deployment is active in the group.
+target groups and listeners (ECS: and listener rules) exist; no other deployment is active in the group (ECS: of
+the service).
 
 Environment: ALLOW_LATEST_TAG (default false), HOOK_TIME_BUDGET_SECONDS, LOG_LEVEL.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import re
 
 from hooks import facts as deployment_facts
-from hooks.common import CheckFailed, Hook, client, env_str, run_hook
+from hooks.common import CheckFailed, Hook, client, env_str, handle
 
 # registry/path/name[:tag][@sha256:digest], as Docker's reference grammar has it (lower-case path).
 IMAGE_REFERENCE = re.compile(
@@ -35,7 +36,7 @@ def check_image(image: str) -> None:
 
 
 def check(hook: Hook) -> str:
-    facts = deployment_facts.load(hook.deployment_id)
+    facts = hook.facts()
     definition = facts.task_definition
     if definition.get("status") != "ACTIVE":
         raise CheckFailed(f"task definition {facts.task_definition_arn} is {definition.get('status')}, not ACTIVE")
@@ -49,8 +50,9 @@ def check(hook: Hook) -> str:
     check_image(container.get("image", ""))
     hook.budget.ensure("checking the load balancer")
 
+    owner = "the service's load balancer" if facts.controller == "ecs" else "deployment group"
     if len(facts.target_group_names) != 2:
-        raise CheckFailed(f"deployment group has {len(facts.target_group_names)} target groups, not a pair of two")
+        raise CheckFailed(f"{owner} has {len(facts.target_group_names)} target groups, not a pair of two")
     elbv2 = client("elbv2")
     try:
         found = elbv2.describe_target_groups(Names=facts.target_group_names)["TargetGroups"]
@@ -61,17 +63,24 @@ def check(hook: Hook) -> str:
         raise CheckFailed(f"target group(s) {missing} do not exist")
     listeners = facts.prod_listener_arns + facts.test_listener_arns
     if not facts.prod_listener_arns:
-        raise CheckFailed("deployment group has no production listener")
+        raise CheckFailed(f"{owner} has no production listener")
     try:
         described = elbv2.describe_listeners(ListenerArns=listeners)["Listeners"]
     except elbv2.exceptions.ListenerNotFoundException as exc:
         raise CheckFailed(f"listener missing: {exc.response['Error'].get('Message', exc)}") from None
     if len(described) != len(set(listeners)):
-        raise CheckFailed(f"only {len(described)} of the group's {len(set(listeners))} listeners exist")
+        raise CheckFailed(f"only {len(described)} of the {len(set(listeners))} listeners exist ({owner})")
+    if facts.listener_rule_arns:
+        # ECS shifts traffic by rewriting these rules' forward weights: they must exist.
+        try:
+            elbv2.describe_rules(RuleArns=facts.listener_rule_arns)
+        except elbv2.exceptions.RuleNotFoundException as exc:
+            raise CheckFailed(f"listener rule missing: {exc.response['Error'].get('Message', exc)}") from None
 
     others = deployment_facts.other_active_deployments(facts)
     if others:
-        raise CheckFailed(f"deployment(s) {', '.join(others)} also active in {facts.deployment_group_name}")
+        where = f"service {facts.service}" if facts.controller == "ecs" else facts.deployment_group_name
+        raise CheckFailed(f"deployment(s) {', '.join(others)} also active in {where}")
     return (
         f"{facts.task_definition_arn} ACTIVE, image {container.get('image')}, version {facts.version}; "
         f"target groups {', '.join(facts.target_group_names)} and {len(described)} listener(s) exist"
@@ -79,4 +88,4 @@ def check(hook: Hook) -> str:
 
 
 def handler(event, context):
-    return run_hook("validate-before-install", event, context, check)
+    return handle("validate-before-install", event, context, check)

@@ -17,8 +17,7 @@ Environment:
 
 from __future__ import annotations
 
-from hooks import facts as deployment_facts
-from hooks.common import BudgetExceeded, CheckFailed, Hook, client, env_float, env_json, env_str, run_hook
+from hooks.common import BudgetExceeded, CheckFailed, Hook, client, env_float, env_json, env_str, handle
 from hooks.http_probe import percentile, request
 
 
@@ -50,7 +49,7 @@ def check(hook: Hook) -> str:
             "PRODUCTION_HOSTNAME is not set for an HTTPS production listener: the certificate covers the service's "
             "hostname, never the load balancer's DNS name (set load_balancer_public_hostname in the inventory)"
         )
-    facts = deployment_facts.load(hook.deployment_id)
+    facts = hook.facts()
     alarm_names = env_json("ALARM_NAMES", None)
     alarm_names = facts.alarm_names if alarm_names is None else list(alarm_names)
 
@@ -80,4 +79,4 @@ def check(hook: Hook) -> str:
 
 
 def handler(event, context):
-    return run_hook("validate-production", event, context, check)
+    return handle("validate-production", event, context, check)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 
 from hooks import budgets
-from hooks import facts as deployment_facts
 from hooks.common import (
     Budget,
     BudgetExceeded,
@@ -31,8 +30,8 @@ from hooks.common import (
     env_float,
     env_json,
     env_str,
+    handle,
     log,
-    run_hook,
 )
 from hooks.http_probe import ProbeResult, percentile, request
 
@@ -149,11 +148,11 @@ def check(hook: Hook) -> str:
     if not base_url:
         raise CheckFailed("TEST_LISTENER_URL is not set: the lambda hooks role sets it to the test listener's URL")
     smoke = smoke_requests()
-    facts = deployment_facts.load(hook.deployment_id)
+    facts = hook.facts()
     health_budget = health_check_budget(facts.target_group_names)
     log(logging.INFO, "retry budget from the target groups' health checks", seconds=health_budget)
     return check_listener(hook, base_url.rstrip("/"), facts.version, smoke, health_budget)
 
 
 def handler(event, context):
-    return run_hook("validate-test-traffic", event, context, check)
+    return handle("validate-test-traffic", event, context, check)

@@ -61,7 +61,7 @@ def test_budget_keeps_a_margin_inside_the_lambda_timeout() -> None:
 
 
 def test_camel_case_event_is_refused_loudly(aws) -> None:
-    with pytest.raises(ValueError, match="expected a CodeDeploy lifecycle hook event with DeploymentId"):
+    with pytest.raises(ValueError, match="expected a CodeDeploy lifecycle hook event \\(DeploymentId"):
         common.run_hook(
             "t", {"deploymentId": "d-1", "lifecycleEventHookExecutionId": "x"}, LambdaContext(), lambda hook: "x"
         )

@@ -1,0 +1,277 @@
+"""ECS-native blue/green, the pure part: traffic plans as ECS strategies, hooks at stages, the deployment's log
+lines (module_utils/bluegreen_ecs.py)."""
+
+from __future__ import annotations
+
+import botocore.session
+import pytest
+from botocore.stub import Stubber
+
+from module_utils import bluegreen_ecs as ecs
+from module_utils.bluegreen_model import LIFECYCLE_HOOKS
+
+ROLE = "arn:aws:iam::123456789012:role/orders-prod-ecs-hooks"
+REVISION_111 = "arn:aws:ecs:eu-west-1:123456789012:service-revision/orders-prod/orders-prod/111"
+ARNS = {suffix: f"arn:aws:lambda:eu-west-1:123456789012:function:orders-prod-{suffix}" for _, suffix in LIFECYCLE_HOOKS}
+
+
+def _enum(shape: str) -> list[str]:
+    model = botocore.session.get_session().get_service_model("ecs")
+    found = model.shape_for(shape)
+    return list(getattr(found, "enum", None) or found.member.enum)
+
+
+def test_stage_and_status_names_are_botocores():
+    assert list(ecs.STAGES) == _enum("ServiceDeploymentLifecycleStage")
+    assert list(ecs.HOOK_STAGES) == _enum("DeploymentLifecycleHookStageList")
+    statuses = _enum("ServiceDeploymentStatus")
+    assert sorted(ecs.TERMINAL_STATUSES + ecs.ACTIVE_STATUSES) == sorted(statuses)
+    assert list(ecs.HOOK_STATUSES) == _enum("DeploymentLifecycleHookStatus")
+    assert set(ecs.CHECK_STAGES.values()) <= set(ecs.HOOK_STAGES)
+    # Every check has a stage; no two checks that must run in order share a stage unless documented.
+    assert set(ecs.CHECK_STAGES) == {suffix for _, suffix in LIFECYCLE_HOOKS}
+
+
+@pytest.mark.parametrize(
+    ("config", "custom", "expected"),
+    [
+        ("CodeDeployDefault.ECSAllAtOnce", None, {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 5}),
+        (
+            "CodeDeployDefault.ECSCanary10Percent5Minutes",
+            None,
+            {
+                "strategy": "CANARY",
+                "bakeTimeInMinutes": 5,
+                "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 5},
+            },
+        ),
+        (
+            "orders-prod-linear-10-every-5",
+            {"type": "TimeBasedLinear", "percentage": 10, "interval": 5},
+            {
+                "strategy": "LINEAR",
+                "bakeTimeInMinutes": 5,
+                "linearConfiguration": {"stepPercent": 10.0, "stepBakeTimeInMinutes": 5},
+            },
+        ),
+        ("anything", {"type": "AllAtOnce"}, {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 5}),
+    ],
+)
+def test_the_seeds_traffic_plans_map_onto_ecs_strategies(config, custom, expected):
+    assert ecs.deployment_strategy(ecs.traffic_plan(config, custom), 5) == expected
+
+
+def test_traffic_steps_follow_the_strategy():
+    assert ecs.traffic_steps({"strategy": "BLUE_GREEN"}) == [100.0]
+    assert ecs.traffic_steps({"strategy": "CANARY", "canaryConfiguration": {"canaryPercent": 10.0}}) == [10.0, 100.0]
+    linear = ecs.deployment_strategy({"type": "TimeBasedLinear", "percentage": 20, "interval": 1}, 1)
+    assert ecs.traffic_steps(linear) == [20.0, 40.0, 60.0, 80.0, 100.0]
+    thirty = ecs.deployment_strategy({"type": "TimeBasedLinear", "percentage": 30, "interval": 1}, 1)
+    assert ecs.traffic_steps(thirty) == [30.0, 60.0, 90.0, 100.0]
+
+
+@pytest.mark.parametrize(
+    ("plan", "bake", "message"),
+    [
+        ({"type": "TimeBasedLinear", "percentage": 2, "interval": 1}, 5, "an ECS LINEAR step is 3 to 100 percent"),
+        ({"type": "TimeBasedCanary", "percentage": 0.05, "interval": 1}, 5, "multiples of 0.1"),
+        ({"type": "TimeBasedCanary", "percentage": 10, "interval": 1441}, 5, "0 to 1440 minutes"),
+        ({"type": "TimeBasedCanary", "percentage": 10, "interval": 1.5}, 5, "a whole number of minutes"),
+        ({"type": "AllAtOnce"}, -1, "codedeploy_blue_termination_wait_minutes"),
+        ({"type": "Weighted"}, 5, "use AllAtOnce, TimeBasedLinear or TimeBasedCanary"),
+    ],
+)
+def test_plans_ecs_refuses_are_refused_before_anything_changes(plan, bake, message):
+    with pytest.raises(ecs.EcsPlanError, match=message):
+        ecs.deployment_strategy(plan, bake)
+
+
+def test_an_unknown_named_configuration_says_what_to_use():
+    with pytest.raises(ecs.EcsPlanError, match="codedeploy_custom_traffic_routing"):
+        ecs.traffic_plan("orders-prod-half-and-half", None)
+
+
+def test_controller_switch_is_checked():
+    assert ecs.controller("ecs") == "ecs"
+    with pytest.raises(ecs.EcsPlanError, match=r"'codedeploy'.*'ecs'"):
+        ecs.controller("ECS")
+
+
+def test_each_check_runs_at_its_stage_and_promote_pauses_before_production():
+    hooks = ecs.lifecycle_hooks(ARNS, ROLE, manual_promote_minutes=60)
+    stages = [(h["targetType"], h.get("hookTargetArn", "").rsplit(":", 1)[-1], h["lifecycleStages"]) for h in hooks]
+    assert stages == [
+        ("AWS_LAMBDA", "orders-prod-validate-before-install", ["PRE_SCALE_UP"]),
+        ("AWS_LAMBDA", "orders-prod-validate-deployment", ["POST_SCALE_UP"]),
+        ("AWS_LAMBDA", "orders-prod-validate-test-traffic", ["POST_TEST_TRAFFIC_SHIFT"]),
+        ("AWS_LAMBDA", "orders-prod-run-migrations", ["POST_TEST_TRAFFIC_SHIFT"]),
+        ("AWS_LAMBDA", "orders-prod-validate-production", ["POST_PRODUCTION_TRAFFIC_SHIFT"]),
+        ("PAUSE", "", ["POST_TEST_TRAFFIC_SHIFT"]),
+    ]
+    assert all(h["roleArn"] == ROLE for h in hooks if h["targetType"] == "AWS_LAMBDA")
+    assert hooks[-1]["timeoutConfiguration"] == {"timeoutInMinutes": 60, "action": "ROLLBACK"}
+    assert "PAUSE" not in [h["targetType"] for h in ecs.lifecycle_hooks(ARNS, ROLE)]
+    # No check runs at a stage that repeats per traffic step or during a rollback: each runs once.
+    assert not set(ecs.CHECK_STAGES.values()) & set(ecs.PER_STEP_STAGES + ecs.ROLLBACK_STAGES)
+
+
+def test_hooks_ecs_refuses_are_refused():
+    with pytest.raises(ecs.EcsPlanError, match="PAUSE hook cannot be placed at PRODUCTION_TRAFFIC_SHIFT"):
+        ecs.check_hooks([{"targetType": "PAUSE", "lifecycleStages": ["PRODUCTION_TRAFFIC_SHIFT"]}])
+    with pytest.raises(ecs.EcsPlanError, match="'BAKE_TIME' takes no hooks"):
+        ecs.check_hooks([{"targetType": "AWS_LAMBDA", "hookTargetArn": "x", "lifecycleStages": ["BAKE_TIME"]}])
+    with pytest.raises(ecs.EcsPlanError, match="needs hookTargetArn"):
+        ecs.check_hooks([{"targetType": "AWS_LAMBDA", "lifecycleStages": ["PRE_SCALE_UP"]}])
+    with pytest.raises(ecs.EcsPlanError, match="no ECS stage is known"):
+        ecs.lifecycle_hooks({"validate-everything": "arn"}, ROLE)
+
+
+def test_the_whole_deployment_configuration_is_valid_for_botocore():
+    configuration = ecs.deployment_configuration(
+        "CodeDeployDefault.ECSCanary10Percent5Minutes",
+        None,
+        5,
+        ARNS,
+        ROLE,
+        manual_promote_minutes=30,
+        alarm_names=["orders-prod-error-rate-green", "orders-prod-error-rate-blue"],
+    )
+    assert configuration["alarms"] == {
+        "alarmNames": ["orders-prod-error-rate-blue", "orders-prod-error-rate-green"],
+        "enable": True,
+        "rollback": True,
+    }
+    assert "deploymentCircuitBreaker" not in configuration  # rolling updates only
+    # botocore validates the request a module would send.
+    client = botocore.session.get_session().create_client(
+        "ecs", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    with Stubber(client) as stub:
+        stub.add_response(
+            "update_service", {}, {"cluster": "c", "service": "s", "deploymentConfiguration": configuration}
+        )
+        client.update_service(cluster="c", service="s", deploymentConfiguration=configuration)
+
+
+def _deployment(**overrides) -> dict:
+    deployment = {
+        "serviceDeploymentArn": "arn:aws:ecs:eu-west-1:123456789012:service-deployment/orders-prod/orders-prod/AbC123",
+        "status": "IN_PROGRESS",
+        "lifecycleStage": "POST_SCALE_UP",
+        "targetServiceRevision": {
+            "arn": "arn:aws:ecs:eu-west-1:123456789012:service-revision/orders-prod/orders-prod/222",
+            "requestedTaskCount": 2,
+            "runningTaskCount": 2,
+            "pendingTaskCount": 0,
+            "requestedProductionTrafficWeight": 0.0,
+            "requestedTestTrafficWeight": 0.0,
+        },
+        "sourceServiceRevisions": [
+            {"arn": "arn:aws:ecs:eu-west-1:123456789012:service-revision/orders-prod/orders-prod/111"}
+        ],
+        "lifecycleHookDetails": [
+            {
+                "hookId": "h1",
+                "targetType": "AWS_LAMBDA",
+                "targetArn": ARNS["validate-deployment"],
+                "status": "IN_PROGRESS",
+            }
+        ],
+    }
+    deployment.update(overrides)
+    return deployment
+
+
+def test_progress_lines_report_each_stage_hook_and_traffic_step():
+    first = ecs.snapshot(_deployment())
+    assert ecs.progress_lines(None, first) == [
+        "deployment IN_PROGRESS",
+        "stage POST_SCALE_UP",
+        "hook orders-prod-validate-deployment IN_PROGRESS",
+        "traffic: original 100% / replacement 0%",
+    ]
+    done = _deployment(
+        lifecycleHookDetails=[
+            {
+                "hookId": "h1",
+                "targetType": "AWS_LAMBDA",
+                "targetArn": ARNS["validate-deployment"],
+                "status": "SUCCEEDED",
+            }
+        ]
+    )
+    second = ecs.snapshot(done)
+    assert ecs.progress_lines(first, second) == ["hook orders-prod-validate-deployment SUCCEEDED"]
+    shifting = _deployment(lifecycleStage="PRODUCTION_TRAFFIC_SHIFT", lifecycleHookDetails=[])
+    shifting["targetServiceRevision"]["requestedProductionTrafficWeight"] = 10.0
+    third = ecs.snapshot(shifting)
+    assert ecs.progress_lines(second, third) == [
+        "stage PRODUCTION_TRAFFIC_SHIFT",
+        "traffic: original 90% / replacement 10%",
+    ]
+    assert ecs.progress_lines(third, third) == []
+
+
+def test_a_pause_says_what_continues_it():
+    paused = ecs.snapshot(
+        _deployment(
+            lifecycleStage="POST_TEST_TRAFFIC_SHIFT",
+            lifecycleHookDetails=[{"hookId": "p1", "targetType": "PAUSE", "status": "AWAITING_ACTION"}],
+        )
+    )
+    assert ecs.paused_hook(paused)["hook_id"] == "p1"
+    assert "hook PAUSE AWAITING_ACTION: waiting for promote.yml (ContinueServiceDeployment)" in ecs.progress_lines(
+        None, paused
+    )
+
+
+def test_a_rollback_by_an_alarm_names_the_alarm_and_what_serves_production():
+    rolled = _deployment(
+        status="ROLLBACK_SUCCESSFUL",
+        lifecycleStage="PRODUCTION_TRAFFIC_SHIFT",
+        lifecycleHookDetails=[],
+        alarms={
+            "status": "TRIGGERED",
+            "alarmNames": ["a", "b"],
+            "triggeredAlarmNames": ["orders-prod-error-rate-green"],
+        },
+        rollback={
+            "reason": "CloudWatch alarm orders-prod-error-rate-green in ALARM",
+            "serviceRevisionArn": "arn:aws:ecs:eu-west-1:1:service-revision/c/s/111",
+        },
+    )
+    before = ecs.snapshot(_deployment(status="ROLLBACK_IN_PROGRESS"))
+    snap = ecs.snapshot(rolled)
+    assert ecs.is_terminal(snap)
+    assert ecs.is_failure(snap)
+    lines = ecs.progress_lines(before, snap)
+    assert lines[-1] == (
+        "deployment ROLLBACK_SUCCESSFUL (was ROLLBACK_IN_PROGRESS): rolled back by the alarm(s) "
+        "orders-prod-error-rate-green"
+    )
+    assert ecs.failure_message(snap) == (
+        "service deployment AbC123 ended ROLLBACK_SUCCESSFUL at stage PRODUCTION_TRAFFIC_SHIFT; alarm(s) "
+        "orders-prod-error-rate-green in ALARM: CloudWatch alarm orders-prod-error-rate-green in ALARM. Production is "
+        "served by the previous revision (111)"
+    )
+
+
+def test_a_failed_rollback_is_said_to_be_one():
+    snap = ecs.snapshot(
+        _deployment(
+            status="ROLLBACK_FAILED",
+            statusReason="listener rule not found",
+            lifecycleHookDetails=[
+                {
+                    "hookId": "h",
+                    "targetType": "AWS_LAMBDA",
+                    "targetArn": ARNS["validate-production"],
+                    "status": "TIMED_OUT",
+                }
+            ],
+        )
+    )
+    message = ecs.failure_message(snap)
+    assert "hook orders-prod-validate-production TIMED_OUT" in message
+    assert "The rollback FAILED" in message
+    assert "listener rule not found" in message
