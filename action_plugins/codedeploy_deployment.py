@@ -1,5 +1,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Runs the codedeploy_deployment module, and while it waits prints each change as it happens.
+"""Runs the codedeploy_deployment (or ecs_service_deployment) module, and while it waits prints each change as it
+happens.
 
 A module cannot write to the job log while it runs. With `report_every` set, this plugin runs the module
 in steps: each step returns at the first change (or after `report_every` seconds), its progress lines are
@@ -50,7 +51,8 @@ class ActionModule(ActionBase):
         return {**result, **step}
 
     def _show(self, step, started):
-        deployment_id = step.get("deployment_id", "")
+        # A CodeDeploy id (d-XXXXXXXXX), or the last part of an ECS service deployment's ARN.
+        deployment_id = (step.get("deployment_id") or "").rsplit("/", 1)[-1]
         for entry in step.get("progress") or []:
             display.display(f"  {deployment_id} {entry.get('time', '')[11:19]} {entry['message']}")
         if started is not None and not step.get("progress") and not step.get("finished", True):

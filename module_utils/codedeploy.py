@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 from datetime import UTC, datetime, timedelta
 
 from ansible.module_utils.bluegreen_alarms import activated_alarms, alarm_report
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible.module_utils.deployment_wait import BotoConnectionError, Watcher, iso  # noqa: F401 - re-exported
 from ansible.module_utils.ecs_appspec import AppSpecError, parse, task_definition_of
 
 try:
@@ -23,18 +23,6 @@ try:
     from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 except ImportError:  # pragma: no cover - the collection is a declared dependency
     AWSRetry = paginated_query_with_retries = None
-
-try:
-    from botocore.exceptions import ConnectionError as _ConnectionError
-    from botocore.exceptions import HTTPClientError
-
-    # Refused, reset, timed out: the endpoint was not reached, which says nothing about the deployment.
-    BotoConnectionError: tuple[type[Exception], ...] = (_ConnectionError, HTTPClientError)
-except ImportError:  # pragma: no cover - AnsibleAWSModule reports a missing botocore
-    BotoConnectionError = (OSError,)
-
-# How long a wait rides out an endpoint it cannot reach (a network blip, a restart) before failing.
-OUTAGE_TOLERANCE_SECONDS = 120.0
 
 # Deployment statuses (GetDeployment's deploymentInfo.status).
 TERMINAL_STATUSES = ("Succeeded", "Failed", "Stopped")
@@ -79,14 +67,6 @@ def retry_decorator():
 def _chunks(items, size=BATCH_SIZE):
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def iso(value):
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.isoformat()
-    return value
 
 
 def _seconds_between(start, end):
@@ -508,15 +488,16 @@ def wait_condition(wait_for):
     return (lambda snap, timeline: False), "a terminal status"
 
 
-class DeploymentWatcher:
-    """Polls a deployment and notices changes quickly without hammering the API.
+class DeploymentWatcher(Watcher):
+    """Polls a CodeDeploy deployment and notices changes quickly without hammering the API (module_utils/
+    deployment_wait.py: the loop, the back-off, the outage tolerance).
 
-    GetDeployment is polled every `min_interval` to `max_interval` seconds: quickly after a change,
-    backing off while nothing happens, never slower than `max_interval` (2 s), so a terminal status is
-    seen within 2 s (the AWS CLI waiter polls every 15 s). The targets (lifecycle events, weights),
-    which take two calls, are read when GetDeployment shows a change and otherwise at most every
-    `targets_max_interval` seconds. Throttling is retried with back-off by the client's decorator.
+    GetDeployment is polled every time; the targets (lifecycle events, weights), which take two calls, are read
+    when GetDeployment shows a change and otherwise at most every `targets_max_interval` seconds. Throttling is
+    retried with back-off by the client's decorator.
     """
+
+    service = "CodeDeploy"
 
     def __init__(
         self,
@@ -530,16 +511,11 @@ class DeploymentWatcher:
         targets_max_interval=6.0,
         read_targets=True,
     ):
+        super().__init__(clock=clock, sleep=sleep, min_interval=min_interval, max_interval=max_interval)
         self.client = client
         self.deployment_id = deployment_id
-        # Looked up at run time, so tests can drive the wait with a simulated clock.
-        self.clock = clock or time.monotonic
-        self.sleep = sleep or time.sleep
-        self.min_interval = min_interval
-        self.max_interval = max_interval
         self.targets_max_interval = targets_max_interval
         self.read_targets = read_targets
-        self.api_calls = 0
         self._targets = []
         self._targets_read_at = None
         self._targets_interval = min_interval
@@ -554,13 +530,13 @@ class DeploymentWatcher:
             (info.get("rollbackInfo") or {}).get("rollbackDeploymentId"),
         )
 
-    def poll(self, force_targets=False):
+    def poll(self, force=False):
         info = get_deployment(self.client, self.deployment_id)
         self.api_calls += 1
         key = self._info_key(info)
         now = self.clock()
         due = self._targets_read_at is None or now - self._targets_read_at >= self._targets_interval
-        if self.read_targets and (force_targets or key != self._last_info_key or due):
+        if self.read_targets and (force or key != self._last_info_key or due):
             targets = get_ecs_targets(self.client, self.deployment_id)
             self.api_calls += 2
             if targets == self._targets:
@@ -579,57 +555,11 @@ class DeploymentWatcher:
             self.api_calls += 1
         return snapshot(info, self._targets, rollback, appspec_of(self.client, info, self._appspecs))
 
-    def _line(self, started, message):
-        return {"elapsed_seconds": round(self.clock() - started, 1), "time": iso(datetime.now(UTC)), "message": message}
+    def lines(self, previous, current):
+        return progress_lines(previous, current)
 
-    def wait(self, condition, timeout, previous=None):
-        """Poll until `condition(snapshot, timeline)` or a terminal status (after any rollback), or timeout.
-
-        Returns (snapshot, timeline, reached, timed_out). The timeline holds every progress line seen since
-        `previous` (a snapshot reported earlier; None = since the first poll).
-        """
-        started = self.clock()
-        timeline = []
-        interval = self.min_interval
-        # Compared with a snapshot reported earlier, the first poll needs fresh targets too.
-        force_targets = previous is not None
-        outage_since = None
-        while True:
-            try:
-                current = self.poll(force_targets=force_targets)
-            except BotoConnectionError as e:
-                # The deployment goes on without us: keep asking, say so, and give up only after a while.
-                now = self.clock()
-                if outage_since is None:
-                    outage_since = now
-                    timeline.append(self._line(started, f"CodeDeploy unreachable ({type(e).__name__}): retrying"))
-                if now - outage_since > OUTAGE_TOLERANCE_SECONDS or now - started >= timeout:
-                    raise
-                self.sleep(self.max_interval)
-                continue
-            if outage_since is not None:
-                timeline.append(
-                    self._line(started, f"CodeDeploy reachable again after {self.clock() - outage_since:.0f}s")
-                )
-                outage_since = None
-            force_targets = False
-            lines = progress_lines(previous, current) if previous is not None else []
-            if lines:
-                elapsed = round(self.clock() - started, 1)
-                now = iso(datetime.now(UTC))
-                timeline.extend({"elapsed_seconds": elapsed, "time": now, "message": line} for line in lines)
-                interval = self.min_interval
-            else:
-                interval = min(interval * 1.5, self.max_interval)
-            previous = current
-            if condition(current, timeline):
-                return current, timeline, True, False
-            if current["status"] in TERMINAL_STATUSES and rollback_settled(current):
-                return current, timeline, False, False
-            remaining = timeout - (self.clock() - started)
-            if remaining <= 0:
-                return current, timeline, False, True
-            self.sleep(min(interval, remaining))
+    def settled(self, snap):
+        return snap["status"] in TERMINAL_STATUSES and rollback_settled(snap)
 
 
 def rollback_settled(snap):

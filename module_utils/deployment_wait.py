@@ -1,0 +1,115 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The wait both deployment controllers share: poll, report what changed, back off while nothing does.
+
+`Watcher.wait` polls `poll()` every `min_interval` to `max_interval` seconds: quickly after a change, backing off
+while nothing happens, never slower than `max_interval` (2 s), so a terminal status is seen within 2 s (the AWS
+CLI's waiters poll every 15 s). Each change becomes progress lines (`lines(previous, current)`), stamped with the
+seconds since the wait began. An endpoint that cannot be reached (a network blip, a restart) is ridden out for
+OUTAGE_TOLERANCE_SECONDS, saying so, since the deployment goes on without us. Subclasses say how to read a
+deployment, how its changes read, and when it is over: module_utils/codedeploy.py (DeploymentWatcher) and
+module_utils/ecs_deployment.py (ServiceDeploymentWatcher).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+try:
+    from botocore.exceptions import ConnectionError as _ConnectionError
+    from botocore.exceptions import HTTPClientError
+
+    # Refused, reset, timed out: the endpoint was not reached, which says nothing about the deployment.
+    BotoConnectionError: tuple[type[Exception], ...] = (_ConnectionError, HTTPClientError)
+except ImportError:  # pragma: no cover - AnsibleAWSModule reports a missing botocore
+    BotoConnectionError = (OSError,)
+
+# How long a wait rides out an endpoint it cannot reach before failing.
+OUTAGE_TOLERANCE_SECONDS = 120.0
+
+
+def iso(value):
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.isoformat()
+    return value
+
+
+class Watcher:
+    """Polls one deployment and reports its changes; see the module docstring."""
+
+    # Named in the lines about an unreachable endpoint.
+    service = "the API"
+
+    def __init__(self, *, clock=None, sleep=None, min_interval=0.5, max_interval=2.0):
+        # Looked up at run time, so tests can drive the wait with a simulated clock.
+        self.clock = clock or time.monotonic
+        self.sleep = sleep or time.sleep
+        self.min_interval = min_interval
+        self.max_interval = max_interval
+        self.api_calls = 0
+
+    def poll(self, force=False):  # pragma: no cover - abstract
+        """A snapshot of the deployment; `force`: read everything afresh (the first poll after a report)."""
+        raise NotImplementedError
+
+    def lines(self, previous, current):  # pragma: no cover - abstract
+        """What changed between two snapshots, as lines an operator reads in a job log."""
+        raise NotImplementedError
+
+    def settled(self, snap):  # pragma: no cover - abstract
+        """The deployment is over for us (terminal, and any rollback of it too)."""
+        raise NotImplementedError
+
+    def _line(self, started, message):
+        return {"elapsed_seconds": round(self.clock() - started, 1), "time": iso(datetime.now(UTC)), "message": message}
+
+    def wait(self, condition, timeout, previous=None):
+        """Poll until `condition(snapshot, timeline)`, the deployment is settled, or the timeout.
+
+        Returns (snapshot, timeline, reached, timed_out). The timeline holds every progress line seen since
+        `previous` (a snapshot reported earlier; None = since the first poll).
+        """
+        started = self.clock()
+        timeline = []
+        interval = self.min_interval
+        # Compared with a snapshot reported earlier, the first poll needs fresh details too.
+        force = previous is not None
+        outage_since = None
+        while True:
+            try:
+                current = self.poll(force=force)
+            except BotoConnectionError as e:
+                now = self.clock()
+                if outage_since is None:
+                    outage_since = now
+                    timeline.append(self._line(started, f"{self.service} unreachable ({type(e).__name__}): retrying"))
+                if now - outage_since > OUTAGE_TOLERANCE_SECONDS or now - started >= timeout:
+                    raise
+                self.sleep(self.max_interval)
+                continue
+            if outage_since is not None:
+                timeline.append(
+                    self._line(started, f"{self.service} reachable again after {self.clock() - outage_since:.0f}s")
+                )
+                outage_since = None
+            force = False
+            lines = self.lines(previous, current) if previous is not None else []
+            if lines:
+                elapsed = round(self.clock() - started, 1)
+                now = iso(datetime.now(UTC))
+                timeline.extend({"elapsed_seconds": elapsed, "time": now, "message": line} for line in lines)
+                interval = self.min_interval
+            else:
+                interval = min(interval * 1.5, self.max_interval)
+            previous = current
+            if condition(current, timeline):
+                return current, timeline, True, False
+            if self.settled(current):
+                return current, timeline, False, False
+            remaining = timeout - (self.clock() - started)
+            if remaining <= 0:
+                return current, timeline, False, True
+            self.sleep(min(interval, remaining))
