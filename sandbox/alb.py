@@ -7,6 +7,13 @@ target of each target group it forwards to, *tracking* that target's health chec
 listener's forward weights (a weight is split over the group's targets, as the ALB picks a target group
 by weight, then a target within it).
 
+A listener's rules (CreateRule) come before its default action, lowest priority first: each is an HAProxy ACL of
+its conditions (path-pattern, host-header, http-header, http-request-method, source-ip; the values of one
+condition ORed, the conditions ANDed; path and header patterns with ALB's `*` and `?` wildcards, paths matched
+case-sensitively, host names and header values not) and a backend of its own, weighted by the rule's forward
+weights; a fixed-response rule or default action answers with its status and body. A rule with a condition the
+sandbox does not model (query-string) is left out and logged (ledger: simplified).
+
 Weights change through HAProxy's runtime API (`set weight`), without a reload. A new listener, target
 group or target changes the configuration: HAProxy's master reloads seamlessly (the listening sockets
 pass to the new worker, in-flight requests finish on the old one), with the servers' health carried
@@ -43,11 +50,33 @@ class HealthCheck:
     unhealthy: int
 
 
+@dataclass(frozen=True)
+class Rule:
+    """A listener rule: its priority, its conditions ((field, values, header name or None), ...), and what it does:
+    forward to ((target group, weight), ...), or a fixed response (status, content type, body)."""
+
+    priority: int
+    conditions: tuple
+    forwards: tuple = ()
+    fixed: tuple | None = None
+
+    def shape(self) -> tuple:
+        """What a change of needs a reload (the weights change at run time)."""
+        return self.priority, self.conditions, tuple(sorted(tg for tg, _ in self.forwards)), self.fixed
+
+
+CONDITIONS = ("path-pattern", "host-header", "http-header", "http-request-method", "source-ip")
+
+
 @dataclass
 class Desired:
     """What HAProxy should look like: structure (needs a reload when it changes) and weights (runtime)."""
 
     listeners: dict = field(default_factory=dict)  # (lb name, address, port) -> [(target group, weight)]
+    # listener key -> its rules, lowest priority first (evaluated before the default action)
+    rules: dict = field(default_factory=dict)
+    # listener key -> (status, content type, body) of a fixed-response default action
+    fixed: dict = field(default_factory=dict)
     target_groups: dict = field(default_factory=dict)  # name -> (HealthCheck, [(ip, port)])
     # in-use target group name -> the targets a listener may route to (the healthy ones); a target group
     # missing here routes to all its targets
@@ -57,10 +86,32 @@ class Desired:
     # listener key -> the loopback addresses its load balancer's security groups admit (sandbox/network.py)
     admitted: dict = field(default_factory=dict)
 
+    def routes(self) -> list[tuple[str, list]]:
+        """(HAProxy backend, [(target group, weight)]) of each listener's default action and each of its rules."""
+        found = []
+        for key, forwards in sorted(self.listeners.items()):
+            found.append((listener_backend(key), list(forwards)))
+            for rule in self.rules.get(key, []):
+                found.append((rule_backend(key, rule.priority), list(rule.forwards)))
+        return found
+
     def structure(self) -> tuple:
         return (
             tuple(sorted((key, tuple(addresses)) for key, addresses in self.admitted.items())),
             tuple(sorted((key, tuple(sorted(tg for tg, _ in forwards))) for key, forwards in self.listeners.items())),
+            tuple(
+                sorted(
+                    (
+                        key,
+                        tuple(
+                            (r.priority, r.conditions, tuple(sorted(tg for tg, _ in r.forwards)), r.fixed)
+                            for r in rules
+                        ),
+                    )
+                    for key, rules in self.rules.items()
+                )
+            ),
+            tuple(sorted(self.fixed.items())),
             tuple(sorted((key, str(pem)) for key, pem in self.tls.items())),
             tuple(
                 sorted((name, check, tuple(sorted(targets))) for name, (check, targets) in self.target_groups.items())
@@ -70,8 +121,7 @@ class Desired:
     def weights(self) -> dict[tuple[str, str], int]:
         """(listener backend, server) -> HAProxy weight."""
         result = {}
-        for key, forwards in self.listeners.items():
-            backend = listener_backend(key)
+        for backend, forwards in self.routes():
             for tg, weight in forwards:
                 targets = self.target_groups.get(tg, (None, []))[1]
                 serving = self.routable.get(tg, set(targets))
@@ -84,6 +134,40 @@ class Desired:
 def listener_backend(key) -> str:
     lb, _address, port = key
     return f"lb_{_name(lb)}_{port}"
+
+
+def rule_backend(key, priority: int) -> str:
+    return f"{listener_backend(key)}_rule{priority}"
+
+
+def _glob_regex(pattern: str) -> str:
+    """An ALB wildcard pattern (`*` any characters, `?` one) as an anchored regex, spaces escaped for HAProxy."""
+    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return ("^" + body + "$").replace(" ", "\\ ")
+
+
+def condition_acls(rule: Rule) -> list[str]:
+    """One HAProxy ACL per condition (named for the rule), each ORing its values."""
+    acls = []
+    for index, (kind, values, header) in enumerate(rule.conditions):
+        name = f"rule{rule.priority}_{index}"
+        if kind == "path-pattern":
+            acls += [f"acl {name} path -m reg {_glob_regex(v)}" for v in values]
+        elif kind == "host-header":
+            acls += [f"acl {name} req.hdr(host),field(1,:),lower -m reg {_glob_regex(v.lower())}" for v in values]
+        elif kind == "http-header":
+            acls += [f"acl {name} req.hdr({header}),lower -m reg {_glob_regex(v.lower())}" for v in values]
+        elif kind == "http-request-method":
+            acls.append(f"acl {name} method {' '.join(values)}")
+        elif kind == "source-ip":
+            acls.append(f"acl {name} src {' '.join(values)}")
+    return acls
+
+
+def _return(fixed: tuple) -> str:
+    status, content_type, body = fixed
+    text = (body or "").replace("\\", "\\\\").replace('"', '\\"')
+    return f'http-request return status {status} content-type "{content_type or "text/plain"}" string "{text}"'
 
 
 def frontend_name(key) -> str:
@@ -155,15 +239,27 @@ def render(desired: Desired, state: Path, scale: float) -> str:
                 ]
             else:
                 lines.append("  tcp-request connection silent-drop")
+        rules = desired.rules.get(key, [])
+        for rule in rules:
+            lines += [f"  {acl}" for acl in condition_acls(rule)]
+            matched = " ".join(f"rule{rule.priority}_{i}" for i in range(len(rule.conditions)))
+            lines.append(f"  use_backend {rule_backend(key, rule.priority)} if {matched}")
         lines += [f"  default_backend {backend}", ""]
-        lines += [f"backend {backend}", "  balance roundrobin"]
-        for tg, _weight in forwards:
-            for ip, p in sorted(desired.target_groups.get(tg, (None, []))[1]):
-                server = server_name(tg, ip, p)
-                lines.append(
-                    f"  server {server} {ip}:{p} weight {weights[(backend, server)]} track tg_{_name(tg)}/{server}"
-                )
-        lines.append("")
+        # A fixed response is answered by its route's backend, so the rules keep their order.
+        route_backends = [(backend, forwards, desired.fixed.get(key))] + [
+            (rule_backend(key, rule.priority), rule.forwards, rule.fixed) for rule in rules
+        ]
+        for route, route_forwards, fixed in route_backends:
+            lines += [f"backend {route}", "  balance roundrobin"]
+            if fixed is not None:
+                lines.append(f"  {_return(fixed)}")
+            for tg, _weight in route_forwards:
+                for ip, p in sorted(desired.target_groups.get(tg, (None, []))[1]):
+                    server = server_name(tg, ip, p)
+                    lines.append(
+                        f"  server {server} {ip}:{p} weight {weights[(route, server)]} track tg_{_name(tg)}/{server}"
+                    )
+            lines.append("")
     return "\n".join(lines) + "\n"
 
 

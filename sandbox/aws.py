@@ -91,14 +91,32 @@ class DataPlane:
         in_use: set[str] = set()
         by_arn = dict(elbv2.target_groups)
         clients = self.clients() if elbv2.load_balancers else []
+
+        def named(forwards: list[tuple[str, int]]) -> list[tuple[str, int]]:
+            total = sum(w for _, w in forwards) or 1
+            found = [(by_arn[arn].name, round(100 * w / total)) for arn, w in forwards if arn in by_arn]
+            in_use.update(name for name, _ in found)
+            return found
+
         for balancer in list(elbv2.load_balancers.values()):
             for listener in list(balancer.listeners.values()):
-                forwards = [pair for action in listener.default_actions for pair in _forwarded(action.data)]
-                total = sum(w for _, w in forwards) or 1
-                named = [(by_arn[arn].name, round(100 * w / total)) for arn, w in forwards if arn in by_arn]
-                in_use.update(name for name, _ in named)
                 key = (balancer.name, balancer.dns_name, int(listener.port))
-                desired.listeners[key] = named
+                desired.listeners[key] = named([p for a in listener.default_actions for p in _forwarded(a.data)])
+                fixed = _fixed_response(listener.default_actions)
+                if fixed is not None:
+                    desired.fixed[key] = fixed
+                rules = [
+                    alb.Rule(
+                        int(rule.priority),
+                        conditions,
+                        tuple(named([p for a in rule.actions for p in _forwarded(a.data)])),
+                        _fixed_response(rule.actions),
+                    )
+                    for rule, conditions in ((r, _conditions(r)) for r in _listener_rules(listener))
+                    if conditions is not None
+                ]
+                if rules:
+                    desired.rules[key] = sorted(rules, key=lambda r: r.priority)
                 self.topology.frontends[alb.frontend_name(key)] = cloudwatch.arn_suffix(balancer.arn)
                 desired.admitted[key] = self._admitted(balancer, int(listener.port), clients)
                 if listener.protocol == "HTTPS":
@@ -115,10 +133,10 @@ class DataPlane:
             if group.name in in_use:
                 desired.routable[group.name] = self._routable(group, check, targets)
         by_name = {group.name: group for group in by_arn.values()}
-        for key, forwards in desired.listeners.items():
+        for backend, forwards in desired.routes():
             for name, _weight in forwards:
                 for ip, port in desired.target_groups.get(name, (None, []))[1]:
-                    server = (alb.listener_backend(key), alb.server_name(name, ip, port))
+                    server = (backend, alb.server_name(name, ip, port))
                     self.topology.servers[server] = cloudwatch.arn_suffix(by_name[name].arn)
         return desired
 
@@ -132,7 +150,7 @@ class DataPlane:
                 groups = {
                     arn
                     for listener in list(balancer.listeners.values())
-                    for action in listener.default_actions
+                    for action in _listener_actions(listener)
                     for arn, _weight in _forwarded(action.data)
                 }
                 counts = {}
@@ -475,6 +493,47 @@ def _forwarded(action: dict) -> list[tuple[str, int]]:
     if groups:
         return [(g["TargetGroupArn"], int(g.get("Weight", 1))) for g in groups]
     return [(action["TargetGroupArn"], 1)] if action.get("TargetGroupArn") else []
+
+
+def _listener_rules(listener) -> list:
+    """A listener's rules (CreateRule), not its default one."""
+    return [rule for rule in list(listener.rules.values()) if not getattr(rule, "is_default", False)]
+
+
+def _listener_actions(listener) -> list:
+    """Every action of a listener: its default actions and its rules'."""
+    return [*listener.default_actions, *(action for rule in _listener_rules(listener) for action in rule.actions)]
+
+
+def _fixed_response(actions) -> tuple | None:
+    for action in actions:
+        data = action.data
+        if data.get("Type") == "fixed-response":
+            config = data.get("FixedResponseConfig") or {}
+            return (int(config.get("StatusCode", 503)), config.get("ContentType"), config.get("MessageBody"))
+    return None
+
+
+def _conditions(rule) -> tuple | None:
+    """A rule's conditions as alb.Rule takes them; None (the rule is left out, and logged) for a condition the
+    sandbox does not model."""
+    found = []
+    for condition in rule.conditions or []:
+        kind = condition.get("Field")
+        config_key = {
+            "path-pattern": "PathPatternConfig",
+            "host-header": "HostHeaderConfig",
+            "http-header": "HttpHeaderConfig",
+            "http-request-method": "HttpRequestMethodConfig",
+            "source-ip": "SourceIpConfig",
+        }.get(kind)
+        if config_key is None:
+            log.error("listener rule %s: condition %s is not modelled by the sandbox: rule left out", rule.arn, kind)
+            return None
+        config = condition.get(config_key) or {}
+        values = tuple(config.get("Values") or condition.get("Values") or [])
+        found.append((kind, values, config.get("HttpHeaderName")))
+    return tuple(found)
 
 
 def _split_result(output: str) -> tuple[str, str]:
