@@ -165,8 +165,11 @@ def condition_acls(rule: Rule) -> list[str]:
 
 
 def _return(fixed: tuple) -> str:
+    """A fixed response; without a body, the status alone (HAProxy refuses an empty `string`)."""
     status, content_type, body = fixed
-    text = (body or "").replace("\\", "\\\\").replace('"', '\\"')
+    if not body:
+        return f"http-request return status {status}"
+    text = body.replace("\\", "\\\\").replace('"', '\\"')
     return f'http-request return status {status} content-type "{content_type or "text/plain"}" string "{text}"'
 
 

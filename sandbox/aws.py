@@ -37,7 +37,7 @@ from moto.backends import get_backend
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from sandbox import alb, cloudwatch, iam_moto, lambda_runner, network, tls
+from sandbox import alb, cloudwatch, ecs_native, iam_moto, lambda_runner, network, tls
 from sandbox import config as sandbox_config
 from sandbox.api_calls import LAMBDA_APP_ID, ApiCalls
 from sandbox.ecs_agent import Agent
@@ -79,6 +79,8 @@ class DataPlane:
             lambda namespace, data: self.backend("cloudwatch").put_metric_data(namespace, data),
         )
         self.topology = cloudwatch.Topology()
+        # ECS-native blue/green deployments (deploymentController ECS, strategy BLUE_GREEN / LINEAR / CANARY)
+        self.native = ecs_native.Native(self)
 
     def backend(self, service: str) -> Any:
         return get_backend(service)[ACCOUNT][self.region]  # type: ignore[call-overload]  # a name, not a literal
@@ -712,6 +714,98 @@ def refuse_code_deploy_service_updates() -> None:
     EC2ContainerServiceBackend.update_service = update_service
 
 
+def patch_ecs_native(plane: DataPlane) -> None:
+    """ECS-native blue/green (sandbox/ecs_native.py): moto drops a service's deploymentConfiguration and has no
+    service deployments or revisions; the sandbox keeps them, runs the deployments, and answers ListServiceDeployments,
+    DescribeServiceDeployments, DescribeServiceRevisions, StopServiceDeployment and ContinueServiceDeployment."""
+    from moto.core.responses import ActionResult
+    from moto.ecs.exceptions import ServiceNotFoundException
+    from moto.ecs.models import EC2ContainerServiceBackend
+    from moto.ecs.responses import EC2ContainerServiceResponse
+
+    native = plane.native
+    original_create = EC2ContainerServiceResponse.create_service
+
+    def create_service(self):
+        configuration = self._get_param("deploymentConfiguration")
+        result = original_create(self)
+        service = self.ecs_backend._get_service(self._get_param("cluster", "default"), self._get_param("serviceName"))
+        vars(service)["deployment_configuration"] = configuration  # DescribeServices shows it
+        native.service_created(service, configuration)
+        return result
+
+    EC2ContainerServiceResponse.create_service = create_service
+
+    original_update = EC2ContainerServiceBackend.update_service
+
+    def update_service(self, service_properties):
+        service = self._get_service(
+            service_properties.get("cluster", "default"), service_properties["service"].split("/")[-1]
+        )
+        previous = service.task_definition
+        updated = original_update(self, service_properties)
+        if "deployment_configuration" in service_properties:
+            vars(updated)["deployment_configuration"] = {
+                **(getattr(updated, "deployment_configuration", None) or {}),
+                **(service_properties["deployment_configuration"] or {}),
+            }
+        native.service_updated(updated, service_properties, previous)
+        return updated
+
+    EC2ContainerServiceBackend.update_service = update_service
+
+    def service_of(backend, cluster: str, service: str):
+        try:
+            return backend._get_service(cluster or "default", service.rsplit("/", maxsplit=1)[-1])
+        except ServiceNotFoundException:
+            raise
+        except Exception:
+            raise ServiceNotFoundException() from None
+
+    def list_service_deployments(self):
+        service = service_of(self.ecs_backend, self._get_param("cluster", "default"), self._get_param("service"))
+        return ActionResult({"serviceDeployments": native.list_deployments(service.arn, self._get_param("status"))})
+
+    def describe_service_deployments(self):
+        found, failures = native.describe_deployments(self._get_param("serviceDeploymentArns") or [])
+        return ActionResult({"serviceDeployments": found, "failures": failures})
+
+    def describe_service_revisions(self):
+        found, failures = native.describe_revisions(self._get_param("serviceRevisionArns") or [])
+        return ActionResult({"serviceRevisions": found, "failures": failures})
+
+    def stop_service_deployment(self):
+        arn = self._get_param("serviceDeploymentArn")
+        try:
+            native.request_stop(arn, self._get_param("stopType") or "ROLLBACK")
+        except LookupError:
+            raise ServiceDeploymentNotFound(arn) from None
+        return ActionResult({"serviceDeploymentArn": arn})
+
+    def continue_service_deployment(self):
+        arn = self._get_param("serviceDeploymentArn")
+        try:
+            native.request_continue(arn, self._get_param("hookId"), self._get_param("action") or "CONTINUE")
+        except LookupError:
+            raise ServiceDeploymentNotFound(arn) from None
+        return ActionResult({"serviceDeploymentArn": arn})
+
+    for function in (
+        list_service_deployments,
+        describe_service_deployments,
+        describe_service_revisions,
+        stop_service_deployment,
+        continue_service_deployment,
+    ):
+        setattr(EC2ContainerServiceResponse, function.__name__, function)
+
+
+def ServiceDeploymentNotFound(arn: str):
+    from moto.core.exceptions import JsonRESTError
+
+    return JsonRESTError("ServiceDeploymentNotFoundException", f"The service deployment {arn} was not found.")
+
+
 def answer_rule_description_updates() -> None:
     """UpdateSecurityGroupRuleDescriptions{Ingress,Egress} answer {"Return": true} (EC2 API reference); moto
     answers nothing, and amazon.aws.ec2_security_group then fails with KeyError 'Return'."""
@@ -934,6 +1028,7 @@ def main() -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     plane = DataPlane(cfg)
     patch_moto(plane)
+    patch_ecs_native(plane)
     patch_service_quotas(plane)
     patch_simulate_principal_policy()
     cloudwatch.patch_cloudwatch(plane.alarms, plane.series)

@@ -144,7 +144,7 @@ class Agent:
         for service in list(ecs.services.values()):
             if service.status != "ACTIVE":
                 continue
-            for task_set in list(service.task_sets):
+            for task_set in [*service.task_sets, *self.plane.native.groups_of(service)]:
                 live.add(task_set.id)
                 desired = math.ceil(service.desired_count * float(task_set.scale.get("value", 100)) / 100)
                 task_set.computed_desired_count = desired
@@ -205,7 +205,7 @@ class Agent:
     def report(self, ecs) -> None:
         for service in list(ecs.services.values()):
             running_total = pending_total = 0
-            for task_set in list(service.task_sets):
+            for task_set in [*service.task_sets, *self.plane.native.groups_of(service)]:
                 mine = [t for t in self.tasks.values() if t.task_set_id == task_set.id]
                 running = sum(t.state == "RUNNING" for t in mine)
                 pending = sum(t.state == "PENDING" for t in mine)

@@ -232,6 +232,17 @@ _ECS = {
     "UpdateCluster": _ecs_clusters,
     "PutClusterCapacityProviders": _ecs_clusters,
     "RegisterTaskDefinition": _ecs_register_task_definition,
+    # ECS-native blue/green: a service's deployments (Service Authorization Reference: service, service-deployment
+    # and service-revision resource types).
+    "ListServiceDeployments": lambda r, n: [(f"ecs:{n}", [(r.service_arn(r.params["service"]), r.cluster_context)])],
+    "DescribeServiceDeployments": lambda r, n: [
+        (f"ecs:{n}", [(arn, {}) for arn in r.params.get("serviceDeploymentArns", [])])
+    ],
+    "DescribeServiceRevisions": lambda r, n: [
+        (f"ecs:{n}", [(arn, {}) for arn in r.params.get("serviceRevisionArns", [])])
+    ],
+    "StopServiceDeployment": lambda r, n: [(f"ecs:{n}", [(r.params["serviceDeploymentArn"], {})])],
+    "ContinueServiceDeployment": lambda r, n: [(f"ecs:{n}", [(r.params["serviceDeploymentArn"], {})])],
     "TagResource": lambda r, n: [(f"ecs:{n}", [(r.params["resourceArn"], {})])],
     "UntagResource": lambda r, n: [(f"ecs:{n}", [(r.params["resourceArn"], {})])],
     "ListTagsForResource": lambda r, n: [(f"ecs:{n}", [(r.params["resourceArn"], {})])],

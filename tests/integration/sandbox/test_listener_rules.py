@@ -59,6 +59,7 @@ def balancer(tmp_path: Path) -> Iterator[tuple[alb.HAProxy, alb.Desired, int]]:
         rules={
             key: [
                 alb.Rule(5, (("path-pattern", ("/forbidden*",), None),), fixed=(403, "text/plain", "no")),
+                alb.Rule(6, (("path-pattern", ("/gone",), None),), fixed=(410, None, None)),
                 alb.Rule(10, (("http-header", ("yes",), "X-Canary"),), (("orders-green", 100), ("orders-blue", 0))),
                 alb.Rule(
                     20,
@@ -109,6 +110,7 @@ def test_rules_route_by_their_conditions_in_priority_order(balancer) -> None:
     assert _get(port, "/api/v1/items") == (200, "blue")  # the method does not: no match
     assert _get(port, "/API/v1/items", method="POST") == (200, "blue")  # paths are case-sensitive
     assert _get(port, "/forbidden/x", headers={"X-Canary": "yes"}) == (403, "no")  # priority 5 before 10
+    assert _get(port, "/gone")[0] == 410  # a fixed response without a body
     served = Counter(_get(port, "/items", headers={"Host": "shop.example.com"})[1] for _ in range(20))
     assert served == Counter({"blue": 10, "green": 10})  # host names: any case; weighted 50/50
 
@@ -118,7 +120,7 @@ def test_a_rules_weights_change_without_a_reload(balancer) -> None:
     key = next(iter(desired.rules))
     structure = desired.structure()
     rules = desired.rules[key]
-    rules[3] = alb.Rule(30, rules[3].conditions, (("orders-blue", 0), ("orders-green", 100)))
+    rules[4] = alb.Rule(30, rules[4].conditions, (("orders-blue", 0), ("orders-green", 100)))
     assert desired.structure() == structure
     haproxy.apply(desired)
     served = Counter(_get(port, "/items", headers={"Host": "shop.example.com"})[1] for _ in range(10))
