@@ -7,6 +7,9 @@ made here with boto3; the playbooks' side of the ECS controller comes later (iss
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -469,3 +472,49 @@ def test_stop_and_alarms_roll_back_during_the_canary(env: Environment) -> None:
         cluster=CLUSTER, service=SERVICE, status=["ROLLBACK_SUCCESSFUL"]
     )
     assert len(briefs["serviceDeployments"]) == 3
+
+
+def test_the_ecs_service_deployment_module_deploys_through_the_sandbox(env: Environment) -> None:
+    """The module (and its action plugin, printing each change as it happens) against the sandbox's ECS."""
+    env.configure(
+        strategy="LINEAR",
+        bakeTimeInMinutes=0,
+        linearConfiguration={"stepPercent": 50.0, "stepBakeTimeInMinutes": 1},
+        lifecycleHooks=[],
+        alarms={"alarmNames": [], "enable": False, "rollback": False},
+    )
+    definition = env.register("7.0.0")
+    playbook = Path(__file__).parent / "playbooks" / "ecs_service_deployment.yml"
+    repo = Path(__file__).resolve().parents[3]
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ansible-playbook"),
+            str(playbook),
+            "-i",
+            "localhost,",
+            "-e",
+            f"summary_path={env.box.home / 'summary.json'}",
+            "-e",
+            f"cluster={CLUSTER}",
+            "-e",
+            f"service={SERVICE}",
+            "-e",
+            f"task_definition={definition}",
+        ],
+        cwd=repo,
+        env={**env.box.client_environment(), "ANSIBLE_CONFIG": str(repo / "ansible.cfg"), "PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    summary = json.loads((env.box.home / "summary.json").read_text())
+    assert summary["deployed"] == "SUCCESSFUL"
+    assert summary["changed"] is True
+    assert summary["again"] is False
+    assert summary["stopped"] is False
+    assert "traffic: original 50% / replacement 50%" in summary["lines"]
+    # The action plugin printed the lines while the deployment ran, with the deployment's id.
+    assert "stage PRODUCTION_TRAFFIC_SHIFT" in result.stdout
+    assert env.versions() == Counter({"7.0.0": 20})
