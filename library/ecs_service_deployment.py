@@ -48,9 +48,11 @@ options:
     type: bool
     default: false
   stop_type:
-    description: With O(state=stopped). V(ROLLBACK) returns production to the previous revision.
+    description:
+      - With O(state=stopped). V(ROLLBACK) returns production to the previous revision (the API reference names
+        no other valid value, though botocore's model lists ABORT).
     type: str
-    choices: [ROLLBACK, ABORT]
+    choices: [ROLLBACK]
     default: ROLLBACK
   action:
     description: With O(state=continued). V(CONTINUE) promotes; V(ROLLBACK) rolls the paused deployment back.
@@ -390,7 +392,7 @@ def main():
         task_definition=dict(type="str"),
         deployment_id=dict(type="str", aliases=["service_deployment_arn"]),
         replace_active=dict(type="bool", default=False),
-        stop_type=dict(type="str", choices=["ROLLBACK", "ABORT"], default="ROLLBACK"),
+        stop_type=dict(type="str", choices=["ROLLBACK"], default="ROLLBACK"),
         action=dict(type="str", choices=["CONTINUE", "ROLLBACK"], default="CONTINUE"),
         wait=dict(type="bool", default=True),
         wait_for=dict(

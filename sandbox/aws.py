@@ -718,8 +718,6 @@ def patch_ecs_native(plane: DataPlane) -> None:
     """ECS-native blue/green (sandbox/ecs_native.py): moto drops a service's deploymentConfiguration and has no
     service deployments or revisions; the sandbox keeps them, runs the deployments, and answers ListServiceDeployments,
     DescribeServiceDeployments, DescribeServiceRevisions, StopServiceDeployment and ContinueServiceDeployment."""
-    from moto.core.responses import ActionResult
-    from moto.ecs.exceptions import ServiceNotFoundException
     from moto.ecs.models import EC2ContainerServiceBackend
     from moto.ecs.responses import EC2ContainerServiceResponse
 
@@ -745,14 +743,20 @@ def patch_ecs_native(plane: DataPlane) -> None:
         previous = service.task_definition
         updated = original_update(self, service_properties)
         if "deployment_configuration" in service_properties:
-            vars(updated)["deployment_configuration"] = {
-                **(getattr(updated, "deployment_configuration", None) or {}),
-                **(service_properties["deployment_configuration"] or {}),
-            }
+            vars(updated)["deployment_configuration"] = service_properties["deployment_configuration"]
         native.service_updated(updated, service_properties, previous)
         return updated
 
     EC2ContainerServiceBackend.update_service = update_service
+    answer_service_deployments(native)
+
+
+def answer_service_deployments(native: ecs_native.Native) -> None:
+    """The service deployment operations moto lacks, answered from the sandbox's ECS-native engine with the API
+    reference's limits: at most 20 ARNs a Describe call, pages of maxResults (1-100, 20 by default)."""
+    from moto.core.responses import ActionResult
+    from moto.ecs.exceptions import InvalidParameterException, ServiceNotFoundException
+    from moto.ecs.responses import EC2ContainerServiceResponse
 
     def service_of(backend, cluster: str, service: str):
         try:
@@ -764,20 +768,38 @@ def patch_ecs_native(plane: DataPlane) -> None:
 
     def list_service_deployments(self):
         service = service_of(self.ecs_backend, self._get_param("cluster", "default"), self._get_param("service"))
-        return ActionResult({"serviceDeployments": native.list_deployments(service.arn, self._get_param("status"))})
+        size = self._get_param("maxResults") or 20
+        if not 1 <= int(size) <= 100:
+            raise InvalidParameterException("maxResults must be between 1 and 100.")
+        briefs = native.list_deployments(service.arn, self._get_param("status"), self._get_param("createdAt"))
+        start = int(self._get_param("nextToken") or 0)
+        page: dict[str, Any] = {"serviceDeployments": briefs[start : start + int(size)]}
+        if start + int(size) < len(briefs):
+            page["nextToken"] = str(start + int(size))
+        return ActionResult(page)
 
     def describe_service_deployments(self):
-        found, failures = native.describe_deployments(self._get_param("serviceDeploymentArns") or [])
+        arns = self._get_param("serviceDeploymentArns") or []
+        if len(arns) > 20:
+            raise InvalidParameterException("You can specify a maximum of 20 ARNs.")
+        found, failures = native.describe_deployments(arns)
         return ActionResult({"serviceDeployments": found, "failures": failures})
 
     def describe_service_revisions(self):
-        found, failures = native.describe_revisions(self._get_param("serviceRevisionArns") or [])
+        arns = self._get_param("serviceRevisionArns") or []
+        if len(arns) > 20:
+            raise InvalidParameterException("You can specify a maximum of 20 ARNs.")
+        found, failures = native.describe_revisions(arns)
         return ActionResult({"serviceRevisions": found, "failures": failures})
 
     def stop_service_deployment(self):
         arn = self._get_param("serviceDeploymentArn")
+        stop_type = self._get_param("stopType") or "ROLLBACK"
+        if stop_type != "ROLLBACK":
+            # botocore's model lists ABORT; the API reference: "The valid values are ROLLBACK."
+            raise InvalidParameterException(f"stopType {stop_type} is not valid: the valid values are ROLLBACK.")
         try:
-            native.request_stop(arn, self._get_param("stopType") or "ROLLBACK")
+            native.request_stop(arn, stop_type)
         except LookupError:
             raise ServiceDeploymentNotFound(arn) from None
         return ActionResult({"serviceDeploymentArn": arn})

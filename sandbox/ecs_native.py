@@ -27,8 +27,9 @@ ECS for such services, following the ECS API reference and developer guide ("Ama
 
 Minutes and callBackDelay are on the sandbox's time scale. What the guide does not say is marked **assumed** in
 docs/fidelity-ledger.md: the first deployment of a new service runs no hooks and shifts no traffic; a second
-UpdateService during a deployment stops the first (STOPPED) and starts a new one with RECONCILE_SERVICE; ABORT
-leaves traffic where it is.
+UpdateService during a deployment stops the first (STOPPED) and starts a new one with RECONCILE_SERVICE.
+StopServiceDeployment takes ROLLBACK only (its API reference: "The valid values are ROLLBACK"; botocore's model
+also lists ABORT, which the sandbox refuses).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class Rollback(Exception):
 
 
 class Stopped(Exception):
-    """StopServiceDeployment ABORT: the deployment ends where it is."""
+    """A newer deployment of the service started: this one ends where it is."""
 
 
 @dataclass
@@ -99,6 +100,11 @@ def with_defaults(config: dict) -> dict:
             **(config.get("canaryConfiguration") or {}),
         }
     return filled
+
+
+def _epoch(value) -> float:
+    """A timestamp parameter as the JSON protocol sends it (epoch seconds), or a datetime."""
+    return value.timestamp() if isinstance(value, datetime) else float(value)
 
 
 def _now() -> datetime:
@@ -155,8 +161,8 @@ class Native:
     def service_updated(self, service, properties: dict, previous_task_definition: str | None) -> None:
         with self.lock:
             if "deployment_configuration" in properties:
-                merged = {**self.configs.get(service.arn, {}), **(properties["deployment_configuration"] or {})}
-                self.configs[service.arn] = merged
+                # The structure given replaces the service's (assumed: the reference does not say it merges).
+                self.configs[service.arn] = dict(properties["deployment_configuration"] or {})
             if not self.is_blue_green(self.configs.get(service.arn)):
                 return
             changed = service.task_definition != previous_task_definition
@@ -211,9 +217,17 @@ class Native:
         shown["updatedAt"] = deployment.get("_updated", shown["createdAt"])
         return shown
 
-    def list_deployments(self, service_arn: str, statuses: list[str] | None) -> list[dict]:
+    def list_deployments(self, service_arn: str, statuses: list[str] | None, created: dict | None = None) -> list[dict]:
+        """Newest first (assumed: the reference names no order), filtered by status and createdAt {before, after}."""
+        created = created or {}
         with self.lock:
-            found = [d for d in self.deployments.values() if d["serviceArn"] == service_arn]
+            found = [
+                d
+                for d in self.deployments.values()
+                if d["serviceArn"] == service_arn
+                and (not created.get("after") or d["createdAt"].timestamp() >= _epoch(created["after"]))
+                and (not created.get("before") or d["createdAt"].timestamp() <= _epoch(created["before"]))
+            ]
         found.sort(key=lambda d: d["createdAt"], reverse=True)
         return [
             {
@@ -256,7 +270,7 @@ class Native:
                     f"The service deployment {arn} is {deployment['status']}: it cannot be stopped."
                 )
             deployment["_requests"].append(("stop", stop_type))
-            deployment["status"] = "ROLLBACK_REQUESTED" if stop_type == "ROLLBACK" else "STOP_REQUESTED"
+            deployment["status"] = "ROLLBACK_REQUESTED"
 
     def request_continue(self, arn: str, hook_id: str, action: str) -> None:
         from moto.ecs.exceptions import EcsClientException
@@ -356,11 +370,12 @@ class Native:
         """PRODUCTION_TRAFFIC_SHIFT, step by step (PRE_PRODUCTION_TRAFFIC_SHIFT hooks before each step,
         PRODUCTION_TRAFFIC_SHIFT hooks after it), with the step bake time between steps."""
         filled = with_defaults(config)
-        step_minutes = float(
-            (filled.get("linearConfiguration") or {}).get("stepBakeTimeInMinutes")
-            or (filled.get("canaryConfiguration") or {}).get("canaryBakeTimeInMinutes")
-            or 0
-        )
+        if filled["strategy"] == "LINEAR":
+            step_minutes = float(filled["linearConfiguration"]["stepBakeTimeInMinutes"])
+        elif filled["strategy"] == "CANARY":
+            step_minutes = float(filled["canaryConfiguration"]["canaryBakeTimeInMinutes"])
+        else:
+            step_minutes = 0.0
         for index, percent in enumerate(traffic_steps(filled)):
             self._set_stage(deployment, "PRODUCTION_TRAFFIC_SHIFT")
             self._hooks(deployment, "PRE_PRODUCTION_TRAFFIC_SHIFT", step=index)
@@ -542,9 +557,7 @@ class Native:
             requests, deployment["_requests"] = deployment["_requests"], []
         for request in requests:
             if request[0] == "stop":
-                if request[1] == "ROLLBACK":
-                    raise Rollback("Service deployment rolled back by StopServiceDeployment")
-                raise Stopped("Service deployment stopped by StopServiceDeployment (ABORT)")
+                raise Rollback("Service deployment rolled back by StopServiceDeployment")
             if request[0] == "continue":
                 _kind, hook_id, action = request
                 with self.lock:

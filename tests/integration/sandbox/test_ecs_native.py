@@ -463,8 +463,8 @@ def test_stop_and_alarms_roll_back_during_the_canary(env: Environment) -> None:
     arn = env.deploy("6.0.0")
     env.watch(arn, until=canary)
     cloudwatch.set_alarm_state(AlarmName="nat-errors", StateValue="ALARM", StateReason="a test says so")
-    rolled, _ = env.watch(arn)
-    assert rolled["status"] == "ROLLBACK_SUCCESSFUL"
+    rolled, seen = env.watch(arn)
+    assert rolled["status"] == "ROLLBACK_SUCCESSFUL", (rolled, seen)
     assert rolled["alarms"]["triggeredAlarmNames"] == ["nat-errors"]
     assert rolled["rollback"]["reason"] == "CloudWatch alarm(s) nat-errors in ALARM"
     assert env.versions() == Counter({"4.0.0": 20})
@@ -518,3 +518,27 @@ def test_the_ecs_service_deployment_module_deploys_through_the_sandbox(env: Envi
     # The action plugin printed the lines while the deployment ran, with the deployment's id.
     assert "stage PRODUCTION_TRAFFIC_SHIFT" in result.stdout
     assert env.versions() == Counter({"7.0.0": 20})
+
+
+def test_the_service_deployment_apis_keep_the_api_references_limits(env: Environment) -> None:
+    ecs = env.client("ecs")
+    first = ecs.list_service_deployments(cluster=CLUSTER, service=SERVICE, maxResults=2)
+    assert len(first["serviceDeployments"]) == 2
+    rest = ecs.list_service_deployments(cluster=CLUSTER, service=SERVICE, maxResults=100, nextToken=first["nextToken"])
+    assert "nextToken" not in rest
+    paged = [b["serviceDeploymentArn"] for b in first["serviceDeployments"] + rest["serviceDeployments"]]
+    whole = ecs.list_service_deployments(cluster=CLUSTER, service=SERVICE, maxResults=100)["serviceDeployments"]
+    assert paged == [b["serviceDeploymentArn"] for b in whole]
+    created = [b["createdAt"] for b in whole]
+    assert created == sorted(created, reverse=True)  # newest first
+    assert len(ecs.list_service_deployments(cluster=CLUSTER, service=SERVICE)["serviceDeployments"]) == min(
+        20, len(whole)
+    )
+    with pytest.raises(ecs.exceptions.InvalidParameterException, match="maximum of 20"):
+        ecs.describe_service_deployments(serviceDeploymentArns=paged[:1] * 21)
+    with pytest.raises(ecs.exceptions.InvalidParameterException, match="the valid values are ROLLBACK"):
+        ecs.stop_service_deployment(serviceDeploymentArn=paged[0], stopType="ABORT")
+    with pytest.raises(ecs.exceptions.ClientException, match="cannot be stopped"):
+        ecs.stop_service_deployment(serviceDeploymentArn=paged[0], stopType="ROLLBACK")
+    found = ecs.describe_service_deployments(serviceDeploymentArns=[paged[0], paged[0] + "-gone"])
+    assert [f["reason"] for f in found["failures"]] == ["MISSING"]
