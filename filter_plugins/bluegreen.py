@@ -5,6 +5,8 @@ previous: "{{ succeeded_deployments | bluegreen_rollback_target }}"
 drift: "{{ serving_task_definition | bluegreen_task_definition_drift(wanted) }}"
 roles: "{{ bluegreen_names | bluegreen_role_policies(partition='aws', account=..., region=...) }}"
 alarms: "{{ bluegreen_names | bluegreen_alarm_specs(load_balancer_suffix, target_group_suffixes, settings) }}"
+ecs: "{{ config_name | bluegreen_ecs_deployment_configuration(custom_routing, bake_minutes, function_arns, role_arn,
+         manual_promote_minutes=0, alarm_names=[...]) }}"
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ model = _load("bluegreen_model")
 decisions = _load("bluegreen_decisions")
 iam = _load("bluegreen_iam")
 alarms = _load("bluegreen_alarms")
+ecs = _load("bluegreen_ecs")
 
 
 def bluegreen_names(app: str, env: str, service: str | None = None) -> dict:
@@ -52,6 +55,19 @@ def bluegreen_rollback_target(succeeded: list[dict]) -> dict:
 
 def bluegreen_task_definition_drift(serving: dict, wanted: dict) -> list[str]:
     return decisions.task_definition_drift(serving, wanted)
+
+
+def bluegreen_ecs_deployment_configuration(
+    config_name: str, custom_routing: dict, bake_minutes, function_arns: dict, role_arn: str, **options
+) -> dict:
+    """The ECS-native service's deploymentConfiguration for the inventory's traffic plan and hooks
+    (module_utils/bluegreen_ecs.py); a plan ECS would refuse fails here, before anything changes."""
+    try:
+        return ecs.deployment_configuration(
+            config_name, dict(custom_routing or {}), bake_minutes, dict(function_arns), role_arn, **options
+        )
+    except ecs.EcsPlanError as error:
+        raise AnsibleFilterError(str(error)) from error
 
 
 def bluegreen_role_policies(names: dict, **facts) -> dict:
@@ -89,4 +105,5 @@ class FilterModule:
             "bluegreen_operator_policies": bluegreen_operator_policies,
             "bluegreen_alarm_specs": bluegreen_alarm_specs,
             "bluegreen_retired_alarms": bluegreen_retired_alarms,
+            "bluegreen_ecs_deployment_configuration": bluegreen_ecs_deployment_configuration,
         }

@@ -474,6 +474,64 @@ def test_stop_and_alarms_roll_back_during_the_canary(env: Environment) -> None:
     assert len(briefs["serviceDeployments"]) == 3
 
 
+def _playbook(env: Environment, name: str, *extra: str) -> dict:
+    """Run one of ./playbooks against the sandbox; what it wrote to summary_path."""
+    repo = Path(__file__).resolve().parents[3]
+    summary = env.box.home / f"{name}.json"
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ansible-playbook"),
+            str(Path(__file__).parent / "playbooks" / f"{name}.yml"),
+            "-i",
+            "localhost,",
+            "-e",
+            f"summary_path={summary}",
+            *extra,
+        ],
+        cwd=repo,
+        env={**env.box.client_environment(), "ANSIBLE_CONFIG": str(repo / "ansible.cfg"), "PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    return {"stdout": result.stdout, **json.loads(summary.read_text())}
+
+
+def test_the_ecs_bluegreen_service_module_converges_the_service_in_place(env: Environment) -> None:
+    service = env.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
+    balancer = service["loadBalancers"][0]
+    awsvpc = service["networkConfiguration"]["awsvpcConfiguration"]
+    configuration = {
+        "strategy": "CANARY",
+        "bakeTimeInMinutes": 2,
+        "canaryConfiguration": {"canaryPercent": 20.0, "canaryBakeTimeInMinutes": 1},
+    }
+    settings = {
+        "cluster": CLUSTER,
+        "name": SERVICE,
+        "task_definition": service["taskDefinition"],
+        "subnets": awsvpc["subnets"],
+        "security_groups": awsvpc["securityGroups"],
+        "target_group_arn": balancer["targetGroupArn"],
+        "alternate_target_group_arn": balancer["advancedConfiguration"]["alternateTargetGroupArn"],
+        "production_listener_rule_arn": balancer["advancedConfiguration"]["productionListenerRule"],
+        "test_listener_rule_arn": balancer["advancedConfiguration"]["testListenerRule"],
+        "load_balancer_role_arn": balancer["advancedConfiguration"]["roleArn"],
+        "deployment_configuration": configuration,
+    }
+    path = env.box.home / "settings.json"
+    path.write_text(json.dumps({"settings": settings}))
+    summary = _playbook(env, "ecs_bluegreen_service", "-e", f"@{path}")
+    assert summary["first"] is True
+    assert summary["differences"] == ["deploymentConfiguration"]
+    assert summary["second"] is False
+    after = env.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
+    assert after["deploymentConfiguration"]["canaryConfiguration"]["canaryPercent"] == 20.0
+    assert after["taskDefinition"] == service["taskDefinition"]  # no deployment started
+
+
 def test_the_ecs_service_deployment_module_deploys_through_the_sandbox(env: Environment) -> None:
     """The module (and its action plugin, printing each change as it happens) against the sandbox's ECS."""
     env.configure(
@@ -484,39 +542,23 @@ def test_the_ecs_service_deployment_module_deploys_through_the_sandbox(env: Envi
         alarms={"alarmNames": [], "enable": False, "rollback": False},
     )
     definition = env.register("7.0.0")
-    playbook = Path(__file__).parent / "playbooks" / "ecs_service_deployment.yml"
-    repo = Path(__file__).resolve().parents[3]
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            str(playbook),
-            "-i",
-            "localhost,",
-            "-e",
-            f"summary_path={env.box.home / 'summary.json'}",
-            "-e",
-            f"cluster={CLUSTER}",
-            "-e",
-            f"service={SERVICE}",
-            "-e",
-            f"task_definition={definition}",
-        ],
-        cwd=repo,
-        env={**env.box.client_environment(), "ANSIBLE_CONFIG": str(repo / "ansible.cfg"), "PATH": os.environ["PATH"]},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    summary = _playbook(
+        env,
+        "ecs_service_deployment",
+        "-e",
+        f"cluster={CLUSTER}",
+        "-e",
+        f"service={SERVICE}",
+        "-e",
+        f"task_definition={definition}",
     )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    summary = json.loads((env.box.home / "summary.json").read_text())
     assert summary["deployed"] == "SUCCESSFUL"
     assert summary["changed"] is True
     assert summary["again"] is False
     assert summary["stopped"] is False
     assert "traffic: original 50% / replacement 50%" in summary["lines"]
     # The action plugin printed the lines while the deployment ran, with the deployment's id.
-    assert "stage PRODUCTION_TRAFFIC_SHIFT" in result.stdout
+    assert "stage PRODUCTION_TRAFFIC_SHIFT" in summary["stdout"]
     assert env.versions() == Counter({"7.0.0": 20})
 
 

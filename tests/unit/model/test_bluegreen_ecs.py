@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import botocore.session
 import pytest
+from ansible.errors import AnsibleFilterError
 from botocore.stub import Stubber
 
+from filter_plugins.bluegreen import FilterModule
 from module_utils import bluegreen_ecs as ecs
 from module_utils.bluegreen_model import LIFECYCLE_HOOKS
 
@@ -275,3 +277,14 @@ def test_a_failed_rollback_is_said_to_be_one():
     assert "hook orders-prod-validate-production TIMED_OUT" in message
     assert "The rollback FAILED" in message
     assert "listener rule not found" in message
+
+
+def test_the_filter_builds_the_configuration_and_refuses_a_bad_plan():
+    build = FilterModule().filters()["bluegreen_ecs_deployment_configuration"]
+    configuration = build(
+        "orders-prod-linear-10-every-5", {"type": "TimeBasedLinear", "percentage": 10, "interval": 5}, 5, ARNS, ROLE
+    )
+    assert configuration["strategy"] == "LINEAR"
+    assert len(configuration["lifecycleHooks"]) == 5
+    with pytest.raises(AnsibleFilterError, match="an ECS LINEAR step is 3 to 100 percent"):
+        build("x", {"type": "TimeBasedLinear", "percentage": 1, "interval": 5}, 5, ARNS, ROLE)
