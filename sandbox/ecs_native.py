@@ -316,6 +316,7 @@ class Native:
         config = deployment["deploymentConfiguration"]
         with self.lock:
             deployment.update(status="IN_PROGRESS", startedAt=_now())
+        self._check_networking(deployment)
         if deployment.get("_reconcile"):
             self._stage(deployment, "RECONCILE_SERVICE")
         self._stage(deployment, "PRE_SCALE_UP")
@@ -341,6 +342,38 @@ class Native:
             if deployment.get("alarms", {}).get("status") == "MONITORING":
                 deployment["alarms"]["status"] = "MONITORING_COMPLETE"
         self._finish(deployment, "SUCCESSFUL", "ECS deployment completed.")
+
+    def _check_networking(self, deployment: dict) -> None:
+        """Both target groups must be forwarded to by the production or the test listener rule (ECS developer guide,
+        "Migrating from a CodeDeploy blue/green to an Amazon ECS blue/green service deployment": else the deployment
+        rolls back with this message)."""
+        revision = self.revisions[deployment["targetServiceRevision"]["arn"]]
+        balancer = revision["loadBalancers"][0]
+        advanced = balancer.get("advancedConfiguration") or {}
+        rules = {rule.arn: rule for listener in self._listeners() for rule in list(listener.rules.values())}
+        forwarded: set[str] = set()
+        for arn in (advanced.get("productionListenerRule"), advanced.get("testListenerRule")):
+            rule = rules.get(arn or "")
+            for action in rule.actions if rule is not None else []:
+                data = action.data
+                forwarded.update(
+                    g["TargetGroupArn"] for g in (data.get("ForwardConfig") or {}).get("TargetGroups") or []
+                )
+                if data.get("TargetGroupArn"):
+                    forwarded.add(data["TargetGroupArn"])
+        if not {balancer["targetGroupArn"], advanced.get("alternateTargetGroupArn")} <= forwarded:
+            raise Rollback(
+                "Service deployment rolled back because of invalid networking configuration. Both targetGroup and "
+                "alternateTargetGroup must be associated with the productionListenerRule or testListenerRule."
+            )
+
+    def _listeners(self) -> list:
+        elbv2 = self.plane.backend("elbv2")
+        return [
+            listener
+            for balancer in list(elbv2.load_balancers.values())
+            for listener in list(balancer.listeners.values())
+        ]
 
     def _scale_up(self, deployment: dict, service) -> tuple[RevisionTasks, dict, str | None, str]:
         """SCALE_UP: the new revision's tasks, in the target group of the pair production does not use."""

@@ -584,3 +584,25 @@ def test_the_service_deployment_apis_keep_the_api_references_limits(env: Environ
         ecs.stop_service_deployment(serviceDeploymentArn=paged[0], stopType="ROLLBACK")
     found = ecs.describe_service_deployments(serviceDeploymentArns=[paged[0], paged[0] + "-gone"])
     assert [f["reason"] for f in found["failures"]] == ["MISSING"]
+
+
+def test_a_target_group_no_listener_rule_forwards_to_rolls_the_deployment_back(env: Environment) -> None:
+    """The ECS developer guide's migration prerequisite: both target groups behind the production or test rule."""
+    elbv2 = env.client("elbv2")
+    env.configure(strategy="BLUE_GREEN", bakeTimeInMinutes=0)
+    before = env.versions()
+    kept = {arn: elbv2.describe_rules(RuleArns=[arn])["Rules"][0]["Actions"] for arn in env.rules.values()}
+    for rule in env.rules.values():
+        elbv2.modify_rule(RuleArn=rule, Actions=[{"Type": "forward", "TargetGroupArn": env.target_groups[1]}])
+    try:
+        done, _ = env.watch(env.deploy("8.0.0-unreachable"))
+    finally:
+        for arn, actions in kept.items():
+            elbv2.modify_rule(RuleArn=arn, Actions=actions)
+    assert done["status"] == "ROLLBACK_SUCCESSFUL"
+    assert done["rollback"]["reason"] == (
+        "Service deployment rolled back because of invalid networking configuration. Both targetGroup and "
+        "alternateTargetGroup must be associated with the productionListenerRule or testListenerRule."
+    )
+    time.sleep(1)  # the load balancer follows the restored rules
+    assert env.versions() == before
