@@ -335,10 +335,10 @@ from ansible.module_utils.codedeploy import (
     replacement_task_failure,
     retry_decorator,
     revision_sha256,
-    rollback_settled,
     snapshot,
     wait_condition,
 )
+from ansible.module_utils.deployment_wait import wait_as_asked
 from ansible.module_utils.ecs_appspec import AppSpecError, parse, render_json, sha256, task_definition_of
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
@@ -453,56 +453,17 @@ def stop(module, client, deployment_id, rollback):
 
 
 def wait(module, client, deployment_id, result):
-    """Wait as the options say; fills result; returns the last snapshot."""
-    params = module.params
-    condition, description = wait_condition(params["wait_for"])
-    watch = DeploymentWatcher(client, deployment_id)
-    timeout, report_every = params["wait_timeout"], params["report_every"]
-    interim = bool(report_every) and report_every < timeout
-    wait_until = (lambda snap, timeline: condition(snap, timeline) or len(timeline) > 0) if interim else condition
-    try:
-        snap, timeline, reached, timed_out = watch.wait(
-            wait_until, report_every if interim else timeout, previous=params["progress_since"]
-        )
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Unable to follow deployment {deployment_id}", deployment_id=deployment_id)
-    finished = True
-    if interim:
-        # Returned for a progress report: the wait is over only at its point or at the end of the deployment.
-        reached = condition(snap, timeline)
-        finished = reached or (snap["status"] in TERMINAL_STATUSES and rollback_settled(snap))
-        timed_out = False
-    result.update(
-        deployment_id=deployment_id,
-        status=snap["status"],
-        deployment=snap,
-        progress=timeline,
-        reached=reached,
-        timed_out=timed_out,
-        finished=finished,
-        api_calls=watch.api_calls,
+    """Wait as the options say (module_utils/deployment_wait.py); fills result; returns the last snapshot."""
+    return wait_as_asked(
+        module,
+        DeploymentWatcher(client, deployment_id),
+        deployment_id,
+        result,
+        wait_for=wait_condition(module.params["wait_for"]),
+        what=f"deployment {deployment_id}",
+        roll_back=lambda: stop(module, client, deployment_id, rollback=True),
+        failure_message=failure_message,
     )
-    if not finished:
-        module.exit_json(**result)  # the caller calls again with deployment_id
-    if timed_out:
-        if params["on_timeout"] == "return":
-            return snap
-        if params["on_timeout"] == "rollback":
-            stop(module, client, deployment_id, rollback=True)
-            result["changed"] = True
-            snap, more, _reached, _timed_out = watch.wait(lambda s, t: False, params["wait_timeout"])
-            result.update(status=snap["status"], deployment=snap, progress=timeline + more)
-            module.fail_json(
-                msg=f"Timed out after {params['wait_timeout']}s waiting for {description}; stopped deployment "
-                f"{deployment_id} with rollback. " + failure_message(snap),
-                **result,
-            )
-        module.fail_json(
-            msg=f"Timed out after {params['wait_timeout']}s waiting for {description}; deployment {deployment_id} "
-            f"is {snap['status']} and was left running (on_timeout=fail)",
-            **result,
-        )
-    return snap
 
 
 def finish(module, result, snap, expect_failure=False):

@@ -180,8 +180,9 @@ try:
 except ImportError:  # pragma: no cover - AnsibleAWSModule reports it
     pass
 
-from ansible.module_utils.bluegreen_ecs import failure_message, is_failure, paused_hook, short, snapshot
+from ansible.module_utils.bluegreen_ecs import STAGES, failure_message, is_failure, paused_hook, short, snapshot
 from ansible.module_utils.codedeploy import retry_decorator
+from ansible.module_utils.deployment_wait import wait_as_asked
 from ansible.module_utils.ecs_deployment import (
     ServiceDeploymentWatcher,
     active_deployment,
@@ -197,55 +198,17 @@ BLUE_GREEN_STRATEGIES = ("BLUE_GREEN", "LINEAR", "CANARY")
 
 
 def wait(module, client, arn, result):
-    """Wait as the options say; fills result; returns the last snapshot."""
-    params = module.params
-    condition, description = wait_condition(params["wait_for"])
-    watch = ServiceDeploymentWatcher(client, arn)
-    timeout, report_every = params["wait_timeout"], params["report_every"]
-    interim = bool(report_every) and report_every < timeout
-    wait_until = (lambda snap, timeline: condition(snap, timeline) or len(timeline) > 0) if interim else condition
-    try:
-        snap, timeline, reached, timed_out = watch.wait(
-            wait_until, report_every if interim else timeout, previous=params["progress_since"]
-        )
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Unable to follow service deployment {arn}", deployment_id=arn)
-    finished = True
-    if interim:
-        reached = condition(snap, timeline)
-        finished = reached or watch.settled(snap)
-        timed_out = False
-    result.update(
-        deployment_id=arn,
-        status=snap["status"],
-        deployment=snap,
-        progress=timeline,
-        reached=reached,
-        timed_out=timed_out,
-        finished=finished,
-        api_calls=watch.api_calls,
+    """Wait as the options say (module_utils/deployment_wait.py); fills result; returns the last snapshot."""
+    return wait_as_asked(
+        module,
+        ServiceDeploymentWatcher(client, arn),
+        arn,
+        result,
+        wait_for=wait_condition(module.params["wait_for"]),
+        what=f"service deployment {short(arn)}",
+        roll_back=lambda: client.stop_service_deployment(serviceDeploymentArn=arn, stopType="ROLLBACK", aws_retry=True),
+        failure_message=failure_message,
     )
-    if not finished:
-        module.exit_json(**result)  # the action plugin calls again with deployment_id
-    if timed_out:
-        if params["on_timeout"] == "return":
-            return snap
-        if params["on_timeout"] == "rollback":
-            client.stop_service_deployment(serviceDeploymentArn=arn, stopType="ROLLBACK", aws_retry=True)
-            result["changed"] = True
-            snap, more, _reached, _timed_out = watch.wait(lambda s, t: False, params["wait_timeout"])
-            result.update(status=snap["status"], deployment=snap, progress=timeline + more)
-            module.fail_json(
-                msg=f"Timed out after {params['wait_timeout']}s waiting for {description}; rolled back. "
-                + failure_message(snap),
-                **result,
-            )
-        module.fail_json(
-            msg=f"Timed out after {params['wait_timeout']}s waiting for {description}; service deployment "
-            f"{short(arn)} is {snap['status']} and was left running (on_timeout=fail)",
-            **result,
-        )
-    return snap
 
 
 def finish(module, result, snap, expect_failure=False):
@@ -398,21 +361,7 @@ def main():
         wait_for=dict(
             type="dict",
             options=dict(
-                stage=dict(
-                    type="str",
-                    choices=[
-                        "RECONCILE_SERVICE",
-                        "PRE_SCALE_UP",
-                        "SCALE_UP",
-                        "POST_SCALE_UP",
-                        "TEST_TRAFFIC_SHIFT",
-                        "POST_TEST_TRAFFIC_SHIFT",
-                        "PRODUCTION_TRAFFIC_SHIFT",
-                        "POST_PRODUCTION_TRAFFIC_SHIFT",
-                        "BAKE_TIME",
-                        "CLEAN_UP",
-                    ],
-                ),
+                stage=dict(type="str", choices=list(STAGES)),
                 paused=dict(type="bool"),
                 replacement_traffic_percent=dict(type="float"),
                 progress=dict(type="bool"),

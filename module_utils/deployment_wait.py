@@ -17,13 +17,15 @@ import time
 from datetime import UTC, datetime
 
 try:
+    from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
     from botocore.exceptions import ConnectionError as _ConnectionError
-    from botocore.exceptions import HTTPClientError
 
     # Refused, reset, timed out: the endpoint was not reached, which says nothing about the deployment.
     BotoConnectionError: tuple[type[Exception], ...] = (_ConnectionError, HTTPClientError)
+    AwsErrors: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
 except ImportError:  # pragma: no cover - AnsibleAWSModule reports a missing botocore
     BotoConnectionError = (OSError,)
+    AwsErrors = (OSError,)
 
 # How long a wait rides out an endpoint it cannot reach before failing.
 OUTAGE_TOLERANCE_SECONDS = 120.0
@@ -113,3 +115,63 @@ class Watcher:
             if remaining <= 0:
                 return current, timeline, False, True
             self.sleep(min(interval, remaining))
+
+
+def wait_as_asked(module, watch, deployment_id, result, *, wait_for, what, roll_back, failure_message):
+    """The deployment modules' wait (codedeploy_deployment, ecs_service_deployment): wait as the module's options
+    say (`wait_timeout`, `report_every`, `progress_since`, `on_timeout`), fill `result`, return the last snapshot.
+
+    With `report_every` the wait returns at the first change for the action plugin to print, and the module exits
+    unfinished (the plugin calls again with `deployment_id`). At the timeout: `on_timeout=return` returns,
+    `rollback` calls `roll_back()`, waits for the rollback and fails with `failure_message(snapshot)`, `fail` fails
+    saying the deployment was left running. `wait_for` is (condition, its description), `what` names the
+    deployment in messages ("deployment d-123").
+    """
+    params = module.params
+    condition, description = wait_for
+    timeout, report_every = params["wait_timeout"], params["report_every"]
+    interim = bool(report_every) and report_every < timeout
+    wait_until = (lambda snap, timeline: condition(snap, timeline) or len(timeline) > 0) if interim else condition
+    try:
+        snap, timeline, reached, timed_out = watch.wait(
+            wait_until, report_every if interim else timeout, previous=params["progress_since"]
+        )
+    except AwsErrors as e:
+        module.fail_json_aws(e, msg=f"Unable to follow {what}", deployment_id=deployment_id)
+    finished = True
+    if interim:
+        # Returned for a progress report: the wait is over only at its point or at the end of the deployment.
+        reached = condition(snap, timeline)
+        finished = reached or watch.settled(snap)
+        timed_out = False
+    result.update(
+        deployment_id=deployment_id,
+        status=snap["status"],
+        deployment=snap,
+        progress=timeline,
+        reached=reached,
+        timed_out=timed_out,
+        finished=finished,
+        api_calls=watch.api_calls,
+    )
+    if not finished:
+        module.exit_json(**result)  # the action plugin calls again with deployment_id
+    if timed_out:
+        if params["on_timeout"] == "return":
+            return snap
+        if params["on_timeout"] == "rollback":
+            roll_back()
+            result["changed"] = True
+            snap, more, _reached, _timed_out = watch.wait(lambda s, t: False, params["wait_timeout"])
+            result.update(status=snap["status"], deployment=snap, progress=timeline + more)
+            module.fail_json(
+                msg=f"Timed out after {params['wait_timeout']}s waiting for {description}; stopped {what} with "
+                "rollback. " + failure_message(snap),
+                **result,
+            )
+        module.fail_json(
+            msg=f"Timed out after {params['wait_timeout']}s waiting for {description}; {what} is {snap['status']} "
+            "and was left running (on_timeout=fail)",
+            **result,
+        )
+    return snap
