@@ -7,9 +7,9 @@ succeeds only if the container exited 0. Production still runs the old version w
 be backward compatible (docs/migrations.md).
 
 Polled, and idempotent: the task is started with startedBy `codedeploy-<deployment id>` or
-`ecs-deployment-<service deployment id>`, and each poll finds the task it started (the state it carried, else
-ListTasks by startedBy, else the family's recently stopped tasks) instead of starting a second one. CodeDeploy's
-adapter polls within one invocation; ECS's returns IN_PROGRESS and is invoked again.
+`ecs-deployment-<service deployment id>`, and each poll finds the task it started instead of starting a second
+one: from the state it carried (CodeDeploy's adapter polls within its one invocation), and under ECS, which may
+invoke a stage's hook again, also by ListTasks with that startedBy, else among the family's recently stopped tasks.
 
 Under ECS the test-traffic check runs at the same stage (module_utils/bluegreen_ecs.py CHECK_STAGES): the
 migrations wait for it (its hook's status in DescribeServiceDeployments' lifecycleHookDetails) and do not run if
@@ -201,9 +201,12 @@ def check(hook: Hook) -> str:
     prefix = "ecs-deployment" if hook.controller == "ecs" else "codedeploy"
     started_by = f"{prefix}-{hook.deployment_id}"[:128]
     state = dict(hook.state)
-    task_arn = state.get("task_arn") or find_started(
-        ecs, facts.cluster, facts.task_definition.get("family", ""), started_by
-    )
+    task_arn = state.get("task_arn")
+    if task_arn is None and hook.controller == "ecs":
+        # ECS may invoke a stage's hook again: find the task an earlier invocation started. CodeDeploy invokes a
+        # hook once and this check runs to the end in that invocation, which keeps the task's ARN in its state
+        # (so the hooks role needs no ecs:ListTasks for CodeDeploy).
+        task_arn = find_started(ecs, facts.cluster, facts.task_definition.get("family", ""), started_by)
     if task_arn is None:
         task_arn = start_task(ecs, run_task_request(facts, ecs, command, started_by))
         # Within one CodeDeploy invocation the migration must also end before the invocation's budget does.
