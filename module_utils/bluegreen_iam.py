@@ -33,6 +33,9 @@ except ImportError:
         from bluegreen_model import ROLES as ROLE_PRINCIPALS  # type: ignore[no-redef]
         from bluegreen_model import names as model_names  # type: ignore[no-redef]
 
+# The roles ECS-native blue/green adds (controller "ecs"): both assumed by ECS itself.
+ECS_ROLE_PRINCIPALS = {"ecs-load-balancer": "ecs.amazonaws.com", "ecs-hooks": "ecs.amazonaws.com"}
+
 # The tag the migration task is started with (hooks/run_migrations.py): the hooks may stop only tasks that carry it.
 MIGRATION_TAG = ("bluegreen:purpose", "migration")
 
@@ -68,6 +71,22 @@ REASONS = {
         "CreateTaskSet passes the task definition's two roles to ECS tasks (iam:PassedToService ecs-tasks)."
     ),
     ("hooks", "ReadTheDeployment"): "The hooks read their deployment and its group.",
+    ("hooks", "ReadTheServiceDeployment"): (
+        "ECS-native: the hooks read their service deployment (its stage, its other hooks' status), the revision it "
+        "deploys (task definition, network, target groups, listener rules) and the service's other deployments."
+    ),
+    ("hooks", "ReadTheListenerRules"): (
+        "ECS-native: BeforeInstall's check that the listener rules exist; DescribeRules supports no resource type."
+    ),
+    ("hooks", "FindTheMigrationTask"): (
+        "ECS-native: a hook invoked again finds the migration task it started (ListTasks by startedBy) in this cluster."
+    ),
+    ("ecs-load-balancer", "ShiftTraffic"): (
+        "ECS shifts test and production traffic by the forward weights of this load balancer's listener rules only "
+        "(what AmazonECSInfrastructureRolePolicyForLoadBalancers grants on every load balancer)."
+    ),
+    ("ecs-load-balancer", "ReadTheListenerRules"): "ECS reads the rules it modifies; DescribeRules takes *.",
+    ("ecs-hooks", "InvokeTheHooks"): "ECS invokes this service's hook functions, no other function.",
     ("hooks", "ReadTheAppSpec"): "GetDeployment never returns the AppSpec: it is read by sha256 from the application.",
     ("hooks", "ReportAndListTargets"): (
         "PutLifecycleEventHookExecutionStatus, ListDeploymentTargets and BatchGetDeploymentTargets support no "
@@ -147,8 +166,13 @@ def role_policies(
     kms_key_arns: list[str] | tuple = (),
     image_repository: str = "",
     task_statements: list[dict] | tuple = (),
+    controller: str = "codedeploy",
 ) -> dict:
-    """role suffix -> {name, principal, description, statements}: the roles of one service (names: the model's)."""
+    """role suffix -> {name, principal, description, statements}: the roles of one service (names: the model's).
+
+    `controller` "ecs" (ECS-native blue/green, docs/controllers.md): no CodeDeploy role; instead the role ECS
+    modifies the listener rules with (`ecs-load-balancer`) and the one it invokes the hooks with (`ecs-hooks`); the
+    hooks read the service deployment and revision instead of the CodeDeploy deployment."""
     arn = f"arn:{partition}"
 
     def regional(service: str, resource: str) -> str:
@@ -222,7 +246,7 @@ def role_policies(
 
     tag_key, tag_value = MIGRATION_TAG
     cluster_arn = regional("ecs", f"cluster/{cluster}")
-    hooks = [
+    codedeploy_reads = [
         _statement(
             "ReadTheDeployment",
             ["codedeploy:GetDeployment", "codedeploy:GetDeploymentGroup", "codedeploy:ListDeployments"],
@@ -242,7 +266,29 @@ def role_policies(
             ],
             "*",
         ),
-        _statement("ReadTheService", ["ecs:DescribeServices"], [regional("ecs", f"service/{cluster}/{service}")]),
+    ]
+    service_arn = regional("ecs", f"service/{cluster}/{service}")
+    ecs_reads = [
+        _statement(
+            "ReadTheServiceDeployment",
+            ["ecs:DescribeServiceDeployments", "ecs:ListServiceDeployments", "ecs:DescribeServiceRevisions"],
+            [
+                service_arn,
+                regional("ecs", f"service-deployment/{cluster}/{service}/*"),
+                regional("ecs", f"service-revision/{cluster}/{service}/*"),
+            ],
+        ),
+        _statement("ReadTheListenerRules", ["elasticloadbalancing:DescribeRules"], "*"),
+        _statement(
+            "FindTheMigrationTask",
+            ["ecs:ListTasks"],
+            [regional("ecs", f"container-instance/{cluster}/*")],
+            {"ArnEquals": {"ecs:cluster": regional("ecs", f"cluster/{cluster}")}},
+        ),
+    ]
+    hooks = [
+        *(ecs_reads if controller == "ecs" else codedeploy_reads),
+        _statement("ReadTheService", ["ecs:DescribeServices"], [service_arn]),
         _statement("ReadTaskDefinitions", ["ecs:DescribeTaskDefinition"], "*"),
         _statement(
             "RunTheMigrationTask",
@@ -297,15 +343,16 @@ def role_policies(
     ]
 
     def role(key: str, description: str, statements: list[dict]) -> dict:
+        principal = ECS_ROLE_PRINCIPALS.get(key) or ROLE_PRINCIPALS[key]
         return {
-            "name": roles[key],
-            "principal": ROLE_PRINCIPALS[key],
-            "trust": trust_policy(ROLE_PRINCIPALS[key]),
+            "name": roles.get(key) or f"{names['name']}-{key}",
+            "principal": principal,
+            "trust": trust_policy(principal),
             "description": description,
             "statements": statements,
         }
 
-    return {
+    found = {
         "task-execution": role(
             "task-execution",
             "ECS pulls the image, writes the logs and reads the secrets of the service's tasks",
@@ -319,6 +366,28 @@ def role_policies(
         "codedeploy": role("codedeploy", "CodeDeploy runs blue/green deployments of this one service", codedeploy),
         "hooks": role("hooks", "The lifecycle hook functions check a deployment and report to CodeDeploy", hooks),
     }
+    if controller != "ecs":
+        return found
+    del found["codedeploy"]
+    found["hooks"]["description"] = "The lifecycle hook functions check an ECS service deployment"
+    found["ecs-load-balancer"] = role(
+        "ecs-load-balancer",
+        "ECS shifts the service's traffic by modifying its listener rules",
+        [
+            _statement(
+                "ShiftTraffic",
+                ["elasticloadbalancing:ModifyRule"],
+                [regional("elasticloadbalancing", f"listener-rule/app/{names['load_balancer']}/*")],
+            ),
+            _statement("ReadTheListenerRules", ["elasticloadbalancing:DescribeRules"], "*"),
+        ],
+    )
+    found["ecs-hooks"] = role(
+        "ecs-hooks",
+        "ECS invokes the service's lifecycle hook functions",
+        [_statement("InvokeTheHooks", ["lambda:InvokeFunction"], functions)],
+    )
+    return found
 
 
 # The access each playbook declares (its play variable bluegreen_access) -> the operator policies its credential

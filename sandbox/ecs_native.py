@@ -672,9 +672,10 @@ class Native:
         groups = [{"TargetGroupArn": green, "Weight": round(green_percent)}]
         if blue:
             groups.insert(0, {"TargetGroupArn": blue, "Weight": round(100 - green_percent)})
-        self._client("elbv2", advanced["roleArn"]).modify_rule(
-            RuleArn=rule_arn, Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}]
-        )
+        elbv2 = self._client("elbv2", advanced["roleArn"])
+        # ECS reads the rule it rewrites (assumed; AmazonECSInfrastructureRolePolicyForLoadBalancers grants it).
+        elbv2.describe_rules(RuleArns=[rule_arn])
+        elbv2.modify_rule(RuleArn=rule_arn, Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}])
         # The load balancer applies the rule on its next reconciliation (every 0.25 s): the deployment reports the
         # step once traffic follows it.
         time.sleep(RULE_PROPAGATION_SECONDS)

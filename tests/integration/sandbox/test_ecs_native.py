@@ -21,10 +21,13 @@ from pathlib import Path
 import pytest
 
 from hooks import build
+from module_utils.bluegreen_iam import role_policies
+from module_utils.bluegreen_model import names
 from sandbox.harness import Sandbox
 from tests.support import free_port
 
 CLUSTER, SERVICE = "nat-local", "nat"
+MODEL = names("nat", "local")
 TERMINAL = ("SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")
 ECS_TRUST = {"Service": "ecs.amazonaws.com"}
 LAMBDA_TRUST = {"Service": "lambda.amazonaws.com"}
@@ -160,9 +163,11 @@ def _environment(box: Sandbox, home: Path) -> Environment:
         IpPermissions=[{"IpProtocol": "tcp", "FromPort": 1024, "ToPort": 65535, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
     )
     tasks_group = ec2.create_security_group(GroupName="nat-tasks", Description="nat tasks", VpcId=vpc)["GroupId"]
-    balancer = elbv2.create_load_balancer(Name="nat", Subnets=subnets["public"], SecurityGroups=[alb_group])[
-        "LoadBalancers"
-    ][0]
+    # Named as the model names the load balancer of app "nat" in env "local": the load balancer role below is the
+    # project's own (module_utils/bluegreen_iam.py), scoped to that name.
+    balancer = elbv2.create_load_balancer(
+        Name=MODEL["load_balancer"], Subnets=subnets["public"], SecurityGroups=[alb_group]
+    )["LoadBalancers"][0]
     groups = []
     for color in ("blue", "green"):
         arn = elbv2.create_target_group(
@@ -205,11 +210,16 @@ def _environment(box: Sandbox, home: Path) -> Environment:
                 }
             ],
         )["Rules"][0]["RuleArn"]
-    elb_role = iam.create_role(RoleName="nat-ecs-elb", AssumeRolePolicyDocument=_trust(ECS_TRUST))["Role"]["Arn"]
+    project_role = role_policies(MODEL, partition="aws", account="123456789012", region="eu-west-1", controller="ecs")[
+        "ecs-load-balancer"
+    ]
+    elb_role = iam.create_role(
+        RoleName=project_role["name"], AssumeRolePolicyDocument=json.dumps(project_role["trust"])
+    )["Role"]["Arn"]
     iam.put_role_policy(
-        RoleName="nat-ecs-elb",
-        PolicyName="rules",
-        PolicyDocument=_policy(["elasticloadbalancing:ModifyRule", "elasticloadbalancing:DescribeRules"]),
+        RoleName=project_role["name"],
+        PolicyName="least-privilege",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": project_role["statements"]}),
     )
     invoke_role = iam.create_role(RoleName="nat-ecs-hooks", AssumeRolePolicyDocument=_trust(ECS_TRUST))["Role"]["Arn"]
     iam.put_role_policy(

@@ -34,10 +34,12 @@ def roles(**facts) -> dict:
     return role_policies(names("orders", "prod"), **{**defaults, **facts})
 
 
-def statements():
-    for key, role in roles().items():
-        for statement in role["statements"]:
-            yield key, statement
+def statements(controller: str | None = None):
+    """Every statement of every role, of both controllers (or of the one named)."""
+    for each in [controller] if controller else ["codedeploy", "ecs"]:
+        for key, role in roles(controller=each).items():
+            for statement in role["statements"]:
+                yield key, statement
 
 
 def resource_types(action: str) -> set[str]:
@@ -58,12 +60,12 @@ def test_each_action_is_real_and_star_only_where_the_action_supports_no_resource
 def test_no_action_wildcards_and_no_managed_policies():
     for _, statement in statements():
         assert not any("*" in action for action in statement["Action"]), statement
-    for role in roles().values():
+    for role in [*roles().values(), *roles(controller="ecs").values()]:
         assert set(role) == {"name", "principal", "trust", "description", "statements"}  # nothing attached
 
 
 def test_every_statement_has_its_reason_and_the_docs_list_them_all():
-    sids = {(key, s["Sid"]) for key, s in statements() if key != "task"}
+    sids = {(key, s["Sid"]) for key, s in statements() if key != "task"}  # both controllers
     assert sids == {k for k in REASONS if k[0] != "task"}
     assert (REPO_ROOT / "docs" / "iam.md").read_text() == docs_markdown(), (
         "docs/iam.md is generated: python -m module_utils.bluegreen_iam > docs/iam.md"
@@ -201,3 +203,44 @@ def test_operator_policies_reach_only_their_own_environment():
     assert not allowed("inspect", "iam:PutRolePolicy", role)
     assert not allowed("deploy", "iam:PutRolePolicy", role)
     assert not allowed("provision", "codedeploy:CreateDeployment", group)  # provisioning never deploys
+
+
+def test_the_ecs_controller_has_the_roles_ecs_assumes_and_no_codedeploy_role():
+    ecs = roles(controller="ecs")
+    assert sorted(ecs) == ["ecs-hooks", "ecs-load-balancer", "hooks", "task", "task-execution"]
+    assert ecs["ecs-load-balancer"]["name"] == "orders-prod-ecs-load-balancer"
+    assert ecs["ecs-load-balancer"]["principal"] == ecs["ecs-hooks"]["principal"] == "ecs.amazonaws.com"
+    hooks = {s["Sid"] for s in ecs["hooks"]["statements"]}
+    assert {"ReadTheServiceDeployment", "FindTheMigrationTask"} <= hooks
+    assert not hooks & {"ReadTheDeployment", "ReadTheAppSpec", "ReportAndListTargets"}
+    # The CodeDeploy controller's roles are what they were.
+    assert "codedeploy" in roles()
+    assert "ecs-hooks" not in roles()
+
+
+def test_the_ecs_roles_allow_what_the_sandboxs_ecs_does_and_nothing_wider():
+    """Evaluated as the sandbox's IAM evaluates them (sandbox/iam_policy.py)."""
+    ecs = roles(controller="ecs")
+    rule = f"arn:aws:elasticloadbalancing:eu-west-1:{ACCOUNT}:listener-rule/app/orders-prod/1/2/3"
+    other_rule = f"arn:aws:elasticloadbalancing:eu-west-1:{ACCOUNT}:listener-rule/app/billing-prod/1/2/3"
+    function = f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:orders-prod-validate-deployment"
+
+    def allowed(key: str, action: str, resource: str, context: dict | None = None) -> bool:
+        policy = {"Version": "2012-10-17", "Statement": ecs[key]["statements"]}
+        return iam_policy.evaluate(
+            iam_policy.Request(action, resource, context or {}), {"least-privilege": policy}
+        ).allowed
+
+    assert allowed("ecs-load-balancer", "elasticloadbalancing:ModifyRule", rule)
+    assert not allowed("ecs-load-balancer", "elasticloadbalancing:ModifyRule", other_rule)
+    assert not allowed("ecs-load-balancer", "elasticloadbalancing:ModifyListener", rule)
+    assert allowed("ecs-hooks", "lambda:InvokeFunction", function)
+    assert not allowed("ecs-hooks", "lambda:InvokeFunction", function.replace("orders-prod", "billing-prod"))
+    cluster = {"ecs:cluster": f"arn:aws:ecs:eu-west-1:{ACCOUNT}:cluster/orders-prod"}
+    instances = f"arn:aws:ecs:eu-west-1:{ACCOUNT}:container-instance/orders-prod/*"
+    assert allowed("hooks", "ecs:ListTasks", instances, cluster)
+    deployment = f"arn:aws:ecs:eu-west-1:{ACCOUNT}:service-deployment/orders-prod/orders-prod/abc"
+    assert allowed("hooks", "ecs:DescribeServiceDeployments", deployment)
+    assert not allowed(
+        "hooks", "ecs:DescribeServiceDeployments", deployment.replace("/orders-prod/abc", "/billing/abc")
+    )
