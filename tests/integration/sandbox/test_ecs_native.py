@@ -569,6 +569,9 @@ def test_the_ecs_service_deployment_module_deploys_through_the_sandbox(env: Envi
     assert summary["again"] is False
     assert summary["stopped"] is False
     assert "traffic: original 50% / replacement 50%" in summary["lines"]
+    assert summary["history"][0] == definition  # ecs_service_deployment_info, newest first
+    assert 2 <= len(summary["history"]) <= 3  # at most max_results
+    assert summary["controller"] == "ECS"
     # The action plugin printed the lines while the deployment ran, with the deployment's id.
     assert "stage PRODUCTION_TRAFFIC_SHIFT" in summary["stdout"]
     assert env.versions() == Counter({"7.0.0": 20})

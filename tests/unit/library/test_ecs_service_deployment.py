@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 
 import ecs_service_deployment as module
+import ecs_service_deployment_info as info
 import pytest
 
 from tests.unit.library.fake_aws import FakeClock, FakeService
@@ -347,3 +348,23 @@ def test_report_every_returns_at_each_change_for_the_action_plugin(run_module, e
     second = run_module(module, follow, {"ecs": ecs})
     assert second["progress"], "a later step reports what changed since the last one"
     assert len(ecs.called("UpdateService")) == 1
+
+
+def test_the_info_module_reads_the_history_newest_first_with_each_task_definition(run_module, ecs, clock) -> None:
+    ecs.add(f"{ARN}:service-deployment/{CLUSTER}/{SERVICE}/D0", OLD_TD, LINEAR, started=-500)
+    ecs.add(f"{ARN}:service-deployment/{CLUSTER}/{SERVICE}/D1", NEW_TD, LINEAR)
+    clock.now = 20.0
+    result = run_module(info, BASE, {"ecs": ecs})
+    assert [d["service_deployment_arn"].rsplit("/", 1)[-1] for d in result["deployments"]] == ["D1", "D0"]
+    assert [d["task_definition"] for d in result["deployments"]] == [NEW_TD, OLD_TD]
+    assert [d["status"] for d in result["deployments"]] == ["IN_PROGRESS", "SUCCESSFUL"]
+    assert result["service"]["controller"] == "ECS"
+    assert result["service"]["strategy"] == "LINEAR"
+    active = run_module(info, {**BASE, "statuses": ["active"]}, {"ecs": ecs})
+    assert [d["status"] for d in active["deployments"]] == ["IN_PROGRESS"]
+    assert ecs.called("ListServiceDeployments")[-1]["status"] == sorted(
+        ["PENDING", "IN_PROGRESS", "STOP_REQUESTED", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS"]
+    )
+    one = run_module(info, {**BASE, "deployment_id": f"{ARN}:service-deployment/{CLUSTER}/{SERVICE}/D0"}, {"ecs": ecs})
+    assert len(one["deployments"]) == 1
+    assert run_module(info, {**BASE, "max_results": 0}, {"ecs": ecs}).failed
