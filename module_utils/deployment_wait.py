@@ -14,6 +14,7 @@ module_utils/ecs_deployment.py (ServiceDeploymentWatcher).
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from datetime import UTC, datetime
 
 try:
@@ -39,7 +40,7 @@ def iso(value):
     return value
 
 
-class Watcher:
+class Watcher(ABC):
     """Polls one deployment and reports its changes; see the module docstring."""
 
     # Named in the lines about an unreachable endpoint.
@@ -53,17 +54,17 @@ class Watcher:
         self.max_interval = max_interval
         self.api_calls = 0
 
-    def poll(self, force=False):  # pragma: no cover - abstract
+    @abstractmethod
+    def poll(self, force=False):
         """A snapshot of the deployment; `force`: read everything afresh (the first poll after a report)."""
-        raise NotImplementedError
 
-    def lines(self, previous, current):  # pragma: no cover - abstract
+    @abstractmethod
+    def lines(self, previous, current):
         """What changed between two snapshots, as lines an operator reads in a job log."""
-        raise NotImplementedError
 
-    def settled(self, snap):  # pragma: no cover - abstract
+    @abstractmethod
+    def settled(self, snap):
         """The deployment is over for us (terminal, and any rollback of it too)."""
-        raise NotImplementedError
 
     def _line(self, started, message):
         return {"elapsed_seconds": round(self.clock() - started, 1), "time": iso(datetime.now(UTC)), "message": message}
