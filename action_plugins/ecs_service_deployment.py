@@ -17,4 +17,22 @@ if _NAME not in sys.modules:
     sys.modules[_NAME] = importlib.util.module_from_spec(_spec)
     _spec.loader.exec_module(sys.modules[_NAME])
 
-ActionModule = sys.modules[_NAME].ActionModule
+_STAGES = "bluegreen_ecs_for_action"
+if _STAGES not in sys.modules:  # the pure model, by path too (module_utils is the modules' path, not the plugins')
+    _spec = importlib.util.spec_from_file_location(
+        _STAGES, Path(__file__).resolve().parent.parent / "module_utils" / "bluegreen_ecs.py"
+    )
+    if _spec is None or _spec.loader is None:  # pragma: no cover - the file is in this repository
+        raise ImportError("module_utils/bluegreen_ecs.py is missing")
+    sys.modules[_STAGES] = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(sys.modules[_STAGES])
+
+
+class ActionModule(sys.modules[_NAME].ActionModule):
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        # Seconds per lifecycle stage over the whole wait (each module call's timeline is stamped with the time).
+        timings = (result.get("deployment") or {}).get("timings")
+        if isinstance(timings, dict):
+            timings["lifecycle_stages"] = sys.modules[_STAGES].stage_seconds(result.get("progress") or [])
+        return result

@@ -70,6 +70,15 @@ def bluegreen_ecs_deployment_configuration(
         raise AnsibleFilterError(str(error)) from error
 
 
+def bluegreen_ecs_with_plan(configuration: dict, config_name: str, custom_routing: dict, bake_minutes) -> dict:
+    """The service's deploymentConfiguration with another traffic plan, hooks and alarms kept
+    (module_utils/bluegreen_ecs.py with_plan)."""
+    try:
+        return ecs.with_plan(dict(configuration or {}), config_name, dict(custom_routing or {}), bake_minutes)
+    except ecs.EcsPlanError as error:
+        raise AnsibleFilterError(str(error)) from error
+
+
 def bluegreen_role_policies(names: dict, **facts) -> dict:
     """The service's roles and their statements: "{{ bluegreen_names | bluegreen_role_policies(partition=...,
     account=..., region=..., path=..., secret_arns=..., ...) }}" (module_utils/bluegreen_iam.py)."""
@@ -106,4 +115,5 @@ class FilterModule:
             "bluegreen_alarm_specs": bluegreen_alarm_specs,
             "bluegreen_retired_alarms": bluegreen_retired_alarms,
             "bluegreen_ecs_deployment_configuration": bluegreen_ecs_deployment_configuration,
+            "bluegreen_ecs_with_plan": bluegreen_ecs_with_plan,
         }

@@ -39,6 +39,12 @@ options:
     description: Whether the production listener is HTTPS (its URL's scheme).
     type: bool
     default: false
+  listener_rules:
+    description:
+      - Also find the production and test listener rules that forward to the target group pair (the ECS
+        controller shifts traffic with them). An existing load balancer without them is an error, with the fix.
+    type: bool
+    default: false
   target_group_settings:
     description:
       - What the inventory says of each target group, by the key M(community.aws.elb_target_group_info) returns
@@ -105,6 +111,14 @@ target_group_arn_suffixes:
   description: Their TargetGroup dimension (targetgroup/<name>/<id>).
   returned: always
   type: list
+prod_rule_arn:
+  description: The production listener's rule that forwards to the pair, or C((created by this run)).
+  returned: when listener_rules
+  type: str
+test_rule_arn:
+  description: The test listener's rule that forwards to the pair, or C((created by this run)).
+  returned: when listener_rules
+  type: str
 drift:
   description: Each target group setting that differs from target_group_settings, as a sentence.
   returned: always
@@ -162,6 +176,48 @@ def missing_listeners(balancer, listeners, params):
     )
 
 
+def forwarded_to(rule):
+    """The target group ARNs a rule's forward actions name (simple or weighted)."""
+    found = set()
+    for action in rule.get("Actions") or []:
+        if action.get("TargetGroupArn"):
+            found.add(action["TargetGroupArn"])
+        for group in (action.get("ForwardConfig") or {}).get("TargetGroups") or []:
+            found.add(group["TargetGroupArn"])
+    return found
+
+
+def pair_rules(rules_by_listener, summary):
+    """{prod_rule_arn, test_rule_arn}: on each listener, the first (by priority) non-default rule forwarding to
+    the target group pair; PREDICTED where the load balancer or the rule is not there."""
+    pair = set(summary["target_group_arns"]) - {PREDICTED}
+    found = {}
+    for key, listener in (("prod_rule_arn", "prod_listener_arn"), ("test_rule_arn", "test_listener_arn")):
+        rules = sorted(
+            (r for r in rules_by_listener.get(summary[listener], []) if not r.get("IsDefault")),
+            key=lambda r: int(r["Priority"]),
+        )
+        found[key] = next((r["RuleArn"] for r in rules if forwarded_to(r) & pair), PREDICTED)
+    return found
+
+
+def missing_rules(balancer, rules, params):
+    """The error when an existing load balancer lacks a listener rule to the pair (None when both are there)."""
+    if balancer is None:
+        return None
+    missing = [key.split("_")[0] for key in ("prod_rule_arn", "test_rule_arn") if rules[key] == PREDICTED]
+    if not missing:
+        return None
+    return (
+        f"{params['name']} has no listener rule forwarding to {' and '.join(params['target_group_names'])} on its "
+        f"{' and '.join('production' if m == 'prod' else 'test' for m in missing)} listener: the ECS controller "
+        "shifts traffic with such rules, which are created with the load balancer. An environment that deployed "
+        "through CodeDeploy moves to the ECS controller by the procedure of docs/controllers.md, not by changing "
+        "bluegreen_controller alone; a first provision that stopped before the rules were made (no service yet) is "
+        "undone with playbooks/teardown.yml, then provisioned again"
+    )
+
+
 def drift(target_groups, params):
     found = []
     for name in params["target_group_names"]:
@@ -196,9 +252,16 @@ def read(module, client):
                 if attribute["Key"] == "deregistration_delay.timeout_seconds":
                     group["DeregistrationDelayTimeoutSeconds"] = int(attribute["Value"])
             target_groups[name] = group
+        rules_by_listener = {}
+        if params["listener_rules"]:
+            for listener in listeners:
+                paginator = client.get_paginator("describe_rules")
+                rules_by_listener[listener["ListenerArn"]] = paginator.paginate(
+                    ListenerArn=listener["ListenerArn"]
+                ).build_full_result()["Rules"]
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
         module.fail_json_aws(e, msg=f"Unable to read load balancer {params['name']} and its target groups")
-    return balancer, listeners, target_groups
+    return balancer, listeners, target_groups, rules_by_listener
 
 
 def main():
@@ -209,16 +272,23 @@ def main():
             prod_port=dict(type="int", required=True),
             test_port=dict(type="int", required=True),
             https=dict(type="bool", default=False),
+            listener_rules=dict(type="bool", default=False),
             target_group_settings=dict(type="dict", default={}),
         ),
         supports_check_mode=True,
     )
     client = module.client("elbv2", retry_decorator=AWSRetry.jittered_backoff())
-    balancer, listeners, target_groups = read(module, client)
+    balancer, listeners, target_groups, rules_by_listener = read(module, client)
     error = missing_listeners(balancer, listeners, module.params)
     if error:
         module.fail_json(msg=error)
-    module.exit_json(changed=False, **summarize(balancer, listeners, target_groups, module.params))
+    summary = summarize(balancer, listeners, target_groups, module.params)
+    if module.params["listener_rules"]:
+        summary.update(pair_rules(rules_by_listener, summary))
+        error = missing_rules(balancer, summary, module.params)
+        if error:
+            module.fail_json(msg=error)
+    module.exit_json(changed=False, **summary)
 
 
 if __name__ == "__main__":

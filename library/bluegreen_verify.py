@@ -39,6 +39,21 @@ options:
     description: The deployment config this deployment would use; empty for the deployment group's own.
     type: str
     default: ""
+  controller:
+    description: Who deploys the service (the inventory's C(bluegreen_controller)); V(ecs) checks the ECS controller's
+      service, listener rules, roles and service deployments instead of CodeDeploy's.
+    type: str
+    choices: [codedeploy, ecs]
+    default: codedeploy
+  traffic_config_name:
+    description: The inventory's traffic plan (C(codedeploy_deployment_config_name)); with V(ecs), a deploy's
+      O(deployment_config) must map onto an ECS strategy.
+    type: str
+    default: ""
+  custom_traffic_routing:
+    description: The inventory's custom routing of that plan (C(codedeploy_custom_traffic_routing)).
+    type: dict
+    default: {}
   active_deployment_allowed:
     description: An active deployment is a note, not a failure (deploy.yml follows or replaces it itself).
     type: bool
@@ -120,6 +135,9 @@ def main():
             image_tag=dict(type="str", default=""),
             secrets=dict(type="list", elements="str", default=[]),
             deployment_config=dict(type="str", default=""),
+            controller=dict(type="str", choices=["codedeploy", "ecs"], default="codedeploy"),
+            traffic_config_name=dict(type="str", default=""),
+            custom_traffic_routing=dict(type="dict", default={}),
             active_deployment_allowed=dict(type="bool", default=False),
             iam_path=dict(type="str", default="/"),
             kms_key_arns=dict(type="list", elements="str", default=[]),

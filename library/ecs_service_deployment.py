@@ -43,6 +43,14 @@ options:
       - A service deployment ARN to follow, stop or continue. Unset = the service's deployment in progress.
     type: str
     aliases: [service_deployment_arn]
+  deployment_configuration:
+    description:
+      - The service's deploymentConfiguration (strategy, bake time, hooks, alarms) sent with the UpdateService that
+        starts the deployment, as the bluegreen_ecs_deployment_configuration filter builds it. Each deployment runs
+        with the traffic plan it was given; a per-deploy override applies to that deployment and is replaced by the
+        next one's.
+      - Omitted, the service's own applies.
+    type: dict
   replace_active:
     description: Roll back a deployment of another task definition in progress, then deploy.
     type: bool
@@ -278,9 +286,10 @@ def ensure_present(module, client, result):
         module.exit_json(**result)
     if module.check_mode:
         module.exit_json(changed=True, msg=f"would deploy {wanted} to {params['service']}")
-    updated = client.update_service(
-        cluster=params["cluster"], service=params["service"], taskDefinition=wanted, aws_retry=True
-    )["service"]
+    request = {"cluster": params["cluster"], "service": params["service"], "taskDefinition": wanted}
+    if params["deployment_configuration"]:
+        request["deploymentConfiguration"] = params["deployment_configuration"]
+    updated = client.update_service(**request, aws_retry=True)["service"]
     arn = updated.get("currentServiceDeployment")
     if not arn:
         module.fail_json(msg=f"UpdateService started no service deployment of {params['service']} (none current)")
@@ -354,6 +363,7 @@ def main():
         state=dict(type="str", choices=["present", "stopped", "continued"], default="present"),
         task_definition=dict(type="str"),
         deployment_id=dict(type="str", aliases=["service_deployment_arn"]),
+        deployment_configuration=dict(type="dict"),
         replace_active=dict(type="bool", default=False),
         stop_type=dict(type="str", choices=["ROLLBACK"], default="ROLLBACK"),
         action=dict(type="str", choices=["CONTINUE", "ROLLBACK"], default="CONTINUE"),

@@ -107,6 +107,8 @@ def read(client, arns):
     for deployment in sorted(found, key=lambda d: order.get(d["serviceDeploymentArn"], len(order))):
         snap = snapshot(deployment)
         snap["task_definition"] = definitions.get(snap["target_revision_arn"])
+        # As codedeploy_deployment_info names a deployment (the playbooks read either the same way).
+        snap["deployment_id"] = snap["service_deployment_arn"]
         for key in ("createdAt", "startedAt", "finishedAt"):
             snap[key.replace("At", "_at").lower()] = iso(deployment.get(key))
         snaps.append(snap)
@@ -166,6 +168,8 @@ def main():
             "strategy": (service.get("deploymentConfiguration") or {}).get("strategy"),
             "task_definition": service.get("taskDefinition"),
             "current_service_deployment": service.get("currentServiceDeployment"),
+            # Its whole deploymentConfiguration (hooks, alarms): a deployment with another traffic plan keeps the rest.
+            "deployment_configuration": service.get("deploymentConfiguration") or {},
         },
     )
 

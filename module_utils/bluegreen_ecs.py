@@ -22,6 +22,7 @@ ECS service deployments"):
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 CONTROLLERS = ("codedeploy", "ecs")
 
@@ -277,6 +278,22 @@ def deployment_configuration(
     return configuration
 
 
+_STRATEGY_KEYS = ("strategy", "bakeTimeInMinutes", "linearConfiguration", "canaryConfiguration")
+
+
+def with_plan(configuration: dict, config_name: str, custom_routing: dict | None, bake_minutes: object) -> dict:
+    """The service's deploymentConfiguration with another traffic plan (a deploy's -e deployment_config, the
+    rollback's all-at-once): the strategy and bake time change; the hooks, alarms and percentages stay as
+    provisioned."""
+    if not (configuration or {}).get("lifecycleHooks"):
+        raise EcsPlanError(
+            "the service has no lifecycle hooks in its deploymentConfiguration: provision it with "
+            "bluegreen_controller: ecs (playbooks/provision.yml) before deploying"
+        )
+    kept = {k: v for k, v in configuration.items() if k not in _STRATEGY_KEYS}
+    return {**kept, **deployment_strategy(traffic_plan(config_name, custom_routing), bake_minutes)}
+
+
 # ---------------------------------------------------------------------------------------------
 # A service deployment as a job log reads it
 # ---------------------------------------------------------------------------------------------
@@ -328,7 +345,40 @@ def snapshot(deployment: dict) -> dict:
             "triggered": list(alarms.get("triggeredAlarmNames") or []),
         },
         "rollback": {"reason": rollback.get("reason"), "revision_arn": rollback.get("serviceRevisionArn")},
+        "timings": {
+            "duration_seconds": _seconds_between(
+                deployment.get("startedAt") or deployment.get("createdAt"), deployment.get("finishedAt")
+            )
+        },
     }
+
+
+def _seconds_between(start, end) -> float | None:
+    """Seconds from one of the deployment's times to another (datetimes, as boto3 returns them); None if either is
+    missing (not finished yet)."""
+    if start is None or end is None or not hasattr(start, "timestamp") or not hasattr(end, "timestamp"):
+        return None
+    return round(end.timestamp() - start.timestamp(), 1)
+
+
+def stage_seconds(progress: list[dict]) -> dict:
+    """Seconds spent in each lifecycle stage, from the wait's timeline ("stage X" and "deployment X" lines with their
+    ISO `time`): what CodeDeploy reports per lifecycle event, for the deploy's summary. A stage entered again (one
+    per traffic step) adds up."""
+    found: dict[str, float] = {}
+    current, since = None, 0.0
+    for entry in progress:
+        message = entry.get("message", "")
+        try:
+            at = datetime.fromisoformat(entry["time"].replace("Z", "+00:00")).timestamp()
+        except (KeyError, ValueError):
+            continue
+        if message.startswith("stage ") or message.startswith("deployment "):
+            if current is not None:
+                found[current] = round(found.get(current, 0.0) + at - since, 1)
+            current = message.split(" ", 1)[1] if message.startswith("stage ") else None
+            since = at
+    return found
 
 
 def is_terminal(snap: dict) -> bool:

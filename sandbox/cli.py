@@ -188,19 +188,22 @@ def seed_network(cfg) -> None:
 
 
 def seed_secrets(cfg) -> None:
-    """A secret the account already has, which the local inventory's task reads (ecs_service_secrets). Its ARN
-    carries Secrets Manager's random six-character suffix, as on AWS; its value is made here, never stored."""
+    """The secrets the account already has, which the sandbox's inventories' tasks read (ecs_service_secrets):
+    inventories/local's and inventories/local-ecs's. Each ARN carries Secrets Manager's random six-character suffix,
+    as on AWS; each value is made here, never stored."""
     import secrets
 
     import boto3
 
-    boto3.client(
+    client = boto3.client(
         "secretsmanager",
         endpoint_url=cfg.aws_endpoint,
         region_name=cfg.region,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
-    ).create_secret(Name="orders-local/api-token", SecretString=secrets.token_urlsafe(24))
+    )
+    for environment in ("local", "ecs"):
+        client.create_secret(Name=f"orders-{environment}/api-token", SecretString=secrets.token_urlsafe(24))
 
 
 def write_env_file(cfg) -> None:

@@ -5,6 +5,7 @@ can run beside them)."""
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import os
@@ -84,6 +85,15 @@ class Sandbox:
         self.versions = itertools.count(1)
         self.control_plane_cpus: set[int] = set()  # where playbooks run (isolate_control_plane), if not anywhere
         self.provisioned: subprocess.CompletedProcess[str] | None = None  # the first provision, for the tests
+        # Which of the sandbox's environments the playbooks and names are about (environment() gives another).
+        self.inventory, self.env_name = "inventories/local", "local"
+
+    def environment(self, inventory: str, env_name: str) -> Sandbox:
+        """The same sandbox seen through another of its inventories (e.g. inventories/local-ecs, environment `ecs`):
+        its playbooks run with that inventory, its names are that environment's."""
+        view = copy.copy(self)
+        view.inventory, view.env_name = inventory, env_name
+        return view
 
     # --- the sandbox ----------------------------------------------------------------------------------------
 
@@ -168,7 +178,7 @@ class Sandbox:
         return data, control
 
     def _ansible_playbook(self, name: str, extra: tuple[str, ...]) -> list[str]:
-        command = [str(BIN / "ansible-playbook"), name, "-i", "inventories/local", *extra]
+        command = [str(BIN / "ansible-playbook"), name, "-i", self.inventory, *extra]
         if self.control_plane_cpus:
             return ["taskset", "--cpu-list", ",".join(map(str, sorted(self.control_plane_cpus))), *command]
         return command
@@ -209,10 +219,10 @@ class Sandbox:
 
     # --- what a user sees -----------------------------------------------------------------------------------
 
-    @staticmethod
-    def names(service: str | None = None) -> dict:
-        """Every name of a service of inventories/local, as the playbooks compute them (the model)."""
-        return names("orders", "local", service)
+    def names(self, service: str | None = None) -> dict:
+        """Every name of a service of this environment (inventories/local's by default), as the playbooks compute
+        them (the model)."""
+        return names("orders", self.env_name, service)
 
     @property
     def balancer(self) -> dict:

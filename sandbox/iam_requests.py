@@ -141,6 +141,19 @@ def _ecs_service(request: Request, name: str) -> Authorizations:
     definition = request.task_definition(p.get("taskDefinition") or "") if name == "CreateService" else None
     if definition is not None:
         found.append(("iam:PassRole", request.passed_roles(definition, None, "ecs-tasks.amazonaws.com")))
+    # ECS-native blue/green: the roles the service gives ECS itself (the load balancer role, each hook's role).
+    # Passing a role to a service needs iam:PassRole on it (IAM user guide, "Granting a user permissions to pass a
+    # role to an AWS service").
+    ecs_roles = {
+        (balancer.get("advancedConfiguration") or {}).get("roleArn") for balancer in p.get("loadBalancers") or []
+    } | {hook.get("roleArn") for hook in (p.get("deploymentConfiguration") or {}).get("lifecycleHooks") or []}
+    if ecs_roles - {None, ""}:
+        found.append(
+            (
+                "iam:PassRole",
+                [(role, {"iam:PassedToService": "ecs.amazonaws.com"}) for role in sorted(ecs_roles - {None, ""})],
+            )
+        )
     return found
 
 
@@ -270,8 +283,10 @@ def _elbv2(request: Request, name: str) -> Authorizations | None:
         return [
             (f"elasticloadbalancing:{name}", [(request.arn("elasticloadbalancing", f"targetgroup/{p['Name']}/*"), {})])
         ]
-    if name == "CreateListener":
-        return [(f"elasticloadbalancing:{name}", [(p["LoadBalancerArn"], {})])]
+    # A listener is created on its load balancer, a rule on its listener (Service Authorization Reference).
+    parent = {"CreateListener": "LoadBalancerArn", "CreateRule": "ListenerArn"}.get(name)
+    if parent:
+        return [(f"elasticloadbalancing:{name}", [(p[parent], {})])]
     for key in ("ListenerArn", "RuleArn", "TargetGroupArn", "LoadBalancerArn"):
         if key in p and name.startswith(("Modify", "Delete", "Register", "Deregister", "Set")):
             return [(f"elasticloadbalancing:{name}", [(p[key], {})])]

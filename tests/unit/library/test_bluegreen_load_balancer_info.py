@@ -114,3 +114,48 @@ def test_each_target_group_setting_that_differs_is_named(run_module) -> None:
         "orders-prod-green: health_check_path is /health, the inventory says /ready",
         "orders-prod-green: deregistration_delay_timeout_seconds is 300, the inventory says 20",
     ]
+
+
+def rules(listener_arn: str, forward: bool = True) -> list[dict]:
+    """A listener's rules: a weighted forward to the pair (the ECS controller's), an unrelated one, the default."""
+    pair = {
+        "Type": "forward",
+        "ForwardConfig": {
+            "TargetGroups": [
+                {"TargetGroupArn": TG.format("blue", "73e2d6bc24d8a067"), "Weight": 100},
+                {"TargetGroupArn": TG.format("green", "73e2d6bc24d8a067"), "Weight": 0},
+            ]
+        },
+    }
+    other = {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}
+    found = [
+        {"RuleArn": f"{listener_arn}/maintenance", "Priority": "5", "IsDefault": False, "Actions": [other]},
+        {"RuleArn": "default", "Priority": "default", "IsDefault": True, "Actions": [other]},
+    ]
+    if forward:
+        found.insert(0, {"RuleArn": f"{listener_arn}/pair", "Priority": "10", "IsDefault": False, "Actions": [pair]})
+    return found
+
+
+def test_listener_rules_to_the_pair_are_found_for_the_ecs_controller(run_module) -> None:
+    fake = elbv2()
+    fake.handlers["DescribeRules"] = lambda p: {"Rules": rules(p["ListenerArn"])}
+    result = run_module(module, {**ARGS, "listener_rules": True}, {"elbv2": fake})
+    assert not result.failed, result
+    assert result["prod_rule_arn"] == f"{result['prod_listener_arn']}/pair"
+    assert result["test_rule_arn"] == f"{result['test_listener_arn']}/pair"
+
+
+def test_an_existing_load_balancer_without_rules_fails_with_the_migration_pointer(run_module) -> None:
+    fake = elbv2()
+    fake.handlers["DescribeRules"] = lambda p: {
+        "Rules": rules(p["ListenerArn"], forward=p["ListenerArn"].endswith("/443"))
+    }
+    result = run_module(module, {**ARGS, "listener_rules": True}, {"elbv2": fake})
+    assert result.failed
+    assert "no listener rule forwarding to orders-prod-blue and orders-prod-green on its test listener" in result["msg"]
+    assert "docs/controllers.md" in result["msg"]
+    # Without the ECS controller's need, no rule is read.
+    plain = elbv2()
+    assert not run_module(module, ARGS, {"elbv2": plain}).failed
+    assert "DescribeRules" not in [name for name, _ in plain.calls]
