@@ -144,16 +144,17 @@ def _ecs_service(request: Request, name: str) -> Authorizations:
     # ECS-native blue/green: the roles the service gives ECS itself (the load balancer role, each hook's role).
     # Passing a role to a service needs iam:PassRole on it (IAM user guide, "Granting a user permissions to pass a
     # role to an AWS service").
-    ecs_roles = {
-        (balancer.get("advancedConfiguration") or {}).get("roleArn") for balancer in p.get("loadBalancers") or []
-    } | {hook.get("roleArn") for hook in (p.get("deploymentConfiguration") or {}).get("lifecycleHooks") or []}
-    if ecs_roles - {None, ""}:
-        found.append(
-            (
-                "iam:PassRole",
-                [(role, {"iam:PassedToService": "ecs.amazonaws.com"}) for role in sorted(ecs_roles - {None, ""})],
-            )
+    balancers = p.get("loadBalancers") or []
+    hooks = (p.get("deploymentConfiguration") or {}).get("lifecycleHooks") or []
+    ecs_roles = sorted(
+        (
+            {str((b.get("advancedConfiguration") or {}).get("roleArn") or "") for b in balancers}
+            | {str(h.get("roleArn") or "") for h in hooks}
         )
+        - {""}
+    )
+    if ecs_roles:
+        found.append(("iam:PassRole", [(role, {"iam:PassedToService": "ecs.amazonaws.com"}) for role in ecs_roles]))
     return found
 
 
