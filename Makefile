@@ -27,7 +27,7 @@ haproxy:  ## install HAProxy (the sandbox's load balancer) when it is missing
 	  $$sudo apt-get install -y -qq haproxy >/dev/null || { $$sudo apt-get update -qq && $$sudo apt-get install -y -qq haproxy >/dev/null; }; }
 
 demo: $(STAMP) haproxy  ## the main job: a blue/green deployment in the sandbox, under load, told as it happens
-	$(BIN)/python -m sandbox.demo $(if $(SCENARIO),--scenario $(SCENARIO),)
+	$(BIN)/python -m sandbox.demo $(if $(SCENARIO),--scenario $(SCENARIO),) $(if $(CONTROLLER),--controller $(CONTROLLER),)
 
 sandbox-up: $(STAMP) haproxy  ## start the sandbox (an offline AWS; inventories/local points at it)
 	$(BIN)/python -m sandbox up

@@ -333,6 +333,10 @@ def ensure_stopped(module, client, result):
 
 
 def ensure_continued(module, client, result):
+    if module.params["follow"] and module.params["deployment_id"]:
+        # A later step of the action plugin's wait: the deployment was continued already, only follow it.
+        rollback = module.params["action"] == "ROLLBACK"
+        finish(module, result, wait(module, client, module.params["deployment_id"], result), expect_failure=rollback)
     arn = target_deployment(module, client)
     if arn is None:
         module.fail_json(msg="no service deployment in progress: nothing to continue", **result)

@@ -4,6 +4,10 @@ Starts a fresh sandbox, provisions the local environment with the real playbooks
 deploys version B blue/green while steady traffic goes through the load balancer, and prints the story:
 lifecycle events with timings, traffic steps, requests served by each version, failed requests, duration.
 
+`make demo CONTROLLER=ecs`: the same with ECS's own blue/green (inventories/local-ecs, bluegreen_controller: ecs):
+the traffic steps are ECS's LINEAR strategy moving the production listener rule's weights, the story lists the
+service deployment's lifecycle stages.
+
 `make demo SCENARIO=bad-canary`: version B passes every hook, then answers 500 to 30 % of real requests; it goes
 out through a canary (10 % for 15 s here) under steady load, its error-rate alarm fires from the load balancer's
 metrics, CodeDeploy stops and rolls back, and the story adds the alarm, the deploy's failure and the blast
@@ -33,20 +37,22 @@ from sandbox.canary import CANARY, bad_canary, blast_radius
 from sandbox.harness import Sandbox
 from sandbox.observe import ListenerWatcher, LoadGenerator
 
-# The demo deploys inventories/local's own service (the model names it as the playbooks do).
+# The demo deploys inventories/local's own service (the model names it as the playbooks do), or, with
+# --controller ecs, inventories/local-ecs's (the same service deployed by ECS itself).
 LOCAL = names("orders", "local")
+INVENTORIES = {"codedeploy": ("inventories/local", "local"), "ecs": ("inventories/local-ecs", "ecs")}
 
-INVENTORY = "inventories/local"
 BIN = Path(sys.executable).parent
+STAGE_LINE = re.compile(r"^\s+\S+ (\d\d:\d\d:\d\d) (stage (\S+)|deployment (\S+))")
 
 
-def playbook(cfg, name: str, *extra: str, log_name: str) -> float:
+def playbook(cfg, name: str, *extra: str, log_name: str, inventory: str = "inventories/local") -> float:
     """Run a playbook as an operator would; its output goes to a log. Returns the seconds it took."""
     log = cfg.state / "logs" / f"demo-{log_name}.log"
     started = time.monotonic()
     with log.open("w") as out:
         result = subprocess.run(
-            [str(BIN / "ansible-playbook"), name, "-i", INVENTORY, *extra],
+            [str(BIN / "ansible-playbook"), name, "-i", inventory, *extra],
             cwd=sandbox_config.REPO,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -83,6 +89,37 @@ def latest_deployment(codedeploy, name: str, creator: str = "user") -> dict:
     return {"info": info, "events": target["deploymentTargets"][0]["ecsTarget"]["lifecycleEvents"]}
 
 
+def ecs_deployment(ecs, model: dict, log: Path) -> dict:
+    """The service's newest deployment as the story tells it: its lifecycle stages with their times, read from the
+    deploy's own progress lines (the module reports each stage as it starts), in the shape latest_deployment gives."""
+    arn = ecs.list_service_deployments(cluster=model["cluster"], service=model["ecs_service"], maxResults=1)[
+        "serviceDeployments"
+    ][0]["serviceDeploymentArn"]
+    deployment = ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0]
+    day = deployment["createdAt"].astimezone(dt.UTC).date()
+    marks = []
+    for line in log.read_text().splitlines():
+        found = STAGE_LINE.match(line)
+        if found:
+            at = dt.datetime.combine(day, dt.time.fromisoformat(found.group(1)), dt.UTC)
+            marks.append((found.group(3) or f"({found.group(4)})", at))
+    events = [
+        {"lifecycleEventName": name, "startTime": at, "endTime": marks[i + 1][1], "status": "Succeeded"}
+        for i, (name, at) in enumerate(marks[:-1])
+        if not name.startswith("(")
+    ]
+    return {
+        "info": {
+            "deploymentId": arn.rsplit("/", 1)[-1],
+            "status": "Succeeded" if deployment["status"] == "SUCCESSFUL" else deployment["status"],
+            "deploymentConfigName": f"ECS {deployment.get('deploymentConfiguration', {}).get('strategy', 'LINEAR')}",
+            "createTime": deployment["createdAt"],
+            "completeTime": deployment.get("finishedAt"),
+        },
+        "events": events,
+    }
+
+
 def stamp(value) -> float:
     return value.timestamp() if isinstance(value, dt.datetime) else float(value)
 
@@ -91,18 +128,20 @@ def story(versions, deployment, changes, samples, *, started, durations, rate) -
     version_a, version_b = versions
     info = deployment["info"]
     t0 = stamp(info["createTime"])
+    # CodeDeploy's lifecycle events, or ECS's longer stage names (POST_PRODUCTION_TRAFFIC_SHIFT).
+    width = max([22, *(len(e["lifecycleEventName"]) for e in deployment["events"])])
     lines = [
         "",
         f"Blue/green deployment of orders {version_b} (was {version_a}) in the sandbox: {info['deploymentId']} "
         f"{info['status']}, config {info['deploymentConfigName']}",
         "",
-        "  lifecycle event          start     took  status",
+        f"  {'lifecycle event':<{width}} start     took  status",
     ]
     for event in deployment["events"]:
         start = event.get("startTime")
         took = stamp(event["endTime"]) - stamp(start) if start and event.get("endTime") else None
         lines.append(
-            f"  {event['lifecycleEventName']:<22} {f'+{stamp(start) - t0:5.1f}s' if start else '     -':>7} "
+            f"  {event['lifecycleEventName']:<{width}} {f'+{stamp(start) - t0:5.1f}s' if start else '     -':>7} "
             f"{f'{took:5.1f}s' if took is not None else '     -'}  {event['status']}"
         )
     lines += ["", "  production listener (read from the ELBv2 API):"]
@@ -191,6 +230,54 @@ def canary_story(version_a: str, run, deployment: dict, serving) -> str:
     return "\n".join(lines)
 
 
+def deploy_under_load(
+    cfg, args, clients_: tuple, inventory: str, model: dict, *, durations: dict, started: float
+) -> int:
+    """Version B, blue/green, under steady load through the load balancer; prints the story. 0 if nothing failed."""
+    elbv2, codedeploy = clients_
+    balancer = elbv2.describe_load_balancers(Names=[model["load_balancer"]])["LoadBalancers"][0]
+    listeners = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
+    production = next(listener for listener in listeners if listener["Port"] == 8080)
+    # The ECS controller moves the production listener rule's weights, CodeDeploy the listener's default action.
+    rules = elbv2.describe_rules(ListenerArn=production["ListenerArn"])["Rules"]
+    rule = next((r["RuleArn"] for r in rules if not r["IsDefault"]), None)
+    watcher = ListenerWatcher(elbv2, production["ListenerArn"], rule_arn=rule).start()
+    load = LoadGenerator(balancer["DNSName"], 8080, rate=args.rate).start()
+    time.sleep(2)
+    print(f"Deploying version B ({args.version_b}) blue/green under steady load...", flush=True)
+    try:
+        durations[f"deploy {args.version_b}"] = playbook(
+            cfg, "deploy.yml", "-e", f"image_tag={args.version_b}", log_name="deploy-b", inventory=inventory
+        )
+        time.sleep(2)
+    finally:
+        samples = load.stop()
+        changes = watcher.stop()
+    if args.controller == "ecs":
+        ecs = boto3.client(
+            "ecs",
+            endpoint_url=cfg.aws_endpoint,
+            region_name=cfg.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        deployment = ecs_deployment(ecs, model, cfg.state / "logs" / "demo-deploy-b.log")
+    else:
+        deployment = latest_deployment(codedeploy, model["deployment_group"])
+    print(
+        story(
+            (args.version_a, args.version_b),
+            deployment,
+            changes,
+            samples,
+            started=started,
+            durations=durations,
+            rate=args.rate,
+        )
+    )
+    return 0 if not LoadGenerator.failed(samples) and deployment["info"]["status"] == "Succeeded" else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sandbox.demo", description=__doc__)
     parser.add_argument("--version-a", default="1.1.0")
@@ -198,12 +285,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=40.0, help="requests per second through the load balancer")
     parser.add_argument("--keep", action="store_true", help="leave the sandbox running at the end")
     parser.add_argument(
+        "--controller",
+        choices=sorted(INVENTORIES),
+        default="codedeploy",
+        help="who deploys: CodeDeploy (inventories/local) or ECS itself (inventories/local-ecs)",
+    )
+    parser.add_argument(
         "--scenario",
         choices=["deploy", "bad-canary"],
         default="deploy",
         help="deploy: version B rolls out under load; bad-canary: version B fails real requests and is rolled back",
     )
     args = parser.parse_args(argv)
+    inventory, env_name = INVENTORIES[args.controller]
+    if args.controller == "ecs" and args.scenario != "deploy":
+        parser.error("--controller ecs shows the deploy scenario (the bad canary is CodeDeploy's, for now)")
     started = time.monotonic()
     durations: dict[str, float] = {}
     home = sandbox_config.default_home()
@@ -215,12 +311,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # An administrator grants the environment's operator policies once (each playbook then signs as the
         # sandbox's user of the access it declares, holding only that policy: docs/iam.md).
-        playbook(cfg, "playbooks/operator_access.yml", log_name="operator-access")
-        print("Provisioning the local environment (playbooks/provision.yml)...", flush=True)
-        durations["provision"] = playbook(cfg, "playbooks/provision.yml", log_name="provision")
+        playbook(cfg, "playbooks/operator_access.yml", log_name="operator-access", inventory=inventory)
+        print(f"Provisioning the {env_name} environment ({inventory}, playbooks/provision.yml)...", flush=True)
+        durations["provision"] = playbook(cfg, "playbooks/provision.yml", log_name="provision", inventory=inventory)
         print(f"Deploying version A ({args.version_a})...", flush=True)
         durations[f"deploy {args.version_a}"] = playbook(
-            cfg, "deploy.yml", "-e", f"image_tag={args.version_a}", log_name="deploy-a"
+            cfg, "deploy.yml", "-e", f"image_tag={args.version_a}", log_name="deploy-a", inventory=inventory
         )
         elbv2, codedeploy = clients(cfg)
         if args.scenario == "bad-canary":
@@ -236,34 +332,9 @@ def main(argv: list[str] | None = None) -> int:
             stopped = latest_deployment(codedeploy, LOCAL["deployment_group"])
             print(canary_story(args.version_a, run, stopped, serving))
             return 0 if run.result.returncode != 0 and run.alarms and serving == {args.version_a: 10} else 1
-        balancer = elbv2.describe_load_balancers(Names=[LOCAL["load_balancer"]])["LoadBalancers"][0]
-        listeners = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
-        production = next(listener for listener in listeners if listener["Port"] == 8080)
-        watcher = ListenerWatcher(elbv2, production["ListenerArn"]).start()
-        load = LoadGenerator(balancer["DNSName"], 8080, rate=args.rate).start()
-        time.sleep(2)
-        print(f"Deploying version B ({args.version_b}) blue/green under steady load...", flush=True)
-        try:
-            durations[f"deploy {args.version_b}"] = playbook(
-                cfg, "deploy.yml", "-e", f"image_tag={args.version_b}", log_name="deploy-b"
-            )
-            time.sleep(2)
-        finally:
-            samples = load.stop()
-            changes = watcher.stop()
-        deployment = latest_deployment(codedeploy, LOCAL["deployment_group"])
-        print(
-            story(
-                (args.version_a, args.version_b),
-                deployment,
-                changes,
-                samples,
-                started=started,
-                durations=durations,
-                rate=args.rate,
-            )
+        return deploy_under_load(
+            cfg, args, (elbv2, codedeploy), inventory, names("orders", env_name), durations=durations, started=started
         )
-        return 0 if not LoadGenerator.failed(samples) and deployment["info"]["status"] == "Succeeded" else 1
     finally:
         if not args.keep:
             cli.down(None)

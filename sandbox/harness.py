@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -115,11 +116,15 @@ class Sandbox:
     def config(self) -> dict:
         return json.loads((self.home / "config.json").read_text())
 
+    # Scenarios of two environments teach the sandbox images at the same time: one read-modify-write at a time.
+    _config_lock = threading.Lock()
+
     def add_image(self, key: str, spec: dict) -> None:
         """Teach the sandbox a new image (read by the agent each time a task starts)."""
-        config = self.config
-        config["images"][key] = spec
-        (self.home / "config.json").write_text(json.dumps(config, indent=2))
+        with self._config_lock:
+            config = self.config
+            config["images"][key] = spec
+            (self.home / "config.json").write_text(json.dumps(config, indent=2))
 
     def client_environment(self) -> dict[str, str]:
         """The environment of a process that talks to this sandbox as to AWS (the AWS CLI, a script)."""

