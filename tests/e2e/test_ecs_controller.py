@@ -5,6 +5,8 @@ environment of their own (`orders-ecs`), beside the other scenarios, from the se
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.e2e.background import ECS_ENV
@@ -21,8 +23,16 @@ def words(text: str) -> str:
 
 def test_provision_makes_an_ecs_native_service_with_listener_rules_and_no_codedeploy(seen):
     output = seen["provision"]
-    assert "ecs_bluegreen_service" in output or "deploying itself blue/green" in output
-    assert "codedeploy : Application" not in output  # no CodeDeploy resources
+
+    def result_of(task: str) -> str:
+        found = re.search(re.escape(task) + r"[^\n]*\n(\w+):", output)
+        assert found, f"no task {task!r} in the provision's output"
+        return found.group(1)
+
+    assert result_of("TASK [load_balancer : Listener rules of a new load balancer") == "changed"
+    assert result_of("TASK [ecs_service : The service, deploying itself blue/green") == "changed"
+    assert result_of("TASK [ecs_service : The service, blue/green through CodeDeploy") == "skipping"
+    assert result_of("TASK [codedeploy : CodeDeploy, present]") == "skipping"  # no CodeDeploy resources
     assert seen["served_first"] == {"1.0.0": 10}
 
 
