@@ -132,6 +132,7 @@ except ImportError:
     pass  # handled by AnsibleAWSModule
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible.module_utils.listener_rules import pair_rule
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
@@ -176,28 +177,14 @@ def missing_listeners(balancer, listeners, params):
     )
 
 
-def forwarded_to(rule):
-    """The target group ARNs a rule's forward actions name (simple or weighted)."""
-    found = set()
-    for action in rule.get("Actions") or []:
-        if action.get("TargetGroupArn"):
-            found.add(action["TargetGroupArn"])
-        for group in (action.get("ForwardConfig") or {}).get("TargetGroups") or []:
-            found.add(group["TargetGroupArn"])
-    return found
-
-
 def pair_rules(rules_by_listener, summary):
     """{prod_rule_arn, test_rule_arn}: on each listener, the first (by priority) non-default rule forwarding to
     the target group pair; PREDICTED where the load balancer or the rule is not there."""
     pair = set(summary["target_group_arns"]) - {PREDICTED}
     found = {}
     for key, listener in (("prod_rule_arn", "prod_listener_arn"), ("test_rule_arn", "test_listener_arn")):
-        rules = sorted(
-            (r for r in rules_by_listener.get(summary[listener], []) if not r.get("IsDefault")),
-            key=lambda r: int(r["Priority"]),
-        )
-        found[key] = next((r["RuleArn"] for r in rules if forwarded_to(r) & pair), PREDICTED)
+        rule = pair_rule(rules_by_listener.get(summary[listener], []), pair)
+        found[key] = rule["RuleArn"] if rule else PREDICTED
     return found
 
 

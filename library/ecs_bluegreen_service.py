@@ -87,6 +87,16 @@ options:
     description: Seconds ECS ignores failing load balancer health checks of a new task.
     type: int
     default: 0
+  migrate_from_codedeploy:
+    description:
+      - A service with the CODE_DEPLOY deployment controller moves to ECS-native blue/green in place
+        (UpdateService with C(deploymentController) ECS, this deployment configuration and load balancer), as the ECS
+        developer guide's migration documents it; its tasks keep serving. The target group its PRIMARY task set
+        serves from becomes O(target_group_arn)'s role, the other one of the pair the alternate, whichever order they
+        are given in. Refused while a CodeDeploy deployment is in progress (more than one task set).
+      - Without it, such a service is refused with the pointer to playbooks/migrate_controller.yml.
+    type: bool
+    default: false
   tags:
     description: Tags of the service (creation only; tasks get them too).
     type: dict
@@ -121,12 +131,22 @@ service:
   description: The service as DescribeServices returns it after the change.
   returned: unless check mode created it
   type: dict
+migrated:
+  description: The service moved from the CODE_DEPLOY deployment controller to ECS (O(migrate_from_codedeploy)).
+  returned: when it moved
+  type: bool
+serving:
+  description: The target group the moved service's tasks serve from (production's, for ECS, from then on).
+  returned: when it moved
+  type: str
 differences:
   description: What differed from the service that existed (names of the settings).
   returned: always
   type: list
   elements: str
 """
+
+import json
 
 try:
     import botocore
@@ -170,6 +190,15 @@ def load_balancers(params):
     ]
 
 
+def _pair_view(balancers):
+    """A load balancer setting as compared: the target group pair as a set (which one is production changes with
+    each deployment, and a service moved from CodeDeploy names the one it served from first), the rest as is."""
+    balancer = json.loads(json.dumps((balancers or [{}])[0]))
+    advanced = balancer.pop("advancedConfiguration", None) or {}
+    pair = sorted({balancer.pop("targetGroupArn", None), advanced.pop("alternateTargetGroupArn", None)} - {None})
+    return _normal({**balancer, "advancedConfiguration": advanced, "pair": pair})
+
+
 def _normal(value):
     """Numbers compared as numbers (ECS answers 10.0 for 10), lists of hooks in their order."""
     if isinstance(value, bool):
@@ -194,9 +223,7 @@ def differences(current, params):
         in_place["desiredCount"] = params["desired_count"]
     if (current.get("healthCheckGracePeriodSeconds") or 0) != params["health_check_grace_period_seconds"]:
         in_place["healthCheckGracePeriodSeconds"] = params["health_check_grace_period_seconds"]
-    have_lb = (current.get("loadBalancers") or [{}])[0]
-    want_lb = load_balancers(params)[0]
-    if _normal(have_lb) != _normal(want_lb):
+    if _pair_view(current.get("loadBalancers") or [{}]) != _pair_view(load_balancers(params)):
         refused.append("loadBalancers")
     awsvpc = (current.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
     if sorted(awsvpc.get("subnets") or []) != sorted(params["subnets"]) or sorted(
@@ -224,6 +251,7 @@ def main():
         load_balancer_role_arn=dict(type="str", required=True),
         deployment_configuration=dict(type="dict", required=True),
         health_check_grace_period_seconds=dict(type="int", default=0),
+        migrate_from_codedeploy=dict(type="bool", default=False),
         tags=dict(type="dict", default={}),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
@@ -280,9 +308,42 @@ def create(module, client):
     module.exit_json(changed=True, differences=["service"], service=service)
 
 
+def migrate(module, client, current):
+    """CODE_DEPLOY -> ECS in place (the ECS developer guide's migration): one UpdateService; the task set's tasks
+    keep serving from their target group, which ECS treats as production from then on."""
+    params = module.params
+    task_sets = [t for t in current.get("taskSets") or [] if t.get("status") in ("PRIMARY", "ACTIVE")]
+    if len(task_sets) != 1:
+        module.fail_json(
+            msg=f"service {params['name']} has {len(task_sets)} task sets: a CodeDeploy deployment is in progress. "
+            "Wait for it to end (playbooks/status.yml), then move the service"
+        )
+    serving = (task_sets[0].get("loadBalancers") or [{}])[0].get("targetGroupArn")
+    pair = [params["target_group_arn"], params["alternate_target_group_arn"]]
+    if serving not in pair:
+        module.fail_json(msg=f"service {params['name']} serves from {serving}, not one of the pair {pair}")
+    request_params = dict(
+        params, target_group_arn=serving, alternate_target_group_arn=next(arn for arn in pair if arn != serving)
+    )
+    result = {"changed": True, "differences": ["deploymentController"], "migrated": True, "serving": serving}
+    if module.check_mode:
+        module.exit_json(**result, diff={"before": {"controller": "CODE_DEPLOY"}, "after": {"controller": "ECS"}})
+    result["service"] = client.update_service(
+        cluster=params["cluster"],
+        service=params["name"],
+        deploymentController={"type": "ECS"},
+        deploymentConfiguration=params["deployment_configuration"],
+        loadBalancers=load_balancers(request_params),
+        aws_retry=True,
+    )["service"]
+    module.exit_json(**result)
+
+
 def converge(module, client, current):
     params = module.params
     controller = controller_of(current)
+    if controller == "CODE_DEPLOY" and params["migrate_from_codedeploy"]:
+        migrate(module, client, current)
     if controller != "ECS":
         module.fail_json(
             msg=f"service {params['name']} has the {controller} deployment controller: move it to ECS-native "

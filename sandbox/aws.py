@@ -718,6 +718,7 @@ def patch_ecs_native(plane: DataPlane) -> None:
     """ECS-native blue/green (sandbox/ecs_native.py): moto drops a service's deploymentConfiguration and has no
     service deployments or revisions; the sandbox keeps them, runs the deployments, and answers ListServiceDeployments,
     DescribeServiceDeployments, DescribeServiceRevisions, StopServiceDeployment and ContinueServiceDeployment."""
+    from moto.ecs.exceptions import InvalidParameterException
     from moto.ecs.models import EC2ContainerServiceBackend
     from moto.ecs.responses import EC2ContainerServiceResponse
 
@@ -740,11 +741,51 @@ def patch_ecs_native(plane: DataPlane) -> None:
         service = self._get_service(
             service_properties.get("cluster", "default"), service_properties["service"].split("/")[-1]
         )
+        wanted = (service_properties.get("deployment_controller") or {}).get("type")
+        current = (service.deployment_controller or {}).get("type") or "ECS"
+        if wanted and wanted != current:
+            return migrate_controller(self, service, service_properties, wanted, current)
         previous = service.task_definition
         updated = original_update(self, service_properties)
         if "deployment_configuration" in service_properties:
             vars(updated)["deployment_configuration"] = service_properties["deployment_configuration"]
         native.service_updated(updated, service_properties, previous)
+        return updated
+
+    def migrate_controller(backend, service, properties: dict, wanted: str, current: str):
+        """UpdateService with another deploymentController: from CODE_DEPLOY to ECS with a blue/green strategy, as
+        the ECS developer guide's migration documents it, and nothing else (**assumed**: the reference does not
+        say which changes UpdateService refuses). The service must have no deployment in progress (one task set,
+        PRIMARY: a CodeDeploy deployment in progress has two, **assumed** refused as the guide's prerequisite
+        says); the task definition and network stay the task set's (a request naming others is refused, so the
+        move changes only who deploys). The task set's tasks become the first service revision's
+        (sandbox/ecs_native.py)."""
+        if (current, wanted) != ("CODE_DEPLOY", "ECS"):
+            raise InvalidParameterException(
+                f"Unable to update the deployment controller from {current} to {wanted}: the sandbox models the move "
+                "from CODE_DEPLOY to ECS only (ECS developer guide, migrating from CodeDeploy blue/green)."
+            )
+        configuration = properties.get("deployment_configuration") or {}
+        if not native.is_blue_green(configuration):
+            raise InvalidParameterException(
+                "The deploymentConfiguration of a service moving from CODE_DEPLOY to ECS needs a BLUE_GREEN, LINEAR "
+                "or CANARY strategy."
+            )
+        task_sets = [t for t in service.task_sets if t.status in ("PRIMARY", "ACTIVE")]
+        if len(task_sets) != 1 or task_sets[0].status != "PRIMARY":
+            raise InvalidParameterException(
+                f"Unable to update the deployment controller while a deployment is in progress ({len(task_sets)} "
+                "task sets). Wait for the CodeDeploy deployment to end."
+            )
+        for key in ("task_definition", "network_configuration", "platform_version"):
+            if key in properties:
+                raise InvalidParameterException(
+                    f"Unable to update {key.replace('_', ' ')} while changing the deployment controller."
+                )
+        service.deployment_controller = {"type": "ECS"}
+        updated = original_update(backend, properties)
+        vars(updated)["deployment_configuration"] = configuration
+        native.service_migrated(updated, task_sets[0])
         return updated
 
     EC2ContainerServiceBackend.update_service = update_service

@@ -195,6 +195,48 @@ class Native:
             service.current_service_deployment = arn
         threading.Thread(target=self.run, args=(arn,), name=f"ecs-{arn[-8:]}", daemon=True).start()
 
+    def service_migrated(self, service, task_set) -> None:
+        """deploymentController CODE_DEPLOY -> ECS (sandbox/aws.py migrate_controller): the PRIMARY task set's
+        tasks become the first service revision's, kept running where they serve (**assumed**: the guide does
+        not say whether ECS replaces them; keeping them is what "reuse the same Elastic Load Balancing resources"
+        without downtime needs), recorded as a deployment that succeeds once they run, with no hooks."""
+        with self.lock:
+            self.configs[service.arn] = dict(getattr(service, "deployment_configuration", None) or {})
+            service.task_definition = task_set.task_definition
+            revision = self._revision(service)
+            serving = task_set.load_balancers[0]["targetGroupArn"]
+            revision["resolvedConfiguration"]["loadBalancers"][0]["targetGroupArn"] = serving
+            group = RevisionTasks(
+                id=task_set.id,  # the same tasks (the agent keeps each task of a live group)
+                service_arn=service.arn,
+                task_definition=task_set.task_definition,
+                load_balancers=json.loads(json.dumps(task_set.load_balancers)),
+                network_configuration=task_set.network_configuration,
+                launch_type=task_set.launch_type,
+                platform_version=task_set.platform_version,
+            )
+            self.groups.setdefault(service.arn, []).append(group)
+            service.task_sets = []
+            arn = self._deployment_arn(service)
+            self.deployments[arn] = {
+                "serviceDeploymentArn": arn,
+                "serviceArn": service.arn,
+                "clusterArn": service.cluster_arn,
+                "createdAt": _now(),
+                "startedAt": _now(),
+                "targetServiceRevision": {"arn": revision["serviceRevisionArn"]},
+                "sourceServiceRevisions": [],
+                "status": "IN_PROGRESS",
+                "lifecycleStage": "SCALE_UP",
+                "deploymentConfiguration": self.configs[service.arn],
+                "_group": group.id,
+                "_initial": True,
+            }
+            service.current_service_deployment = arn
+            self.production[service.arn] = revision["serviceRevisionArn"]
+        log.info("service %s moved from CODE_DEPLOY to ECS: task set %s is revision %s", service.arn, task_set.id, arn)
+        threading.Thread(target=self._initial, args=(arn,), name=f"ecs-{arn[-8:]}", daemon=True).start()
+
     def groups_of(self, service) -> list[RevisionTasks]:
         with self.lock:
             return list(self.groups.get(service.arn, []))

@@ -256,3 +256,70 @@ def ecs_environment(sandbox, folder: Path) -> dict:
         seen["teardown"] = box.playbook("playbooks/teardown.yml", check=False).stdout
     seen["drift"] = (seen["drift"].returncode, seen["drift"].stdout) if "drift" in seen else None
     return seen
+
+
+def migration_environment(sandbox, folder: Path) -> dict:
+    """A CodeDeploy environment of its own (`mig`, inventories/local's settings) moved to the ECS controller by
+    playbooks/migrate_controller.yml under steady load: refused while a CodeDeploy deployment is active, then moved
+    with production on the group CodeDeploy left it on; deployed through ECS afterwards; moved again: nothing to do.
+    Returns what each step saw."""
+    sandbox.client("secretsmanager").create_secret(Name="orders-mig/api-token", SecretString="mig-token-not-a-secret")
+    extra = folder / "mig.json"
+    extra.write_text(
+        json.dumps(
+            {
+                "bluegreen_env": "mig",
+                "ecs_service_secrets": {"API_TOKEN": "orders-mig/api-token"},
+                "ecs_service_environment": {"DATABASE_URL": f"sqlite:///{sandbox.home}/orders-mig.db"},
+            }
+        )
+    )
+    ecs = ["-e", f"@{extra}", "-e", "bluegreen_controller=ecs"]
+    box = sandbox.environment("inventories/local", "mig")
+    seen: dict = {}
+    box.grant_operator_access("-e", f"@{extra}")
+    box.playbook("playbooks/provision.yml", "-e", f"@{extra}")
+    try:
+        # A CodeDeploy deployment in progress: the move is refused, nothing changed.
+        version = box.next_version()
+        deploy = box.start_playbook("deploy.yml", "-e", f"@{extra}", "-e", f"image_tag={version}")
+        box.wait_for("the CodeDeploy deployment", lambda: box.active_deployment() is not None, timeout=120)
+        refused = box.playbook("playbooks/migrate_controller.yml", *ecs, check=False)
+        seen["refused"] = {"code": refused.returncode, "output": refused.stdout}
+        output, _ = deploy.communicate(timeout=600)
+        assert deploy.returncode == 0, output[-4000:]
+        seen["before"] = {"served": _served(box), "version": version, "task_sets": box.task_sets()}
+
+        # The move, under load: production keeps being served by the same tasks.
+        load = LoadGenerator(box.balancer["DNSName"], PROD_PORT, rate=30).start()
+        try:
+            time.sleep(2)
+            moved = box.playbook("playbooks/migrate_controller.yml", *ecs, check=False)
+            time.sleep(2)
+        finally:
+            samples = load.stop()
+        seen["moved"] = {
+            "code": moved.returncode,
+            "output": moved.stdout,
+            "samples": len(samples),
+            "failed": [repr(s) for s in LoadGenerator.failed(samples)],
+            "by_version": dict(LoadGenerator.by_version(samples)),
+            "served": _served(box, 20),
+        }
+        service = box.client("ecs").describe_services(cluster="orders-mig", services=["orders-mig"])["services"][0]
+        seen["service"] = {
+            "controller": service["deploymentController"]["type"],
+            "strategy": service["deploymentConfiguration"]["strategy"],
+            "task_sets": service.get("taskSets", []),
+            "applications": box.client("codedeploy").list_applications()["applications"],
+        }
+
+        # Deployed through ECS afterwards; a second move changes nothing.
+        version = box.next_version()
+        deployed = box.playbook("deploy.yml", *ecs, "-e", f"image_tag={version}", check=False)
+        seen["deployed"] = {"code": deployed.returncode, "output": deployed.stdout, "served": _served(box, 20)}
+        seen["deployed"]["version"] = version
+        seen["again"] = box.playbook("playbooks/migrate_controller.yml", *ecs).stdout
+    finally:
+        seen["teardown"] = box.playbook("playbooks/teardown.yml", *ecs, check=False).stdout
+    return seen

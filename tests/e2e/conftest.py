@@ -51,11 +51,13 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         box.worker_provisioned = output
         record_scenario(box, "provision (the session's first provision.yml, both services)", started)
         # Scenarios in environments of their own run beside the others (tests/e2e/background.py).
-        pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="background-scenario")
+        pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="background-scenario")
         box.background = {
             "https": pool.submit(background.https_environment, box, tmp_path_factory.mktemp("https")),
             # The ECS controller's environment, its scenarios one after another (tests/e2e/test_ecs_controller.py).
             "ecs": pool.submit(background.ecs_environment, box, tmp_path_factory.mktemp("ecs")),
+            # A CodeDeploy environment moved to the ECS controller under load (playbooks/migrate_controller.yml).
+            "migration": pool.submit(background.migration_environment, box, tmp_path_factory.mktemp("migration")),
         }
         yield box
         pool.shutdown(wait=True)

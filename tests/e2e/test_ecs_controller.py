@@ -108,3 +108,41 @@ def test_provision_and_the_drift_check_after_deployments_change_nothing(seen):
     assert f"orders-{ECS_ENV}" in seen["status"]
     assert "Production answers version" in seen["status"]
     assert "is torn down" in seen["teardown"]
+
+
+@pytest.fixture(scope="module")
+def migration(sandbox) -> dict:
+    return sandbox.background["migration"].result(timeout=1500)
+
+
+def test_the_move_to_ecs_is_refused_while_a_codedeploy_deployment_is_active(migration):
+    refused = migration["refused"]
+    assert refused["code"] != 0
+    assert "Not moved, nothing changed: CodeDeploy deployment" in words(refused["output"])
+    # The deployment went on under CodeDeploy and ended with one task set serving it.
+    before = migration["before"]
+    assert before["served"] == {before["version"]: 10}
+    assert len(before["task_sets"]) == 1
+
+
+def test_migrate_controller_moves_a_live_service_under_load_without_a_failed_request(migration):
+    moved = migration["moved"]
+    assert moved["code"] == 0, moved["output"][-4000:]
+    assert moved["failed"] == [], moved["failed"][:5]
+    assert moved["samples"] > 100
+    version = migration["before"]["version"]
+    assert moved["by_version"] == {version: moved["samples"]}  # the same tasks served throughout
+    assert moved["served"] == {version: 20}
+    assert migration["service"]["controller"] == "ECS"
+    assert migration["service"]["strategy"] == "LINEAR"
+    assert migration["service"]["task_sets"] == []
+    assert "orders-mig" not in migration["service"]["applications"]  # CodeDeploy's application went
+
+
+def test_a_moved_service_deploys_through_ecs_and_a_second_move_changes_nothing(migration):
+    deployed = migration["deployed"]
+    assert deployed["code"] == 0, deployed["output"][-4000:]
+    assert "deployment SUCCESSFUL" in words(deployed["output"])
+    assert deployed["served"] == {deployed["version"]: 20}
+    assert "is ECS-native already: nothing to move" in words(migration["again"])
+    assert "is torn down" in migration["teardown"]

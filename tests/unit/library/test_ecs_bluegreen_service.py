@@ -151,3 +151,51 @@ def test_hooks_ecs_would_refuse_are_refused_before_any_call(run_module, ecs) -> 
     assert result.failed
     assert "PAUSE hook cannot be placed at PRODUCTION_TRAFFIC_SHIFT" in result["msg"]
     assert ecs.calls == []
+
+
+def code_deploy_service(task_sets: list[dict]) -> dict:
+    return {
+        "serviceName": "orders-prod",
+        "status": "ACTIVE",
+        "deploymentController": {"type": "CODE_DEPLOY"},
+        "taskDefinition": ARGS["task_definition"],
+        "desiredCount": 2,
+        "taskSets": task_sets,
+    }
+
+
+def task_set(group: str, status: str = "PRIMARY") -> dict:
+    return {"id": f"ecs-svc/{group}", "status": status, "loadBalancers": [{"targetGroupArn": ARGS[group]}]}
+
+
+def test_a_codedeploy_service_moves_in_place_serving_from_the_group_codedeploy_left_it_on(run_module, ecs) -> None:
+    # CodeDeploy's last deployment left production on green: green becomes the target group, blue the alternate.
+    ecs.service = code_deploy_service([task_set("alternate_target_group_arn")])
+    predicted = run_module(module, {**ARGS, "migrate_from_codedeploy": True}, {"ecs": ecs}, check_mode=True)
+    assert predicted["changed"] is True
+    assert ecs.called("UpdateService") == []
+    result = run_module(module, {**ARGS, "migrate_from_codedeploy": True}, {"ecs": ecs})
+    assert result["migrated"] is True
+    assert result["serving"] == ARGS["alternate_target_group_arn"]
+    (request,) = ecs.called("UpdateService")
+    assert request["deploymentController"] == {"type": "ECS"}
+    assert "taskDefinition" not in request  # the task set's tasks stay
+    (balancer,) = request["loadBalancers"]
+    assert balancer["targetGroupArn"] == ARGS["alternate_target_group_arn"]
+    assert balancer["advancedConfiguration"]["alternateTargetGroupArn"] == ARGS["target_group_arn"]
+    # Moved: converging again changes nothing (the pair compared as a pair, whichever group serves).
+    ecs.service["deploymentController"] = {"type": "ECS"}
+    ecs.service.update(
+        healthCheckGracePeriodSeconds=10,
+        networkConfiguration={"awsvpcConfiguration": {"subnets": ARGS["subnets"], "securityGroups": ["sg-1"]}},
+    )
+    again = run_module(module, {**ARGS, "migrate_from_codedeploy": True}, {"ecs": ecs})
+    assert again["changed"] is False, again
+
+
+def test_a_move_during_a_codedeploy_deployment_is_refused_before_any_change(run_module, ecs) -> None:
+    ecs.service = code_deploy_service([task_set("target_group_arn"), task_set("alternate_target_group_arn", "ACTIVE")])
+    result = run_module(module, {**ARGS, "migrate_from_codedeploy": True}, {"ecs": ecs})
+    assert result.failed
+    assert "has 2 task sets: a CodeDeploy deployment is in progress" in result["msg"]
+    assert ecs.called("UpdateService") == []
