@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 REQS   := requirements/service.txt requirements/ops.txt requirements/dev.txt requirements/constraints.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help venv haproxy lint test test-unit demo sandbox-up sandbox-down serve migrate bench bench-sandbox bench-blast-radius lock clean
+.PHONY: help venv haproxy lint test test-unit demo sandbox-up sandbox-down serve migrate bench bench-sandbox bench-controllers bench-blast-radius lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -68,6 +68,9 @@ bench: $(STAMP)  ## the service vs a bare Starlette app: interleaved medians, ra
 
 bench-sandbox: $(STAMP) haproxy  ## blue/green in the sandbox: report lag vs the AWS CLI, rollback time, load, API calls
 	$(BIN)/python bench/sandbox_bench.py
+
+bench-controllers: $(STAMP) haproxy  ## CodeDeploy vs ECS-native blue/green side by side: time to 100 %, API calls, p99
+	$(BIN)/python bench/controllers_bench.py
 
 bench-blast-radius: $(STAMP) haproxy  ## bad canaries rolled back by their alarms: bad requests vs predicted, time to detect
 	$(BIN)/python bench/blast_radius.py

@@ -189,7 +189,7 @@ except ImportError:  # pragma: no cover - AnsibleAWSModule reports it
     pass
 
 from ansible.module_utils.bluegreen_ecs import STAGES, failure_message, is_failure, paused_hook, short, snapshot
-from ansible.module_utils.codedeploy import retry_decorator
+from ansible.module_utils.codedeploy import hook_logged_reason, retry_decorator
 from ansible.module_utils.deployment_wait import wait_as_asked
 from ansible.module_utils.ecs_deployment import (
     ServiceDeploymentWatcher,
@@ -220,6 +220,26 @@ def wait(module, client, arn, result):
 
 
 def finish(module, result, snap, expect_failure=False):
+    if snap is not None and is_failure(snap) and not expect_failure and module.params["fail_on_rollback"]:
+        # Why a hook failed, where ECS does not say: its log (the deploy credential may read the hook log groups).
+        reasons = []
+        for hook in snap["hooks"]:
+            if hook["status"] not in ("FAILED", "TIMED_OUT") or hook["target_type"] != "AWS_LAMBDA":
+                continue
+            try:
+                reason = hook_logged_reason(
+                    module.client("logs", retry_decorator=retry_decorator()),
+                    hook["target"],
+                    short(snap["service_deployment_arn"]),
+                )
+            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+                module.warn(f"Could not read the failed hook's log for its reason: {e}")
+                continue
+            if reason:
+                reasons.append(reason)
+        if reasons:
+            result["hook_failure_reason"] = "; ".join(reasons)
+            module.fail_json(msg=f"{failure_message(snap)} The hook said: {result['hook_failure_reason']}", **result)
     if snap is not None and is_failure(snap) and not expect_failure and module.params["fail_on_rollback"]:
         module.fail_json(msg=failure_message(snap), **result)
     module.exit_json(**result)

@@ -357,12 +357,19 @@ def hook_failure_reason(logs_client, snap):
     function = hook_function(snap, event["lifecycle_event_name"]) if event else None
     if not function:
         return None
+    started = snap["timings"].get("start_time") or snap["timings"].get("create_time")
+    return hook_logged_reason(logs_client, function, snap["deployment_id"], started)
+
+
+def hook_logged_reason(logs_client, function: str, deployment_id: str, started: str | None = None):
+    """`<function>: <reason>` from the last line a hook logged for this deployment with a reason (hooks/common.py
+    logs one JSON line per invocation with deployment_id and reason), or None. The ECS controller's hooks log the
+    service deployment's id (the last part of its ARN)."""
     request: dict[str, object] = {
         "logGroupName": f"/aws/lambda/{function}",
-        "filterPattern": f'"{snap["deployment_id"]}"',
+        "filterPattern": f'"{deployment_id}"',
     }
     # Only the deployment's own time: a log group keeps months of invocations.
-    started = snap["timings"].get("start_time") or snap["timings"].get("create_time")
     # Without a known start time: the whole group, filtered by the deployment id.
     with contextlib.suppress(TypeError, ValueError):
         request["startTime"] = int(datetime.fromisoformat(started).timestamp() * 1000)
@@ -377,7 +384,7 @@ def hook_failure_reason(logs_client, snap):
             line = json.loads(message[message.find("{") :]) if "{" in message else None
         except ValueError:
             continue
-        if isinstance(line, dict) and line.get("deployment_id") == snap["deployment_id"] and line.get("reason"):
+        if isinstance(line, dict) and line.get("deployment_id") == deployment_id and line.get("reason"):
             reason = line["reason"]
     return f"{function}: {reason}" if reason else None
 

@@ -139,24 +139,30 @@ class Native:
                 return
             revision = self._revision(service)
             group = self._group(service, revision, service.load_balancers[0]["targetGroupArn"])
-            arn = self._deployment_arn(service)
-            self.deployments[arn] = {
-                "serviceDeploymentArn": arn,
-                "serviceArn": service.arn,
-                "clusterArn": service.cluster_arn,
-                "createdAt": _now(),
-                "startedAt": _now(),
-                "targetServiceRevision": {"arn": revision["serviceRevisionArn"]},
-                "sourceServiceRevisions": [],
-                "status": "IN_PROGRESS",
-                "lifecycleStage": "SCALE_UP",
-                "deploymentConfiguration": self.configs[service.arn],
-                "_group": group.id,
-                "_initial": True,
-            }
-            service.current_service_deployment = arn
-            self.production[service.arn] = revision["serviceRevisionArn"]
+            arn = self._first_deployment(service, revision, group)
         threading.Thread(target=self._initial, args=(arn,), name=f"ecs-{arn[-8:]}", daemon=True).start()
+
+    def _first_deployment(self, service, revision: dict, group: RevisionTasks) -> str:
+        """The deployment of a service's first revision (created, or moved from CODE_DEPLOY): its tasks run, nothing
+        else happens (assumed); production is that revision."""
+        arn = self._deployment_arn(service)
+        self.deployments[arn] = {
+            "serviceDeploymentArn": arn,
+            "serviceArn": service.arn,
+            "clusterArn": service.cluster_arn,
+            "createdAt": _now(),
+            "startedAt": _now(),
+            "targetServiceRevision": {"arn": revision["serviceRevisionArn"]},
+            "sourceServiceRevisions": [],
+            "status": "IN_PROGRESS",
+            "lifecycleStage": "SCALE_UP",
+            "deploymentConfiguration": self.configs[service.arn],
+            "_group": group.id,
+            "_initial": True,
+        }
+        service.current_service_deployment = arn
+        self.production[service.arn] = revision["serviceRevisionArn"]
+        return arn
 
     def service_updated(self, service, properties: dict, previous_task_definition: str | None) -> None:
         with self.lock:
@@ -217,23 +223,7 @@ class Native:
             )
             self.groups.setdefault(service.arn, []).append(group)
             service.task_sets = []
-            arn = self._deployment_arn(service)
-            self.deployments[arn] = {
-                "serviceDeploymentArn": arn,
-                "serviceArn": service.arn,
-                "clusterArn": service.cluster_arn,
-                "createdAt": _now(),
-                "startedAt": _now(),
-                "targetServiceRevision": {"arn": revision["serviceRevisionArn"]},
-                "sourceServiceRevisions": [],
-                "status": "IN_PROGRESS",
-                "lifecycleStage": "SCALE_UP",
-                "deploymentConfiguration": self.configs[service.arn],
-                "_group": group.id,
-                "_initial": True,
-            }
-            service.current_service_deployment = arn
-            self.production[service.arn] = revision["serviceRevisionArn"]
+            arn = self._first_deployment(service, revision, group)
         log.info("service %s moved from CODE_DEPLOY to ECS: task set %s is revision %s", service.arn, task_set.id, arn)
         threading.Thread(target=self._initial, args=(arn,), name=f"ecs-{arn[-8:]}", daemon=True).start()
 

@@ -116,6 +116,33 @@ ECS_INVENTORY, ECS_ENV = "inventories/local-ecs", "ecs"
 ECS_TERMINAL = ("SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")
 
 
+def app_with_a_failing_migration(folder: Path) -> Path:
+    """The application with one more migration, which cannot apply: a NOT NULL column without a default."""
+    app = folder / "app"
+    shutil.copytree(REPO / "service", app / "service", ignore=shutil.ignore_patterns("__pycache__"))
+    (app / "service" / "migrations" / "versions" / "0002_broken.py").write_text(
+        '"""A migration that fails: a NOT NULL column without a default on a table with rows."""\n'
+        "import sqlalchemy as sa\nfrom alembic import op\n\n"
+        'revision = "0002"\ndown_revision = "0001"\nbranch_labels = None\ndepends_on = None\n\n\n'
+        "def upgrade():\n"
+        '    op.add_column("items", sa.Column("price", sa.Integer(), nullable=False))\n\n\n'
+        "def downgrade():\n"
+        '    op.drop_column("items", "price")\n'
+    )
+    return app
+
+
+def _deploy_until_shifting(box, version: str):
+    """A deploy started in the background, once its service deployment shifts production traffic."""
+    deploy = box.start_playbook("deploy.yml", "-e", f"image_tag={version}")
+    box.wait_for(
+        "the production traffic shift",
+        lambda: (_active(box) or {}).get("lifecycleStage") == "PRODUCTION_TRAFFIC_SHIFT",
+        timeout=180,
+    )
+    return deploy
+
+
 def _ecs_deployments(box) -> list[dict]:
     ecs, model = box.client("ecs"), box.names()
     arns = [
@@ -175,17 +202,7 @@ def ecs_environment(sandbox, folder: Path) -> dict:
         seen["readiness"] = {"code": result.returncode, "output": result.stdout, "served": _served(box, 20)}
 
         # A failing migration: rolled back at POST_TEST_TRAFFIC_SHIFT, the data kept.
-        app = folder / "app"
-        shutil.copytree(REPO / "service", app / "service", ignore=shutil.ignore_patterns("__pycache__"))
-        (app / "service" / "migrations" / "versions" / "0002_broken.py").write_text(
-            "import sqlalchemy as sa\nfrom alembic import op\n\n"
-            'revision = "0002"\ndown_revision = "0001"\nbranch_labels = None\ndepends_on = None\n\n\n'
-            "def upgrade():\n"
-            "    op.execute(\"INSERT INTO items (sku, name, quantity) VALUES ('X', 'x', 1)\")\n"
-            '    op.add_column("items", sa.Column("price", sa.Integer(), nullable=False))\n\n\n'
-            "def downgrade():\n"
-            '    op.drop_column("items", "price")\n'
-        )
+        app = app_with_a_failing_migration(folder)
         broken = box.next_version()
         spec = json.loads(json.dumps(box.config["images"]["orders"]))
         spec.update(workdir=str(app))
@@ -216,13 +233,7 @@ def ecs_environment(sandbox, folder: Path) -> dict:
 
         # Rollback during a deployment: rollback.yml stops it with ROLLBACK; the deploy fails, naming why.
         before = next(iter(_served(box)))
-        version = box.next_version()
-        deploy = box.start_playbook("deploy.yml", "-e", f"image_tag={version}")
-        box.wait_for(
-            "the production traffic shift",
-            lambda: (_active(box) or {}).get("lifecycleStage") == "PRODUCTION_TRAFFIC_SHIFT",
-            timeout=180,
-        )
+        deploy = _deploy_until_shifting(box, box.next_version())
         seen["rollback_during"] = box.playbook("playbooks/rollback.yml").stdout
         output, _ = deploy.communicate(timeout=300)
         seen["stopped"] = {"code": deploy.returncode, "output": output, "before": before, "served": _served(box, 20)}
@@ -230,12 +241,7 @@ def ecs_environment(sandbox, folder: Path) -> dict:
         # The operator's deploy killed mid-deployment (a laptop closed, an AWX node lost): ECS goes on; the same
         # deploy run again follows the same deployment instead of starting another.
         version = box.next_version()
-        deploy = box.start_playbook("deploy.yml", "-e", f"image_tag={version}")
-        box.wait_for(
-            "the production traffic shift",
-            lambda: (_active(box) or {}).get("lifecycleStage") == "PRODUCTION_TRAFFIC_SHIFT",
-            timeout=180,
-        )
+        deploy = _deploy_until_shifting(box, version)
         deploy.kill()
         deploy.communicate(timeout=30)
         count = len(_ecs_deployments(box))
@@ -269,6 +275,8 @@ def migration_environment(sandbox, folder: Path) -> dict:
         json.dumps(
             {
                 "bluegreen_env": "mig",
+                # Its own custom deployment config (the environment's operators may manage only theirs).
+                "codedeploy_deployment_config_name": "orders-mig-linear-20-every-1",
                 "ecs_service_secrets": {"API_TOKEN": "orders-mig/api-token"},
                 "ecs_service_environment": {"DATABASE_URL": f"sqlite:///{sandbox.home}/orders-mig.db"},
             }

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 import sqlite3
 import subprocess
 import threading
@@ -23,8 +22,9 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import WaiterError
 
-from sandbox.harness import APP, BIN, NAMES, PROD_PORT, REPO, TEST_PORT
+from sandbox.harness import APP, BIN, NAMES, PROD_PORT, TEST_PORT
 from sandbox.observe import ListenerWatcher, LoadGenerator
+from tests.e2e.background import app_with_a_failing_migration
 
 EVENTS = [
     "BeforeInstall",
@@ -208,17 +208,7 @@ def test_failing_migration_rolls_back_at_before_allow_traffic_and_keeps_the_data
     created = httpx.post(sandbox.url() + "/items", json={"sku": "E2E-1", "name": "kept", "quantity": 3}, timeout=5)
     assert created.status_code == 201, created.text
     # A version whose migration fails: the application with one more migration, which cannot apply.
-    app = tmp_path / "app"
-    shutil.copytree(REPO / "service", app / "service", ignore=shutil.ignore_patterns("__pycache__"))
-    (app / "service" / "migrations" / "versions" / "0002_broken.py").write_text(
-        '"""A migration that fails: a NOT NULL column without a default on a table with rows."""\n'
-        "import sqlalchemy as sa\nfrom alembic import op\n\n"
-        'revision = "0002"\ndown_revision = "0001"\nbranch_labels = None\ndepends_on = None\n\n\n'
-        "def upgrade():\n"
-        '    op.add_column("items", sa.Column("price", sa.Integer(), nullable=False))\n\n\n'
-        "def downgrade():\n"
-        '    op.drop_column("items", "price")\n'
-    )
+    app = app_with_a_failing_migration(tmp_path)
     version = sandbox.next_version()
     sandbox.add_image(
         f"orders:{version}", image_like_orders(sandbox, workdir=str(app), environment={"PYTHONPATH": str(app)})

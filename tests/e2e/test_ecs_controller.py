@@ -60,6 +60,8 @@ def test_readiness_failure_rolls_back_at_post_test_traffic_shift(seen):
     assert "ended ROLLBACK_SUCCESSFUL" in output, output[-3000:]
     assert "validate-test-traffic" in output
     assert "Production is served by the previous revision" in output
+    # Why, from the hook's own log (ECS only says it FAILED).
+    assert "The hook said: orders-ecs-validate-test-traffic: GET /ready on the test listener" in output, output[-3000:]
     assert len(readiness["served"]) == 1
     assert sum(readiness["served"].values()) == 20
 

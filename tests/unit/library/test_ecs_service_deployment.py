@@ -4,6 +4,7 @@ a scripted ECS whose every request and answer is checked against botocore's mode
 from __future__ import annotations
 
 import copy
+import json
 
 import ecs_service_deployment as module
 import ecs_service_deployment_info as info
@@ -374,3 +375,32 @@ def test_the_info_module_reads_the_history_newest_first_with_each_task_definitio
     one = run_module(info, {**BASE, "deployment_id": f"{ARN}:service-deployment/{CLUSTER}/{SERVICE}/D0"}, {"ecs": ecs})
     assert len(one["deployments"]) == 1
     assert run_module(info, {**BASE, "max_results": 0}, {"ecs": ecs}).failed
+
+
+def test_a_failed_hook_fails_the_task_with_the_reason_it_logged(run_module, ecs) -> None:
+    ecs.next_script = [
+        *LINEAR[:3],
+        (6.0, {"stage": "POST_TEST_TRAFFIC_SHIFT", "hooks": [_hook("validate-test-traffic", "FAILED")]}),
+        (
+            8.0,
+            {
+                "status": "ROLLBACK_SUCCESSFUL",
+                "rollback": {"reason": "Lifecycle hook FAILED", "serviceRevisionArn": OLD_REV},
+            },
+        ),
+    ]
+    logs = FakeService("logs")
+    deployment_id = "D1"  # the new deployment (the fake's D0 is the service's first)
+
+    def events(params):
+        assert params["logGroupName"] == "/aws/lambda/orders-prod-validate-test-traffic"
+        assert params["filterPattern"] == f'"{deployment_id}"'
+        line = {"message": "Failed", "deployment_id": deployment_id, "reason": "GET /ready on the test listener: 503"}
+        return {"events": [{"message": "[INFO]\t2026-11-29T13:00:00Z\tid\t" + json.dumps(line)}]}
+
+    logs.handlers["FilterLogEvents"] = events
+    result = run_module(module, {**BASE, "task_definition": NEW_TD}, {"ecs": ecs, "logs": logs})
+    assert result.failed
+    assert result["msg"].endswith(
+        "The hook said: orders-prod-validate-test-traffic: GET /ready on the test listener: 503"
+    ), result["msg"]

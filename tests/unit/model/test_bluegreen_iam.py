@@ -180,10 +180,8 @@ def test_each_operator_policy_fits_a_managed_policy():
         assert len("".join(document.split())) <= 6144, policy["name"]
 
 
-def test_operator_policies_reach_only_their_own_environment():
-    policies = operator_policies()
-    arn = f"arn:aws:iam::{ACCOUNT}:policy"
-    assert policies["attach"]["provision"] == [f"{arn}/orders-prod-inspect", f"{arn}/orders-prod-provision"]
+def evaluator(policies: dict):
+    """allowed(access, action, resource, context): what the policies an access attaches allow (the sandbox's IAM)."""
     documents = {
         access: {
             arn: {"Version": "2012-10-17", "Statement": policies["policies"][p.rsplit("-", 1)[1]]["statements"]}
@@ -195,6 +193,15 @@ def test_operator_policies_reach_only_their_own_environment():
 
     def allowed(access: str, action: str, resource: str, context: dict | None = None) -> bool:
         return iam_policy.evaluate(iam_policy.Request(action, resource, context or {}), documents[access]).allowed
+
+    return allowed
+
+
+def test_operator_policies_reach_only_their_own_environment():
+    policies = operator_policies()
+    arn = f"arn:aws:iam::{ACCOUNT}:policy"
+    assert policies["attach"]["provision"] == [f"{arn}/orders-prod-inspect", f"{arn}/orders-prod-provision"]
+    allowed = evaluator(policies)
 
     group = f"arn:aws:codedeploy:eu-west-1:{ACCOUNT}:deploymentgroup:orders-prod/orders-prod"
     assert allowed("deploy", "codedeploy:CreateDeployment", group)
@@ -262,17 +269,7 @@ def test_the_ecs_roles_allow_what_the_sandboxs_ecs_does_and_nothing_wider():
 
 def test_the_ecs_controllers_operator_policies_reach_their_service_deployments_and_nothing_of_codedeploy():
     policies = operator_policies(controller="ecs")
-    documents = {
-        access: {
-            arn: {"Version": "2012-10-17", "Statement": policies["policies"][p.rsplit("-", 1)[1]]["statements"]}
-            for arn in policies["attach"][access]
-            for p in [arn.rsplit("/", 1)[1]]
-        }
-        for access in policies["attach"]
-    }
-
-    def allowed(access: str, action: str, resource: str, context: dict | None = None) -> bool:
-        return iam_policy.evaluate(iam_policy.Request(action, resource, context or {}), documents[access]).allowed
+    allowed = evaluator(policies)
 
     ecs = f"arn:aws:ecs:eu-west-1:{ACCOUNT}"
     service, deployment = (

@@ -103,6 +103,7 @@ def test_api_calls_are_told_apart_by_user_agent():
     assert ApiCalls.caller("Boto3/1.44 md/Botocore#1.44 app/sandbox-codedeploy-engine") == "codedeploy-engine"
     assert ApiCalls.caller("Boto3/1.44 app/sandbox-lambda") == "hooks"
     assert ApiCalls.caller("APN/1.0 Ansible/2.19.14 amazon.aws/10.1.2 Boto3/1.44") == "ansible"
+    assert ApiCalls.caller("Boto3/1.44 md/Botocore#1.44 app/sandbox-ecs") == "ecs-engine"
     assert ApiCalls.caller("aws-cli/1.46.3") == "other"
 
 
