@@ -371,8 +371,9 @@ def hook_logged_reason(logs_client, function: str, deployment_id: str, started: 
     }
     # Only the deployment's own time: a log group keeps months of invocations.
     # Without a known start time: the whole group, filtered by the deployment id.
-    with contextlib.suppress(TypeError, ValueError):
-        request["startTime"] = int(datetime.fromisoformat(started).timestamp() * 1000)
+    if started:
+        with contextlib.suppress(TypeError, ValueError):
+            request["startTime"] = int(datetime.fromisoformat(started).timestamp() * 1000)
     reason = None
     events = paginated_query_with_retries(
         logs_client, "filter_log_events", retry_decorator=retry_decorator(), **request
