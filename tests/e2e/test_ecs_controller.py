@@ -125,6 +125,8 @@ def test_the_move_to_ecs_is_refused_while_a_codedeploy_deployment_is_active(migr
     before = migration["before"]
     assert before["served"] == {before["version"]: 10}
     assert len(before["task_sets"]) == 1
+    # CodeDeploy left production on green: the move must keep serving from there.
+    assert ":targetgroup/orders-mig-green/" in before["task_sets"][0]["loadBalancers"][0]["targetGroupArn"]
 
 
 def test_migrate_controller_moves_a_live_service_under_load_without_a_failed_request(migration):
