@@ -11,7 +11,7 @@ description:
     at weight 100 and the second at 0 (ECS-native blue/green moves these weights; the ECS developer guide requires
     both target groups behind the production or test listener rule).
   - A rule of the listener that already forwards to either group of the pair is the rule, whatever its weights
-    (ECS owns them after the first deployment): nothing is changed, its ARN is returned. So it is safe to run
+    (ECS owns them after the first deployment); nothing is changed and its ARN is returned. So it is safe to run
     again at any time, during a deployment too.
   - M(amazon.aws.elb_application_lb) manages a listener's rules only together with the listener and all its other
     rules (and, on a new load balancer, looks its listeners up before creating them); this module touches one rule.

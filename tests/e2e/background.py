@@ -12,6 +12,8 @@ import ssl
 import time
 from pathlib import Path
 
+import httpx2 as httpx
+
 from sandbox.harness import PROD_PORT, REPO
 from sandbox.observe import LoadGenerator
 
@@ -201,7 +203,9 @@ def ecs_environment(sandbox, folder: Path) -> dict:
         result = box.playbook("deploy.yml", "-e", f"image_tag={bad}", check=False)
         seen["readiness"] = {"code": result.returncode, "output": result.stdout, "served": _served(box, 20)}
 
-        # A failing migration: rolled back at POST_TEST_TRAFFIC_SHIFT, the data kept.
+        # A failing migration: rolled back at POST_TEST_TRAFFIC_SHIFT, the data kept. The table has a row (SQLite
+        # refuses a NOT NULL column without a default only on a table with rows, as PostgreSQL does).
+        item = httpx.post(box.url() + "/items", json={"sku": "ECS-1", "name": "kept", "quantity": 3}, timeout=5).json()
         app = app_with_a_failing_migration(folder)
         broken = box.next_version()
         spec = json.loads(json.dumps(box.config["images"]["orders"]))
@@ -209,7 +213,12 @@ def ecs_environment(sandbox, folder: Path) -> dict:
         spec["environment"].update({"PYTHONPATH": str(app)})
         box.add_image(f"orders:{broken}", spec)
         result = box.playbook("deploy.yml", "-e", f"image_tag={broken}", check=False)
-        seen["migration"] = {"code": result.returncode, "output": result.stdout, "served": _served(box, 20)}
+        seen["migration"] = {
+            "code": result.returncode,
+            "output": result.stdout,
+            "served": _served(box, 20),
+            "item": httpx.get(box.url() + f"/items/{item['id']}", timeout=5).json(),
+        }
 
         # Manual promote: the service provisioned with a PAUSE hook; the deploy waits until promote.yml.
         promote_minutes = ["-e", "codedeploy_manual_promote_minutes=10"]

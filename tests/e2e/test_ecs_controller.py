@@ -73,6 +73,7 @@ def test_a_failing_migration_rolls_back_and_production_keeps_serving(seen):
     assert "ended ROLLBACK_SUCCESSFUL" in output, output[-3000:]
     assert "run-migrations" in output
     assert migration["served"] == seen["readiness"]["served"]
+    assert migration["item"]["name"] == "kept"  # the data written before the failed migration is there
 
 
 def test_manual_promote_waits_at_the_pause_hook_until_promote(seen):
