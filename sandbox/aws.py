@@ -66,6 +66,12 @@ class DataPlane:
         # Lambda function name -> the loopback address its connections come from (sandbox/runtime)
         self.lambda_wires: dict[str, str] = {}
         self._wire_addresses = iter(ipaddress.ip_network(cfg.lambda_network).hosts())
+        # moto is not thread-safe, and its server answers each request in a thread of its own: addresses come from
+        # generators (a subnet's hosts, the wires above), and a generator entered by two threads at once raises
+        # "generator already executing". Two environments provisioned at once did that inside CreateFunction,
+        # after the function was made: a 500, botocore's retry, and ResourceConflictException "Function already
+        # exist". This leaf lock (nothing holding it calls the sandbox over HTTP) serializes the addresses.
+        self.address_lock = threading.Lock()
         self.stopping = threading.Event()
         self.lock = threading.RLock()
         self.authority = Authority(cfg.state / "logs" / "iam-decisions.jsonl", cfg.iam_enforcement)
@@ -177,9 +183,10 @@ class DataPlane:
         return tls.bundle(self.cfg.state)
 
     def wire_address(self, function_name: str) -> str:
-        if function_name not in self.lambda_wires:
-            self.lambda_wires[function_name] = str(next(self._wire_addresses))
-        return self.lambda_wires[function_name]
+        with self.address_lock:
+            if function_name not in self.lambda_wires:
+                self.lambda_wires[function_name] = str(next(self._wire_addresses))
+            return self.lambda_wires[function_name]
 
     def clients(self) -> list[network.Client]:
         """Every origin of connections the sandbox knows: this machine (the internet), and each function."""
@@ -330,7 +337,8 @@ class DataPlane:
         return status(*self._target_state(group, _health_check(group), (target["Id"], port), registered))
 
     def allocate_balancer_address(self) -> str:
-        return str(next(self.balancer_addresses))
+        with self.address_lock:
+            return str(next(self.balancer_addresses))
 
     # --- Lambda -------------------------------------------------------------------------------------------
 
@@ -465,8 +473,9 @@ class DataPlane:
         for eni_id, expiry in list(self.eni_expiry.items()):
             if now >= expiry:
                 del self.eni_expiry[eni_id]
-                if eni_id in self.backend("ec2").enis:
-                    self.backend("ec2").delete_network_interface(eni_id)
+                with self.address_lock:
+                    if eni_id in self.backend("ec2").enis:
+                        self.backend("ec2").delete_network_interface(eni_id)
                 log.info("Lambda network interface %s deleted", eni_id)
 
     def stop(self) -> None:
@@ -970,13 +979,17 @@ def linger_lambda_network_interfaces(plane: DataPlane) -> None:
         plane.wire_address(spec["FunctionName"])
         if vpc.get("SubnetIds") and vpc.get("SecurityGroupIds"):
             ec2 = plane.backend("ec2")
-            for subnet_id in vpc["SubnetIds"]:
-                eni = ec2.create_network_interface(
-                    subnet=ec2.get_subnet(subnet_id),
-                    private_ip_address=None,
-                    group_ids=list(vpc["SecurityGroupIds"]),
-                    description=f"AWS Lambda VPC ENI-{spec['FunctionName']}-{uuid.uuid4()}",
-                )
+            with plane.address_lock:
+                created = [
+                    ec2.create_network_interface(
+                        subnet=ec2.get_subnet(subnet_id),
+                        private_ip_address=None,
+                        group_ids=list(vpc["SecurityGroupIds"]),
+                        description=f"AWS Lambda VPC ENI-{spec['FunctionName']}-{uuid.uuid4()}",
+                    )
+                    for subnet_id in vpc["SubnetIds"]
+                ]
+            for eni in created:
                 eni.interface_type, eni.requester_managed, eni.status = "lambda", True, "in-use"
                 plane.lambda_enis.setdefault(spec["FunctionName"], []).append(eni.id)
         return function

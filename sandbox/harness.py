@@ -188,7 +188,24 @@ class Sandbox:
             return ["taskset", "--cpu-list", ",".join(map(str, sorted(self.control_plane_cpus))), *command]
         return command
 
+    def _server_logs(self) -> dict[Path, int]:
+        return {path: path.stat().st_size for path in (self.home / "logs").glob("*.log") if path.name != "haproxy.log"}
+
+    def _server_errors(self, since: dict[Path, int]) -> str:
+        """What the sandbox's servers logged as errors while a playbook ran: a 500 from moto shows only as
+        botocore's retry in the playbook (say, ResourceConflictException on a call that had worked)."""
+        found = []
+        for path, size in since.items():
+            with path.open("rb") as log:
+                log.seek(size)
+                lines = log.read().decode(errors="replace").splitlines()
+            first = next((i for i, line in enumerate(lines) if " ERROR " in line or line.startswith("Traceback")), None)
+            if first is not None:
+                found.append(f"--- {path.name}, from its first error during the playbook:\n" + "\n".join(lines[first:]))
+        return "\n".join(found)[-4000:]
+
     def playbook(self, name: str, *extra: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        logs = self._server_logs()
         result = subprocess.run(
             self._ansible_playbook(name, extra),
             cwd=REPO,
@@ -200,7 +217,8 @@ class Sandbox:
         )
         if check and result.returncode != 0:
             raise AssertionError(
-                f"{name} {extra} failed ({result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+                f"{name} {extra} failed ({result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}\n"
+                + self._server_errors(logs)
             )
         return result
 

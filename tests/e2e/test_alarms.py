@@ -16,8 +16,8 @@ from sandbox.harness import APP
 from sandbox.observe import BlastRadius, LoadGenerator
 from tests.e2e.test_bluegreen import assert_rolled_back
 
-# The slow version's added latency: ten times the old version's p99 even on a busy two-core machine (where that
-# p99 reaches a few hundred milliseconds while the unit tests run beside), well above the alarm's 1 s.
+# The slow version's added latency: well above the alarm's 1 s, and above the old version's p99 even on a busy
+# two-core machine (where that p99 reaches a few hundred milliseconds while the unit tests run beside).
 SLOW = 3.0
 
 
@@ -78,9 +78,10 @@ def test_a_slow_version_is_rolled_back_by_the_latency_alarm_during_its_canary(sa
     assert max(state["stateReasonData"]["recentDatapoints"]) >= SLOW
     slow = [s for s in run.samples if s.seconds >= SLOW]
     assert slow, "no request met the slow version"
-    # Every other request of the load (the old version's, and the canary's few before its fault showed): the
-    # slow version's p99 is at least ten times theirs.
+    # Every other request of the load (the old version's, and the canary's few before its fault showed): their
+    # p99 stays under the alarm's threshold, so the slow version set it off, not the machine (on two cores with
+    # the unit tests beside, that p99 has reached 450 ms).
     others = [s for s in run.samples if s.seconds < SLOW]
-    assert LoadGenerator.percentile(others, 0.99) * 10 <= SLOW, "the old version's p99 was not ten times faster"
+    assert LoadGenerator.percentile(others, 0.99) < state["stateReasonData"]["threshold"] < SLOW
     assert LoadGenerator.failed(run.samples) == []  # slow, never failed
     assert_blast_radius_as_predicted(blast_radius(run, fault_share=1.0, slow_seconds=SLOW))

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from sandbox import alb
 from sandbox.api_calls import ApiCalls
+from sandbox.aws import DataPlane
 from sandbox.codedeploy.lifecycle import traffic_steps
 from sandbox.config import Config
 from sandbox.ecs_agent import restart_delay
@@ -112,3 +117,30 @@ def test_ecs_restart_throttle_doubles_up_to_27_minutes_on_the_time_scale() -> No
     assert [restart_delay(n, 1.0) for n in (1, 2, 3)] == [10.0, 20.0, 40.0]
     assert restart_delay(50, 1.0) == 27 * 60
     assert restart_delay(1, 0.05) == 0.5
+
+
+def test_addresses_are_handed_out_once_when_environments_are_provisioned_at_once(tmp_path, monkeypatch):
+    """moto's server answers each request in a thread: two environments' CreateFunction (or CreateLoadBalancer)
+    at once took the next address from one generator, which raises "generator already executing" in the second
+    thread; the 500 made botocore retry a call that had worked (ResourceConflictException "Function already
+    exist"). A generator slow enough that every thread meets it inside: each address once, no error."""
+    plane = DataPlane(Config(home=str(tmp_path)))
+
+    def slow(prefix: str):
+        for n in range(1, 100):
+            time.sleep(0.01)
+            yield f"{prefix}.{n}"
+
+    monkeypatch.setattr(plane, "_wire_addresses", slow("127.1.0"))
+    monkeypatch.setattr(plane, "balancer_addresses", slow("127.2.0"))
+    start = threading.Barrier(8)
+
+    def both(n: int) -> tuple[str, str]:
+        start.wait()
+        return plane.wire_address(f"function-{n}"), plane.allocate_balancer_address()
+
+    with ThreadPoolExecutor(8) as pool:
+        handed = list(pool.map(both, range(8)))
+    assert len({wire for wire, _ in handed}) == 8
+    assert len({balancer for _, balancer in handed}) == 8
+    assert plane.wire_address("function-3") == handed[3][0], "a function keeps its address"
