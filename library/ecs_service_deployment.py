@@ -181,13 +181,30 @@ api_calls:
   description: DescribeServiceDeployments calls made by the wait.
   returned: when waited
   type: int
+hook_failure_reason:
+  description:
+    - When a Lambda hook failed, the reason it logged for this service deployment (ECS only says FAILED).
+    - Needs C(logs:FilterLogEvents) on the hook log groups; without it the task warns and goes on.
+  returned: when a hook failed and logged a reason
+  type: str
+alarm_failure_reason:
+  description:
+    - When alarms rolled the deployment back, why each fired (its StateReason when it went to ALARM, from its
+      history) and its target group's requests and 5XX answers during the deployment; ECS only names the alarms.
+    - Needs C(cloudwatch:DescribeAlarms), C(cloudwatch:DescribeAlarmHistory) and C(cloudwatch:GetMetricStatistics);
+      without them the task warns and goes on.
+  returned: when alarms rolled the deployment back
+  type: str
 """
+
+from datetime import datetime
 
 try:
     import botocore
 except ImportError:  # pragma: no cover - AnsibleAWSModule reports it
     pass
 
+from ansible.module_utils.bluegreen_alarms import alarm_report
 from ansible.module_utils.bluegreen_ecs import STAGES, failure_message, is_failure, paused_hook, short, snapshot
 from ansible.module_utils.codedeploy import hook_logged_reason, retry_decorator
 from ansible.module_utils.deployment_wait import wait_as_asked
@@ -221,28 +238,50 @@ def wait(module, client, arn, result):
 
 def finish(module, result, snap, expect_failure=False):
     if snap is not None and is_failure(snap) and not expect_failure and module.params["fail_on_rollback"]:
-        # Why a hook failed, where ECS does not say: its log (the deploy credential may read the hook log groups).
-        reasons = []
-        for hook in snap["hooks"]:
-            if hook["status"] not in ("FAILED", "TIMED_OUT") or hook["target_type"] != "AWS_LAMBDA":
+        message = failure_message(snap)
+        # Why it failed, where ECS does not say: the failed hooks' logs (the deploy credential may read the hook log
+        # groups), and why the alarms that rolled it back fired (ECS only names them), as CodeDeploy's path says.
+        failed_hooks = [h for h in snap["hooks"] if h["status"] in ("FAILED", "TIMED_OUT")]
+        explanations = (
+            (any(h["target_type"] == "AWS_LAMBDA" for h in failed_hooks), "hook_failure_reason", "The hook said",
+             "logs", hook_reasons, "the failed hook's log for its reason"),
+            (bool(snap["alarms"]["triggered"] and snap["timings"]["start_time"]), "alarm_failure_reason",
+             "CloudWatch says", "cloudwatch", alarm_reasons, "why the alarms fired"),
+        )  # fmt: skip
+        for wanted, key, prefix, service, read, what in explanations:
+            if not wanted:
                 continue
             try:
-                reason = hook_logged_reason(
-                    module.client("logs", retry_decorator=retry_decorator()),
-                    hook["target"],
-                    short(snap["service_deployment_arn"]),
-                )
+                found = read(module.client(service, retry_decorator=retry_decorator()), snap)
             except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-                module.warn(f"Could not read the failed hook's log for its reason: {e}")
+                module.warn(f"Could not read {what}: {e}")
                 continue
-            if reason:
-                reasons.append(reason)
-        if reasons:
-            result["hook_failure_reason"] = "; ".join(reasons)
-            module.fail_json(msg=f"{failure_message(snap)} The hook said: {result['hook_failure_reason']}", **result)
-    if snap is not None and is_failure(snap) and not expect_failure and module.params["fail_on_rollback"]:
-        module.fail_json(msg=failure_message(snap), **result)
+            if found:
+                result[key] = found
+                message += f" {prefix}: {found}"
+        module.fail_json(msg=message, **result)
     module.exit_json(**result)
+
+
+def hook_reasons(logs_client, snap):
+    """What each failed Lambda hook logged as its reason for this service deployment; None if nothing."""
+    reasons = [
+        hook_logged_reason(logs_client, hook["target"], short(snap["service_deployment_arn"]))
+        for hook in snap["hooks"]
+        if hook["status"] in ("FAILED", "TIMED_OUT") and hook["target_type"] == "AWS_LAMBDA"
+    ]
+    return "; ".join(r for r in reasons if r) or None
+
+
+def alarm_reasons(cloudwatch_client, snap):
+    """Why the alarms that rolled the deployment back fired, and their target groups' requests."""
+    end = snap["timings"]["end_time"]
+    return alarm_report(
+        cloudwatch_client,
+        snap["alarms"]["triggered"],
+        datetime.fromisoformat(snap["timings"]["start_time"]),
+        datetime.fromisoformat(end) if end else None,
+    )
 
 
 def blue_green_service(module, client):

@@ -346,11 +346,18 @@ def snapshot(deployment: dict) -> dict:
         },
         "rollback": {"reason": rollback.get("reason"), "revision_arn": rollback.get("serviceRevisionArn")},
         "timings": {
+            "start_time": _iso(deployment.get("startedAt") or deployment.get("createdAt")),
+            "end_time": _iso(deployment.get("finishedAt")),
             "duration_seconds": _seconds_between(
                 deployment.get("startedAt") or deployment.get("createdAt"), deployment.get("finishedAt")
-            )
+            ),
         },
     }
+
+
+def _iso(moment) -> str | None:
+    """A deployment's time (a datetime, as boto3 returns it) as ISO 8601; None when not there yet."""
+    return moment.isoformat() if hasattr(moment, "isoformat") else None
 
 
 def _seconds_between(start, end) -> float | None:
@@ -445,7 +452,7 @@ def failure_message(snap: dict) -> str:
         message += f": {reason}"
     if snap["status"] == "ROLLBACK_SUCCESSFUL":
         revision = short(snap["rollback"]["revision_arn"]) or ", ".join(short(a) for a in snap["source_revision_arns"])
-        message += f". Production is served by the previous revision{f' ({revision})' if revision else ''}"
+        message += f". Production is served by the previous revision{f' ({revision})' if revision else ''}."
     elif snap["status"] == "ROLLBACK_FAILED":
-        message += ". The rollback FAILED: production may be split between revisions; see docs/runbooks/rollback.md"
+        message += ". The rollback FAILED: production may be split between revisions; see docs/runbooks/rollback.md."
     return message

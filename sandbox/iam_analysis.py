@@ -114,23 +114,25 @@ def table(roles: dict[str, list[dict]], found: dict) -> str:
     return "\n".join(lines)
 
 
-def project_roles(service: str | None = None, **facts) -> dict[str, list[dict]]:
-    """The roles provision writes for inventories/local (role name -> statements), from the model."""
+def project_roles(
+    service: str | None = None, env: str = "local", controller: str = "codedeploy", **facts
+) -> dict[str, list[dict]]:
+    """The roles provision writes for an environment of app `orders` (role name -> statements), from the model."""
     from module_utils.bluegreen_iam import role_policies
     from module_utils.bluegreen_model import names
 
     defaults = {"partition": "aws", "account": "123456789012", "region": "eu-west-1"}
-    policies = role_policies(names("orders", "local", service), **{**defaults, **facts})
+    policies = role_policies(names("orders", env, service), controller=controller, **{**defaults, **facts})
     return {role["name"]: role["statements"] for role in policies.values() if role["statements"]}
 
 
-def project_operator_policies(**facts) -> dict[str, list[dict]]:
-    """The operator policies of inventories/local's environment (policy name -> statements), from the model."""
+def project_operator_policies(env: str = "local", controller: str = "codedeploy", **facts) -> dict[str, list[dict]]:
+    """The operator policies of an environment of app `orders` (policy name -> statements), from the model."""
     from module_utils.bluegreen_iam import operator_policies
     from module_utils.bluegreen_model import names
 
     defaults = {"partition": "aws", "account": "123456789012", "region": "eu-west-1"}
-    policies = operator_policies(names("orders", "local"), **{**defaults, **facts})["policies"]
+    policies = operator_policies(names("orders", env), controller=controller, **{**defaults, **facts})["policies"]
     return {policy["name"]: policy["statements"] for policy in policies.values()}
 
 

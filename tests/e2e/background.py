@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 
+from sandbox.canary import bad_canary
 from sandbox.harness import PROD_PORT, REPO
 from sandbox.observe import LoadGenerator
 
@@ -160,6 +161,16 @@ def _active(box) -> dict | None:
     return next((d for d in _ecs_deployments(box) if d["status"] not in ECS_TERMINAL), None)
 
 
+def _paused(box) -> str | None:
+    """The active service deployment's ARN when it waits at its PAUSE hook (for promote.yml), else None."""
+    active = _active(box) or {}
+    waiting = any(
+        h.get("targetType") == "PAUSE" and h["status"] == "AWAITING_ACTION"
+        for h in active.get("lifecycleHookDetails", [])
+    )
+    return active["serviceDeploymentArn"] if waiting else None
+
+
 def _served(box, requests: int = 10) -> dict:
     return dict(box.versions_served(requests))
 
@@ -168,7 +179,8 @@ def ecs_environment(sandbox, folder: Path) -> dict:
     """The ECS controller's environment (inventories/local-ecs, `orders-ecs`) through the same playbooks, each scenario
     of the CodeDeploy one where its path differs: provision; a deploy and a rollback under load; readiness and
     migration failures; manual promote; rollback during a deployment; the operator's deploy killed mid-deployment and
-    run again; provision and the drift check after deployments; teardown. Returns what each scenario saw."""
+    run again; a bad canary rolled back by its alarm; provision and the drift check after deployments; teardown.
+    Returns what each scenario saw."""
     box = sandbox.environment(ECS_INVENTORY, ECS_ENV)
     seen: dict = {}
     box.grant_operator_access()
@@ -225,19 +237,34 @@ def ecs_environment(sandbox, folder: Path) -> dict:
         box.playbook("playbooks/provision.yml", *promote_minutes)
         version = box.next_version()
         deploy = box.start_playbook("deploy.yml", "-e", f"image_tag={version}")
-        paused = box.wait_for(
-            "the PAUSE hook",
-            lambda: any(
-                h.get("targetType") == "PAUSE" and h["status"] == "AWAITING_ACTION"
-                for h in (_active(box) or {}).get("lifecycleHookDetails", [])
-            ),
-            timeout=180,
-        )
+        paused = box.wait_for("the PAUSE hook", lambda: _paused(box), timeout=180)
         seen["paused_served"] = _served(box)
         seen["promote"] = box.playbook("playbooks/promote.yml").stdout
         output, _ = deploy.communicate(timeout=300)
         seen["promoted"] = {"paused": bool(paused), "code": deploy.returncode, "output": output}
         seen["served_promoted"] = _served(box)
+
+        # Another revision's deploy while one waits at the PAUSE: refused, nothing changed; with replace_active the
+        # deploy access stops the waiting one with rollback (StopServiceDeployment) and deploys its own.
+        waiting = box.next_version()
+        first = box.start_playbook("deploy.yml", "-e", f"image_tag={waiting}")
+        first_arn = box.wait_for("the PAUSE hook", lambda: _paused(box), timeout=180)
+        replacing = box.next_version()
+        refused = box.playbook("deploy.yml", "-e", f"image_tag={replacing}", check=False)
+        still = _paused(box)
+        second = box.start_playbook("deploy.yml", "-e", f"image_tag={replacing}", "-e", "replace_active=true")
+        first_output, _ = first.communicate(timeout=300)
+        box.wait_for("the replacing one's PAUSE hook", lambda: _paused(box) not in (None, first_arn), timeout=180)
+        box.playbook("playbooks/promote.yml")
+        second_output, _ = second.communicate(timeout=300)
+        seen["replaced"] = {
+            "refused": (refused.returncode, refused.stdout),
+            "still_paused": still == first_arn,
+            "first": (first.returncode, first_output, waiting),
+            "second": (second.returncode, second_output, replacing),
+            "first_status": next(d["status"] for d in _ecs_deployments(box) if d["serviceDeploymentArn"] == first_arn),
+            "served": _served(box, 20),
+        }
         box.playbook("playbooks/provision.yml")  # the inventory's own plan again (no PAUSE)
 
         # Rollback during a deployment: rollback.yml stops it with ROLLBACK; the deploy fails, naming why.
@@ -262,6 +289,13 @@ def ecs_environment(sandbox, folder: Path) -> dict:
             "served": _served(box, 20),
             "version": version,
         }
+
+        # Alarms from real traffic: a version failing 30 % of real requests (each task's first few well, so every
+        # hook passes) deployed through a canary under load; ECS rolls it back on the error-rate alarm
+        # (deploymentConfiguration.alarms, rollback on) while it is still a canary.
+        run = bad_canary(box, {"SANDBOX_FAULT_ERROR_PERCENT": "30"})
+        latest = max(_ecs_deployments(box), key=lambda d: d["createdAt"])
+        seen["alarm"] = {"run": run, "latest": latest, "served": _served(box, 20)}
 
         # After all that: provision changes nothing, and the drift check finds nothing.
         seen["provision_again"] = box.playbook("playbooks/provision.yml").stdout

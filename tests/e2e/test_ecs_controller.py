@@ -9,7 +9,10 @@ import re
 
 import pytest
 
+from sandbox.canary import blast_radius
+from sandbox.observe import LoadGenerator
 from tests.e2e.background import ECS_ENV
+from tests.e2e.test_alarms import assert_blast_radius_as_predicted
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +89,24 @@ def test_manual_promote_waits_at_the_pause_hook_until_promote(seen):
     assert seen["served_promoted"] != seen["paused_served"]
 
 
+def test_another_revisions_deploy_is_refused_then_replaces_the_active_one_with_replace_active(seen):
+    """While a deployment waits at its PAUSE hook, a deploy of another revision changes nothing and says how to go
+    on; with replace_active the deploy access stops the waiting one with rollback and deploys its own."""
+    replaced = seen["replaced"]
+    code, output = replaced["refused"]
+    assert code != 0
+    assert "of another revision is IN_PROGRESS" in words(output), words(output)[-2000:]
+    assert "set replace_active" in words(output)
+    assert replaced["still_paused"], "the refused deploy changed the deployment in progress"
+    code, output, _ = replaced["first"]
+    assert code != 0, "the replaced deployment's own deploy must fail"
+    assert "ended ROLLBACK_SUCCESSFUL" in words(output), words(output)[-2000:]
+    assert replaced["first_status"] == "ROLLBACK_SUCCESSFUL"
+    code, output, replacing = replaced["second"]
+    assert code == 0, words(output)[-3000:]
+    assert replaced["served"] == {replacing: 20}
+
+
 def test_rollback_during_a_deployment_stops_it_and_the_deploy_fails_saying_where_production_is(seen):
     stopped = seen["stopped"]
     output = words(stopped["output"])
@@ -101,6 +122,31 @@ def test_a_deploy_killed_mid_deployment_is_followed_when_run_again(seen):
     assert resumed["new_deployments"] == 0, "the second run started another deployment"
     assert "this run follows it" in words(resumed["output"])
     assert resumed["served"] == {resumed["version"]: 20}
+
+
+def test_a_version_failing_real_requests_is_rolled_back_by_its_alarm_during_the_canary(seen):
+    """The alarm scenario of tests/e2e/test_alarms.py on the ECS path: the error-rate alarm of the canary's target
+    group fires from the load balancer's metrics of real requests, ECS rolls back, and the play fails naming the
+    alarm, why it fired (from CloudWatch: ECS only names it) and where production is."""
+    run, latest = seen["alarm"]["run"], seen["alarm"]["latest"]
+    alarm = f"orders-{ECS_ENV}-error-rate-{run.color}"
+    output = words(run.result.stdout)
+    assert run.result.returncode != 0, output[-3000:]
+    assert latest["status"] == "ROLLBACK_SUCCESSFUL"
+    assert alarm in latest["alarms"]["triggeredAlarmNames"]
+    assert f"alarm(s) {alarm} in ALARM" in output, output[-3000:]
+    assert f"CloudWatch says: {alarm}: Threshold Crossed:" in output
+    assert "Production is served by the previous revision" in output
+    # Caught while a canary: the rule's weights never went past 10 %, and all went back.
+    shares = [weights.get(run.canary_group, 0) for _, weights in run.changes]
+    assert max(shares) == 10, run.changes
+    assert shares[-1] == 0
+    assert alarm in run.alarms
+    assert set(seen["alarm"]["served"]) == set(run.old)
+    failed = LoadGenerator.failed(run.samples)
+    assert failed, "no request met the fault: the alarm cannot have fired from real traffic"
+    assert {s.status for s in failed} == {500}
+    assert_blast_radius_as_predicted(blast_radius(run, fault_share=0.3))
 
 
 def test_provision_and_the_drift_check_after_deployments_change_nothing(seen):

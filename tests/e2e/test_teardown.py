@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import socket
 
-from module_utils.bluegreen_iam import OPERATOR_ACCESS, UNEXERCISED
+from module_utils.bluegreen_iam import OPERATOR_ACCESS, UNEXERCISED, UNEXERCISED_ON_THE_ECS_PATH
+from module_utils.bluegreen_model import names
 from sandbox import ledger
 from sandbox.harness import APP, NAMES, PROD_PORT
 from sandbox.iam_analysis import needs, project_operator_policies, project_roles, read, table, unneeded
+from tests.e2e.background import ECS_ENV
+
+ENV = APP.split("-", 1)[1]  # local
 
 
 def test_teardown_removes_everything_and_stops_the_tasks(sandbox):
@@ -86,25 +90,44 @@ def test_every_statement_of_every_role_and_operator_policy_was_needed_by_a_scena
     the only grant of some call, except the few module_utils/bluegreen_iam.py keeps for an AWS path the sandbox
     cannot take. The table, with the first scenario and call that needed each, is written to the sandbox's
     logs/iam-analysis.md."""
+    assert_every_statement_needed(sandbox, ENV, "codedeploy", "iam-analysis.md", UNEXERCISED)
+
+
+def test_every_statement_of_the_ecs_controllers_roles_and_operator_policies_was_needed(sandbox):
+    """The same for the ECS controller's environment (`orders-ecs`, tests/e2e/test_ecs_controller.py): its roles
+    (the ECS roles among them) and its operator policies for the ECS controller, each statement the only grant of
+    some call of its scenarios. Its table: logs/iam-analysis-ecs.md."""
+    sandbox.background["ecs"].result(timeout=1500)  # its scenarios and its teardown are over
+    assert_every_statement_needed(sandbox, ECS_ENV, "ecs", "iam-analysis-ecs.md", UNEXERCISED_ON_THE_ECS_PATH)
+
+
+def assert_every_statement_needed(sandbox, env: str, controller: str, table_name: str, unexercised: dict) -> None:
     logs = sandbox.home / "logs"
-    secret = f"arn:aws:secretsmanager:eu-west-1:123456789012:secret:{sandbox_secret_name(logs)}"
-    holders = {**project_roles(secret_arns=[secret]), **project_operator_policies()}
+    secret = f"arn:aws:secretsmanager:eu-west-1:123456789012:secret:{sandbox_secret_name(logs, env)}"
+    holders = {
+        **project_roles(env=env, controller=controller, secret_arns=[secret]),
+        **project_operator_policies(env=env, controller=controller),
+    }
     found = needs(read(logs / "iam-decisions.jsonl"), holders, read(sandbox.home / "scenarios.jsonl"))
-    (logs / "iam-analysis.md").write_text(table(holders, found) + "\n")
-    holder = {**NAMES["roles"], **{access: f"{APP}-{access}" for access in OPERATOR_ACCESS}}
-    kept = {(holder[key], sid, action) for key, sid, action in UNEXERCISED}
+    (logs / table_name).write_text(table(holders, found) + "\n")
+    model = names(APP.split("-")[0], env)
+    holder = {**model["roles"], **model["ecs_roles"]}
+    holder.update({access: f"{model['name']}-{access}" for access in OPERATOR_ACCESS})
+    statements = {(name, statement["Sid"]) for name, listed in holders.items() for statement in listed}
+    kept = {(holder[key], sid, action) for key, sid, action in unexercised if (holder[key], sid) in statements}
     missing = set(unneeded(holders, found))
     assert missing - kept == set(), (
-        "statements nothing needed: remove them, or say in UNEXERCISED which AWS path needs them\n"
-        + table(holders, found)
+        "statements nothing needed: remove them, or say in module_utils/bluegreen_iam.py (UNEXERCISED, "
+        "UNEXERCISED_ON_THE_ECS_PATH) which path needs them\n" + table(holders, found)
     )
-    assert kept - missing == set(), "UNEXERCISED lists actions a scenario needed: take them off the list"
+    assert kept - missing == set(), "the list of unexercised actions has one a scenario needed: take it off"
 
 
-def sandbox_secret_name(logs) -> str:
+def sandbox_secret_name(logs, env: str) -> str:
     """The API token secret's name with its random suffix, as the decision log saw it."""
+    name = f"{APP.split('-')[0]}-{env}/api-token"
     for line in (logs / "iam-decisions.jsonl").read_text().splitlines():
         decision = json.loads(line)
-        if decision["action"] == "secretsmanager:GetSecretValue" and "orders-local/api-token" in decision["resource"]:
+        if decision["action"] == "secretsmanager:GetSecretValue" and name in decision["resource"]:
             return decision["resource"].rsplit(":", 1)[1]
-    return "orders-local/api-token"
+    return name

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime
 
 import ecs_service_deployment as module
 import ecs_service_deployment_info as info
@@ -18,6 +19,7 @@ OLD_TD, NEW_TD = f"{ARN}:task-definition/orders-prod:41", f"{ARN}:task-definitio
 OLD_REV, NEW_REV = f"{ARN}:service-revision/{CLUSTER}/{SERVICE}/111", f"{ARN}:service-revision/{CLUSTER}/{SERVICE}/222"
 HOOK = f"{ARN}:function:orders-prod-"
 BASE = {"cluster": CLUSTER, "service": SERVICE}
+EPOCH = 1_795_000_000  # the fake clock's zero, as a time of day (deployments carry startedAt / finishedAt)
 
 
 def _hook(name: str, status: str, kind: str = "AWS_LAMBDA") -> dict:
@@ -135,7 +137,10 @@ class FakeEcs(FakeService):
                 },
                 "sourceServiceRevisions": [{"arn": OLD_REV}],
                 "lifecycleHookDetails": state["hooks"],
+                "startedAt": datetime.fromtimestamp(EPOCH + self.deployments[arn]["started"], UTC),
             }
+            if state["status"] in ("SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED"):
+                deployment["finishedAt"] = datetime.fromtimestamp(EPOCH + self.clock.now, UTC)
             if state["lifecycleStage"]:
                 deployment["lifecycleStage"] = state["lifecycleStage"]
             for key in ("rollback", "alarms", "statusReason"):
@@ -263,11 +268,13 @@ def test_a_rollback_fails_the_task_naming_the_alarm_and_what_serves(run_module, 
             },
         ),
     ]
-    result = run_module(module, {**BASE, "task_definition": NEW_TD}, {"ecs": ecs})
+    cloudwatch = FakeService("cloudwatch")  # the alarm is gone since: nothing more to say about it
+    cloudwatch.handlers["DescribeAlarms"] = lambda p: {"MetricAlarms": []}
+    result = run_module(module, {**BASE, "task_definition": NEW_TD}, {"ecs": ecs, "cloudwatch": cloudwatch})
     assert result.failed
     assert result["status"] == "ROLLBACK_SUCCESSFUL"
     assert "at stage PRODUCTION_TRAFFIC_SHIFT; alarm(s) orders-prod-error-rate-green in ALARM" in result["msg"]
-    assert result["msg"].endswith("Production is served by the previous revision (111)")
+    assert result["msg"].endswith("Production is served by the previous revision (111).")
     assert (
         "deployment ROLLBACK_IN_PROGRESS (was IN_PROGRESS): rolled back by the alarm(s) orders-prod-error-rate-green"
         in [line["message"] for line in result["progress"]]
@@ -404,3 +411,50 @@ def test_a_failed_hook_fails_the_task_with_the_reason_it_logged(run_module, ecs)
     assert result["msg"].endswith(
         "The hook said: orders-prod-validate-test-traffic: GET /ready on the test listener: 503"
     ), result["msg"]
+
+
+def test_a_deployment_rolled_back_by_an_alarm_says_why_it_fired_and_what_it_cost(run_module, ecs) -> None:
+    """ECS names the alarms only (alarms.triggeredAlarmNames): the failure adds why each fired and what its target
+    group served, from CloudWatch, as the CodeDeploy path does."""
+    ecs.next_script = [
+        *LINEAR[:7],
+        (
+            30.0,
+            {
+                "status": "ROLLBACK_SUCCESSFUL",
+                "alarms": {"status": "TRIGGERED", "triggeredAlarmNames": ["orders-prod-error-rate-green"]},
+                "rollback": {"reason": "Alarm orders-prod-error-rate-green triggered", "serviceRevisionArn": OLD_REV},
+            },
+        ),
+    ]
+    cloudwatch = FakeService("cloudwatch")
+    dims = [
+        {"Name": "LoadBalancer", "Value": "app/orders-prod/50dc6c495c0c9188"},
+        {"Name": "TargetGroup", "Value": "targetgroup/orders-prod-green/4a1b2c3d4e5f6a7b"},
+    ]
+    cloudwatch.handlers["DescribeAlarms"] = lambda p: {
+        "MetricAlarms": [{"AlarmName": p["AlarmNames"][0], "Dimensions": dims, "StateValue": "OK", "StateReason": "x"}]
+    }
+    windows = []
+
+    def history(params):
+        windows.append((params["StartDate"], params["EndDate"]))
+        fired = {"newState": {"stateValue": "ALARM", "stateReason": "Threshold Crossed: 1 datapoint [30]"}}
+        return {"AlarmHistoryItems": [{"HistoryData": json.dumps(fired), "HistoryItemType": "StateUpdate"}]}
+
+    cloudwatch.handlers["DescribeAlarmHistory"] = history
+    cloudwatch.handlers["GetMetricStatistics"] = lambda p: {
+        "Datapoints": [{"Sum": {"RequestCount": 100.0}.get(p["MetricName"], 15.0)}]
+    }
+    result = run_module(module, {**BASE, "task_definition": NEW_TD}, {"ecs": ecs, "cloudwatch": cloudwatch})
+    assert result.failed
+    assert "alarm(s) orders-prod-error-rate-green in ALARM" in result["msg"]
+    assert result["alarm_failure_reason"].startswith(
+        "orders-prod-error-rate-green: Threshold Crossed: 1 datapoint [30] Target group orders-prod-green since "
+    )
+    assert "CloudWatch says: orders-prod-error-rate-green" in result["msg"]
+    assert "100 requests, 30 answered 5XX or refused (30.0 %)" in result["msg"]
+    # The history is read from the deployment's start (a month of other transitions is not its business).
+    (start, end) = windows[0]
+    assert start == datetime.fromisoformat(result["deployment"]["timings"]["start_time"])
+    assert end > start

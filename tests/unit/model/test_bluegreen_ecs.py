@@ -254,7 +254,7 @@ def test_a_rollback_by_an_alarm_names_the_alarm_and_what_serves_production():
     assert ecs.failure_message(snap) == (
         "service deployment AbC123 ended ROLLBACK_SUCCESSFUL at stage PRODUCTION_TRAFFIC_SHIFT; alarm(s) "
         "orders-prod-error-rate-green in ALARM: CloudWatch alarm orders-prod-error-rate-green in ALARM. Production is "
-        "served by the previous revision (111)"
+        "served by the previous revision (111)."
     )
 
 
