@@ -233,7 +233,9 @@ def ecs_environment(sandbox, folder: Path) -> dict:
         }
 
         # Manual promote: the service provisioned with a PAUSE hook; the deploy waits until promote.yml.
-        promote_minutes = ["-e", "codedeploy_manual_promote_minutes=10"]
+        # 60 minutes: 3 s each at the sandbox's time scale, so the PAUSE outlives a deploy playbook run beside it on a
+        # busy machine (with 10, the replace_active scenario's PAUSE timed out first and rolled back by itself).
+        promote_minutes = ["-e", "codedeploy_manual_promote_minutes=60"]
         box.playbook("playbooks/provision.yml", *promote_minutes)
         version = box.next_version()
         deploy = box.start_playbook("deploy.yml", "-e", f"image_tag={version}")
@@ -253,9 +255,9 @@ def ecs_environment(sandbox, folder: Path) -> dict:
         refused = box.playbook("deploy.yml", "-e", f"image_tag={replacing}", check=False)
         still = _paused(box)
         second = box.start_playbook("deploy.yml", "-e", f"image_tag={replacing}", "-e", "replace_active=true")
-        first_output, _ = first.communicate(timeout=300)
-        box.wait_for("the replacing one's PAUSE hook", lambda: _paused(box) not in (None, first_arn), timeout=180)
+        box.wait_for("the replacing one's PAUSE hook", lambda: _paused(box) not in (None, first_arn), timeout=240)
         box.playbook("playbooks/promote.yml")
+        first_output, _ = first.communicate(timeout=300)
         second_output, _ = second.communicate(timeout=300)
         seen["replaced"] = {
             "refused": (refused.returncode, refused.stdout),

@@ -53,11 +53,13 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         # Scenarios in environments of their own run beside the others (tests/e2e/background.py).
         pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="background-scenario")
         box.background = {
-            "https": pool.submit(background.https_environment, box, tmp_path_factory.mktemp("https")),
+            "https": pool.submit(timed, "https", background.https_environment, box, tmp_path_factory.mktemp("https")),
             # The ECS controller's environment, its scenarios one after another (tests/e2e/test_ecs_controller.py).
-            "ecs": pool.submit(background.ecs_environment, box, tmp_path_factory.mktemp("ecs")),
+            "ecs": pool.submit(timed, "ecs", background.ecs_environment, box, tmp_path_factory.mktemp("ecs")),
             # A CodeDeploy environment moved to the ECS controller under load (playbooks/migrate_controller.yml).
-            "migration": pool.submit(background.migration_environment, box, tmp_path_factory.mktemp("migration")),
+            "migration": pool.submit(
+                timed, "migration", background.migration_environment, box, tmp_path_factory.mktemp("migration")
+            ),
         }
         yield box
         pool.shutdown(wait=True)
@@ -66,6 +68,32 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         log_dir = box.home / "logs"
         if log_dir.exists():
             print(f"sandbox logs: {log_dir}")
+
+
+# Each background environment's (start, end), for the summary: pytest's --durations lists tests only.
+BACKGROUND_TIMES: dict[str, tuple[float, float]] = {}
+SESSION_START = time.time()
+
+
+def timed(name: str, scenario, box: Sandbox, folder: Path):
+    started = time.time()
+    try:
+        return scenario(box, folder)
+    finally:
+        BACKGROUND_TIMES[name] = (started, time.time())
+        record_scenario(box, f"background: {name}", started)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The background environments' durations, beside the tests' (make test prints every scenario's time)."""
+    if not BACKGROUND_TIMES:
+        return
+    terminalreporter.section("background environments (tests/e2e/background.py)")
+    for name, (start, end) in sorted(BACKGROUND_TIMES.items(), key=lambda item: item[1][1] - item[1][0]):
+        terminalreporter.write_line(
+            f"{end - start:7.1f}s  {name}  (from {start - SESSION_START:.0f} s to {end - SESSION_START:.0f} s "
+            "into the session)"
+        )
 
 
 def record_scenario(box: Sandbox, name: str, started: float) -> None:
