@@ -178,9 +178,9 @@ def _served(box, requests: int = 10) -> dict:
 def ecs_environment(sandbox, folder: Path) -> dict:
     """The ECS controller's environment (inventories/local-ecs, `orders-ecs`) through the same playbooks, each scenario
     of the CodeDeploy one where its path differs: provision; a deploy and a rollback under load; readiness and
-    migration failures; manual promote; rollback during a deployment; the operator's deploy killed mid-deployment and
-    run again; a bad canary rolled back by its alarm; provision and the drift check after deployments; teardown.
-    Returns what each scenario saw."""
+    migration failures; a bad canary rolled back by its alarm; manual promote; another revision's deploy refused,
+    then replacing the waiting one; rollback during a deployment; the operator's deploy killed mid-deployment and run
+    again; provision and the drift check after deployments; teardown. Returns what each scenario saw."""
     box = sandbox.environment(ECS_INVENTORY, ECS_ENV)
     seen: dict = {}
     box.grant_operator_access()
@@ -231,6 +231,14 @@ def ecs_environment(sandbox, folder: Path) -> dict:
             "served": _served(box, 20),
             "item": httpx.get(box.url() + f"/items/{item['id']}", timeout=5).json(),
         }
+
+        # Alarms from real traffic: a version failing 30 % of real requests (each task's first few well, so every
+        # hook passes) deployed through a canary under load; ECS rolls it back on the error-rate alarm
+        # (deploymentConfiguration.alarms, rollback on) while it is still a canary. (Its canary plan stays the
+        # service's strategy until the next provision or deploy: the provisions below put the inventory's back.)
+        run = bad_canary(box, {"SANDBOX_FAULT_ERROR_PERCENT": "30"})
+        latest = max(_ecs_deployments(box), key=lambda d: d["createdAt"])
+        seen["alarm"] = {"run": run, "latest": latest, "served": _served(box, 20)}
 
         # Manual promote: the service provisioned with a PAUSE hook; the deploy waits until promote.yml.
         # 60 minutes: 3 s each at the sandbox's time scale, so the PAUSE outlives a deploy playbook run beside it on a
@@ -291,13 +299,6 @@ def ecs_environment(sandbox, folder: Path) -> dict:
             "served": _served(box, 20),
             "version": version,
         }
-
-        # Alarms from real traffic: a version failing 30 % of real requests (each task's first few well, so every
-        # hook passes) deployed through a canary under load; ECS rolls it back on the error-rate alarm
-        # (deploymentConfiguration.alarms, rollback on) while it is still a canary.
-        run = bad_canary(box, {"SANDBOX_FAULT_ERROR_PERCENT": "30"})
-        latest = max(_ecs_deployments(box), key=lambda d: d["createdAt"])
-        seen["alarm"] = {"run": run, "latest": latest, "served": _served(box, 20)}
 
         # After all that: provision changes nothing, and the drift check finds nothing.
         seen["provision_again"] = box.playbook("playbooks/provision.yml").stdout
