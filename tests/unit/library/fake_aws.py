@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -39,6 +40,32 @@ class FakeService(Answers):
             service, region_name="eu-west-1", aws_access_key_id="testing", aws_secret_access_key="testing"
         )
         self.install(self.client)
+
+
+def fired_alarm_cloudwatch(requests: float = 100.0, errors: float = 15.0) -> tuple[FakeService, list]:
+    """CloudWatch after an error-rate alarm of the green target group fired and went back to OK: its history says
+    why, its target group's metrics say what it served. Returns the fake and the (start, end) of each history read."""
+    cloudwatch = FakeService("cloudwatch")
+    dims = [
+        {"Name": "LoadBalancer", "Value": "app/orders-prod/50dc6c495c0c9188"},
+        {"Name": "TargetGroup", "Value": "targetgroup/orders-prod-green/4a1b2c3d4e5f6a7b"},
+    ]
+    cloudwatch.handlers["DescribeAlarms"] = lambda p: {
+        "MetricAlarms": [{"AlarmName": p["AlarmNames"][0], "Dimensions": dims, "StateValue": "OK", "StateReason": "x"}]
+    }
+    windows: list = []
+
+    def history(params):
+        windows.append((params["StartDate"], params["EndDate"]))
+        fired = {"newState": {"stateValue": "ALARM", "stateReason": "Threshold Crossed: 1 datapoint [30]"}}
+        return {"AlarmHistoryItems": [{"HistoryData": json.dumps(fired), "HistoryItemType": "StateUpdate"}]}
+
+    cloudwatch.handlers["DescribeAlarmHistory"] = history
+    # errors counts twice (5XX and refused): 15 + 15 of 100.
+    cloudwatch.handlers["GetMetricStatistics"] = lambda p: {
+        "Datapoints": [{"Sum": {"RequestCount": requests}.get(p["MetricName"], errors)}]
+    }
+    return cloudwatch, windows
 
 
 EVENTS = (

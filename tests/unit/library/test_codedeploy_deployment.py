@@ -11,7 +11,7 @@ import pytest
 from ansible.module_utils.ecs_appspec import build_appspec, render_json, sha256
 from botocore.exceptions import EndpointConnectionError
 
-from tests.unit.library.fake_aws import FakeCodeDeploy, FakeService
+from tests.unit.library.fake_aws import FakeCodeDeploy, FakeService, fired_alarm_cloudwatch
 
 TASK_DEFINITION = "arn:aws:ecs:eu-west-1:123456789012:task-definition/orders:42"
 APPSPEC = build_appspec(TASK_DEFINITION, "web", 8000, hooks={"BeforeAllowTraffic": "orders-run-migrations"})
@@ -292,21 +292,7 @@ def test_a_deployment_stopped_by_an_alarm_says_why_it_fired_and_what_it_cost(run
         (0.0, {"status": "InProgress"}),
         (5.0, {"status": "Stopped", "errorInformation": {"code": "ALARM_ACTIVE", "message": activated}}),
     ]
-    cloudwatch = FakeService("cloudwatch")
-    dims = [
-        {"Name": "LoadBalancer", "Value": "app/orders-prod/50dc6c495c0c9188"},
-        {"Name": "TargetGroup", "Value": "targetgroup/orders-prod-green/4a1b2c3d4e5f6a7b"},
-    ]
-    cloudwatch.handlers["DescribeAlarms"] = lambda p: {
-        "MetricAlarms": [{"AlarmName": p["AlarmNames"][0], "Dimensions": dims, "StateValue": "OK", "StateReason": "x"}]
-    }
-    fired = {"newState": {"stateValue": "ALARM", "stateReason": "Threshold Crossed: 1 datapoint [30]"}}
-    cloudwatch.handlers["DescribeAlarmHistory"] = lambda p: {
-        "AlarmHistoryItems": [{"HistoryData": json.dumps(fired), "HistoryItemType": "StateUpdate"}]
-    }
-    cloudwatch.handlers["GetMetricStatistics"] = lambda p: {
-        "Datapoints": [{"Sum": {"RequestCount": 100.0}.get(p["MetricName"], 15.0)}]
-    }
+    cloudwatch, _ = fired_alarm_cloudwatch()
     result = run_module(module, BASE_ARGS, {"codedeploy": codedeploy, "cloudwatch": cloudwatch})
     assert result.failed
     assert "deployment Stopped (was InProgress): stopped by the alarm(s) orders-prod-error-rate-green" in [

@@ -11,7 +11,7 @@ import ecs_service_deployment as module
 import ecs_service_deployment_info as info
 import pytest
 
-from tests.unit.library.fake_aws import FakeClock, FakeService
+from tests.unit.library.fake_aws import FakeClock, FakeService, fired_alarm_cloudwatch
 
 CLUSTER, SERVICE = "orders-prod", "orders-prod"
 ARN = "arn:aws:ecs:eu-west-1:123456789012"
@@ -427,25 +427,7 @@ def test_a_deployment_rolled_back_by_an_alarm_says_why_it_fired_and_what_it_cost
             },
         ),
     ]
-    cloudwatch = FakeService("cloudwatch")
-    dims = [
-        {"Name": "LoadBalancer", "Value": "app/orders-prod/50dc6c495c0c9188"},
-        {"Name": "TargetGroup", "Value": "targetgroup/orders-prod-green/4a1b2c3d4e5f6a7b"},
-    ]
-    cloudwatch.handlers["DescribeAlarms"] = lambda p: {
-        "MetricAlarms": [{"AlarmName": p["AlarmNames"][0], "Dimensions": dims, "StateValue": "OK", "StateReason": "x"}]
-    }
-    windows = []
-
-    def history(params):
-        windows.append((params["StartDate"], params["EndDate"]))
-        fired = {"newState": {"stateValue": "ALARM", "stateReason": "Threshold Crossed: 1 datapoint [30]"}}
-        return {"AlarmHistoryItems": [{"HistoryData": json.dumps(fired), "HistoryItemType": "StateUpdate"}]}
-
-    cloudwatch.handlers["DescribeAlarmHistory"] = history
-    cloudwatch.handlers["GetMetricStatistics"] = lambda p: {
-        "Datapoints": [{"Sum": {"RequestCount": 100.0}.get(p["MetricName"], 15.0)}]
-    }
+    cloudwatch, windows = fired_alarm_cloudwatch()
     result = run_module(module, {**BASE, "task_definition": NEW_TD}, {"ecs": ecs, "cloudwatch": cloudwatch})
     assert result.failed
     assert "alarm(s) orders-prod-error-rate-green in ALARM" in result["msg"]
