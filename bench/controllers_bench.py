@@ -34,17 +34,8 @@ RATE = 30.0
 CONTROLLERS = {"codedeploy": ("inventories/local", "local"), "ecs": ("inventories/local-ecs", "ecs")}
 
 
-def watcher_for(box: Sandbox) -> ListenerWatcher:
-    """The production listener's weights: its rule's under ECS, its default action's under CodeDeploy."""
-    elbv2 = box.client("elbv2")
-    listener = box.listener_arn(PROD_PORT)
-    rules = elbv2.describe_rules(ListenerArn=listener)["Rules"]
-    rule = next((r["RuleArn"] for r in rules if not r["IsDefault"]), None)
-    return ListenerWatcher(elbv2, listener, rule_arn=rule)
-
-
 def one_deployment(box: Sandbox, version: str) -> dict:
-    watcher = watcher_for(box).start()
+    watcher = ListenerWatcher.production(box.client("elbv2"), box.listener_arn(PROD_PORT)).start()
     before = watcher.weights()
     serving = max(before, key=before.get)
     load = LoadGenerator(box.balancer["DNSName"], PROD_PORT, rate=RATE).start()

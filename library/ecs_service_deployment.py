@@ -205,7 +205,15 @@ except ImportError:  # pragma: no cover - AnsibleAWSModule reports it
     pass
 
 from ansible.module_utils.bluegreen_alarms import alarm_report
-from ansible.module_utils.bluegreen_ecs import STAGES, failure_message, is_failure, paused_hook, short, snapshot
+from ansible.module_utils.bluegreen_ecs import (
+    STAGES,
+    failed_hooks,
+    failure_message,
+    is_failure,
+    paused_hook,
+    short,
+    snapshot,
+)
 from ansible.module_utils.codedeploy import hook_logged_reason, retry_decorator
 from ansible.module_utils.deployment_wait import wait_as_asked
 from ansible.module_utils.ecs_deployment import (
@@ -241,9 +249,8 @@ def finish(module, result, snap, expect_failure=False):
         message = failure_message(snap)
         # Why it failed, where ECS does not say: the failed hooks' logs (the deploy credential may read the hook log
         # groups), and why the alarms that rolled it back fired (ECS only names them), as CodeDeploy's path says.
-        failed_hooks = [h for h in snap["hooks"] if h["status"] in ("FAILED", "TIMED_OUT")]
         explanations = (
-            (any(h["target_type"] == "AWS_LAMBDA" for h in failed_hooks), "hook_failure_reason", "The hook said",
+            (bool(failed_lambda_hooks(snap)), "hook_failure_reason", "The hook said",
              "logs", hook_reasons, "the failed hook's log for its reason"),
             (bool(snap["alarms"]["triggered"] and snap["timings"]["start_time"]), "alarm_failure_reason",
              "CloudWatch says", "cloudwatch", alarm_reasons, "why the alarms fired"),
@@ -263,13 +270,14 @@ def finish(module, result, snap, expect_failure=False):
     module.exit_json(**result)
 
 
+def failed_lambda_hooks(snap):
+    return [hook for hook in failed_hooks(snap) if hook["target_type"] == "AWS_LAMBDA"]
+
+
 def hook_reasons(logs_client, snap):
     """What each failed Lambda hook logged as its reason for this service deployment; None if nothing."""
-    reasons = [
-        hook_logged_reason(logs_client, hook["target"], short(snap["service_deployment_arn"]))
-        for hook in snap["hooks"]
-        if hook["status"] in ("FAILED", "TIMED_OUT") and hook["target_type"] == "AWS_LAMBDA"
-    ]
+    deployment = short(snap["service_deployment_arn"])
+    reasons = [hook_logged_reason(logs_client, hook["target"], deployment) for hook in failed_lambda_hooks(snap)]
     return "; ".join(r for r in reasons if r) or None
 
 

@@ -436,13 +436,18 @@ def progress_lines(previous: dict | None, current: dict) -> list[str]:
     return lines
 
 
+def failed_hooks(snap: dict) -> list[dict]:
+    """The hooks of the snapshot's current stage that failed or timed out."""
+    return [h for h in snap["hooks"] if h["status"] in ("FAILED", "TIMED_OUT")]
+
+
 def failure_message(snap: dict) -> str:
     """Why a deployment did not succeed, from what ECS says (status reason, rollback reason, alarms, hooks)."""
     parts = [f"service deployment {short(snap['service_deployment_arn'])} ended {snap['status']}"]
     if snap["stage"]:
         parts.append(f"at stage {snap['stage']}")
     message = " ".join(parts)
-    failed = [h for h in snap["hooks"] if h["status"] in ("FAILED", "TIMED_OUT")]
+    failed = failed_hooks(snap)
     if failed:
         message += "; hook " + ", ".join(f"{h['target']} {h['status']}" for h in failed)
     if snap["alarms"]["triggered"]:

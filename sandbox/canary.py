@@ -61,10 +61,7 @@ def bad_canary(box: Sandbox, environment: dict, *, rate: float = 60.0, workers: 
     old = box.versions_served(10)
     version = box.next_version()
     box.add_image(f"orders:{version}", faulty_image(box, environment))
-    elbv2, listener = box.client("elbv2"), box.listener_arn(PROD_PORT)
-    # The ECS controller moves the production listener rule's weights, CodeDeploy the listener's default action.
-    rule = next((r["RuleArn"] for r in elbv2.describe_rules(ListenerArn=listener)["Rules"] if not r["IsDefault"]), None)
-    watcher = ListenerWatcher(elbv2, listener, interval=0.05, rule_arn=rule).start()
+    watcher = ListenerWatcher.production(box.client("elbv2"), box.listener_arn(PROD_PORT), interval=0.05).start()
     load = LoadGenerator(box.balancer["DNSName"], PROD_PORT, path=PATH, rate=rate, workers=workers).start()
     started = time.time()
     try:

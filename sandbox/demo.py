@@ -238,10 +238,7 @@ def deploy_under_load(
     balancer = elbv2.describe_load_balancers(Names=[model["load_balancer"]])["LoadBalancers"][0]
     listeners = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
     production = next(listener for listener in listeners if listener["Port"] == 8080)
-    # The ECS controller moves the production listener rule's weights, CodeDeploy the listener's default action.
-    rules = elbv2.describe_rules(ListenerArn=production["ListenerArn"])["Rules"]
-    rule = next((r["RuleArn"] for r in rules if not r["IsDefault"]), None)
-    watcher = ListenerWatcher(elbv2, production["ListenerArn"], rule_arn=rule).start()
+    watcher = ListenerWatcher.production(elbv2, production["ListenerArn"]).start()
     load = LoadGenerator(balancer["DNSName"], 8080, rate=args.rate).start()
     time.sleep(2)
     print(f"Deploying version B ({args.version_b}) blue/green under steady load...", flush=True)

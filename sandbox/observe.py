@@ -108,6 +108,14 @@ class ListenerWatcher:
         self._names: dict[str, str] = {}
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    @classmethod
+    def production(cls, elbv2, listener_arn: str, interval: float = 0.1) -> ListenerWatcher:
+        """The production listener's watcher, whichever controller: the ECS controller moves its listener rule's
+        weights (the one rule that is not the default), CodeDeploy its default action's."""
+        rules = elbv2.describe_rules(ListenerArn=listener_arn)["Rules"]
+        rule = next((r["RuleArn"] for r in rules if not r["IsDefault"]), None)
+        return cls(elbv2, listener_arn, interval=interval, rule_arn=rule)
+
     def weights(self) -> dict[str, int]:
         if self.rule_arn:
             actions = self.elbv2.describe_rules(RuleArns=[self.rule_arn])["Rules"][0]["Actions"]
