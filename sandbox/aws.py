@@ -689,6 +689,56 @@ def patch_moto(plane: DataPlane) -> None:
     linger_lambda_network_interfaces(plane)
 
 
+def drain_deleted_services(plane: DataPlane) -> None:
+    """A service's name and lifecycle as the ECS API reference gives them; moto deleted at once and let a new
+    service replace an existing one of the same name."""
+    from moto.ecs.exceptions import InvalidParameterException
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    original_create_service = EC2ContainerServiceBackend.create_service
+
+    def create_service(self, cluster_str, service_name, *args, **kwargs):
+        # "If you attempt to create a new service with the same name as an existing service in either ACTIVE or
+        # DRAINING status, you receive an error" (DeleteService); moto replaced the existing one. The messages are
+        # ECS's as widely reported (assumed: the reference quotes none); an identical request is refused too
+        # (assumed: the stricter reading of idempotence).
+        cluster = self._get_cluster(cluster_str)
+        existing = self.services.get(f"{cluster.name}:{service_name}")
+        if existing is not None and existing.status == "DRAINING":
+            raise InvalidParameterException("Unable to Start a service that is still Draining.")
+        if existing is not None and existing.status == "ACTIVE":
+            raise InvalidParameterException("Creation of service was not idempotent.")
+        return original_create_service(self, cluster_str, service_name, *args, **kwargs)
+
+    EC2ContainerServiceBackend.create_service = create_service
+
+    # DeleteService: "if there are still running tasks that require cleanup, the service status moves from ACTIVE
+    # to DRAINING, and the service is no longer visible in ... ListServices. After all tasks have transitioned to
+    # either STOPPING or STOPPED status, the service status moves from DRAINING to INACTIVE." moto made it
+    # INACTIVE at once; the agent stops its tasks and makes it INACTIVE (sandbox/ecs_agent.py report).
+    original_delete_service = EC2ContainerServiceBackend.delete_service
+
+    def delete_service(self, cluster_name, service_name, force):
+        existing = self._get_service(cluster_name, service_name)
+        if existing.status != "ACTIVE":
+            return existing  # deleted already: as it is (assumed; the reference names no error for it)
+        service = original_delete_service(self, cluster_name, service_name, force)
+        service.status = "DRAINING"
+        plane.native.service_deleted(service)
+        return service
+
+    EC2ContainerServiceBackend.delete_service = delete_service
+
+    original_list_services = EC2ContainerServiceBackend.list_services
+
+    def list_services(self, cluster_str, *args, **kwargs):
+        arns = original_list_services(self, cluster_str, *args, **kwargs)
+        active = {s.arn for s in self.services.values() if s.status == "ACTIVE"}
+        return [arn for arn in arns if arn in active]
+
+    EC2ContainerServiceBackend.list_services = list_services
+
+
 def refuse_code_deploy_service_updates() -> None:
     """UpdateService on a CODE_DEPLOY service (API reference): only the desired count, deployment configuration,
     health check grace period, placement constraints and strategy, managed tags and tag propagation may
@@ -754,6 +804,21 @@ def patch_ecs_native(plane: DataPlane) -> None:
         current = (service.deployment_controller or {}).get("type") or "ECS"
         if wanted and wanted != current:
             return migrate_controller(self, service, service_properties, wanted, current)
+        new_definition = service_properties.get("task_definition")
+        configuration = service_properties.get("deployment_configuration") or native.configs.get(service.arn)
+        if (
+            current == "ECS"
+            and not native.is_blue_green(configuration)
+            and (
+                service_properties.get("force_new_deployment")
+                or (new_definition and new_definition.split("/")[-1] != (service.task_definition or "").split("/")[-1])
+            )
+        ):
+            # Refused rather than answered without a deployment (never kinder than AWS: nothing would run).
+            raise InvalidParameterException(
+                "Sandbox: rolling updates (deployment strategy ROLLING) are not modelled; a rolling service runs "
+                "its first revision only. Use a BLUE_GREEN, LINEAR or CANARY strategy, or a new service."
+            )
         previous = service.task_definition
         updated = original_update(self, service_properties)
         if "deployment_configuration" in service_properties:
@@ -1104,6 +1169,7 @@ def main() -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     plane = DataPlane(cfg)
     patch_moto(plane)
+    drain_deleted_services(plane)
     patch_ecs_native(plane)
     patch_service_quotas(plane)
     patch_simulate_principal_policy()

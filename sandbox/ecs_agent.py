@@ -223,6 +223,13 @@ class Agent:
                 running_total += running
                 pending_total += pending
             service.running_count, service.pending_count = running_total, pending_total
+            if service.status == "DRAINING" and not any(
+                t.cluster == service.cluster_name
+                and t.task.group == f"service:{service.name}"
+                and t.state in ("PENDING", "RUNNING", "DEACTIVATING")
+                for t in self.tasks.values()
+            ):
+                service.status = "INACTIVE"  # DeleteService: all its tasks STOPPING or STOPPED
 
     # --- transitions -------------------------------------------------------------------------------------
 

@@ -133,12 +133,16 @@ class Native:
         return (configuration or {}).get("strategy") in BLUE_GREEN
 
     def service_created(self, service, configuration: dict | None) -> None:
+        """A new ECS-controlled service runs its first revision, blue/green or rolling (ROLLING, the default
+        strategy: its tasks run in its target group, if it has one; later rolling updates are not modelled and
+        are refused, sandbox/aws.py)."""
         with self.lock:
             self.configs[service.arn] = dict(configuration or {})
-            if not self.is_blue_green(configuration) or not service.task_definition:
+            if (service.deployment_controller or {}).get("type", "ECS") != "ECS" or not service.task_definition:
                 return
             revision = self._revision(service)
-            group = self._group(service, revision, service.load_balancers[0]["targetGroupArn"])
+            target_group = (service.load_balancers or [{}])[0].get("targetGroupArn")
+            group = self._group(service, revision, target_group)
             arn = self._first_deployment(service, revision, group)
         threading.Thread(target=self._initial, args=(arn,), name=f"ecs-{arn[-8:]}", daemon=True).start()
 
@@ -226,6 +230,14 @@ class Native:
             arn = self._first_deployment(service, revision, group)
         log.info("service %s moved from CODE_DEPLOY to ECS: task set %s is revision %s", service.arn, task_set.id, arn)
         threading.Thread(target=self._initial, args=(arn,), name=f"ecs-{arn[-8:]}", daemon=True).start()
+
+    def service_deleted(self, service) -> None:
+        """DeleteService: the service's revisions no longer run (the agent stops their tasks); a new service of
+        the same name, once this one is INACTIVE, starts from nothing."""
+        with self.lock:
+            self.groups.pop(service.arn, None)
+            self.production.pop(service.arn, None)
+            self.configs.pop(service.arn, None)
 
     def groups_of(self, service) -> list[RevisionTasks]:
         with self.lock:
@@ -686,6 +698,8 @@ class Native:
     def _healthy(self, group: RevisionTasks, wanted: int) -> bool:
         """The group's targets are healthy in its target group, as ECS waits for a service's tasks to pass their
         load balancer health checks (while no listener routes to the group, registered is all that can be seen)."""
+        if not group.load_balancers:
+            return group.running_count >= wanted
         states = self._target_states(group)
         name = group.load_balancers[0]["targetGroupArn"].split(":targetgroup/")[-1].split("/")[0]
         if name not in self.plane.in_use:
@@ -693,10 +707,22 @@ class Native:
         return states.count("healthy") >= wanted
 
     def _target_states(self, group: RevisionTasks) -> list[str]:
+        """The health of the group's own tasks in its target group (another service's may share the group)."""
+        if not group.load_balancers:
+            return []
         target_group = self.plane.backend("elbv2").target_groups.get(group.load_balancers[0]["targetGroupArn"])
         if target_group is None:
             return []
-        return [self.plane.target_health(target_group, dict(t)).status for t in list(target_group.targets.values())]
+        mine = {
+            task.ip
+            for task in list(self.plane.agent.tasks.values())
+            if task.task_set_id == group.id and task.state in ("PENDING", "RUNNING")
+        }
+        return [
+            self.plane.target_health(target_group, dict(t)).status
+            for t in list(target_group.targets.values())
+            if t["Id"] in mine
+        ]
 
     def _weights(self, advanced: dict, rule_arn: str, blue: str | None, green: str, green_percent: float) -> None:
         """The rule forwards green_percent to the new revision's target group, the rest to the previous one, as
@@ -786,15 +812,18 @@ class Native:
             self.revisions[arn] = revision
         return revision
 
-    def _group(self, service, revision: dict, target_group_arn: str) -> RevisionTasks:
-        balancer = dict(revision["loadBalancers"][0])
-        balancer.pop("advancedConfiguration", None)
-        balancer["targetGroupArn"] = target_group_arn
+    def _group(self, service, revision: dict, target_group_arn: str | None) -> RevisionTasks:
+        balancers = []
+        if revision["loadBalancers"]:
+            balancer = dict(revision["loadBalancers"][0])
+            balancer.pop("advancedConfiguration", None)
+            balancer["targetGroupArn"] = target_group_arn
+            balancers.append(balancer)
         group = RevisionTasks(
             id=f"ecs-svc/{next(self.numbers)}{int(time.time()) % 10**6}",
             service_arn=service.arn,
             task_definition=revision["taskDefinition"],
-            load_balancers=[balancer],
+            load_balancers=balancers,
             network_configuration=revision.get("networkConfiguration"),
             launch_type=revision.get("launchType"),
             platform_version=revision.get("platformVersion"),

@@ -621,3 +621,73 @@ def test_a_target_group_no_listener_rule_forwards_to_rolls_the_deployment_back(e
     )
     time.sleep(1)  # the load balancer follows the restored rules
     assert env.versions() == before
+
+
+def _healthy(env: Environment, target_group: str) -> int:
+    health = env.client("elbv2").describe_target_health(TargetGroupArn=target_group)["TargetHealthDescriptions"]
+    return sum(t["TargetHealth"]["State"] == "healthy" for t in health)
+
+
+def _until(what: str, check, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if found := check():
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"{what}: not after {timeout:g}s")
+
+
+def test_a_service_is_replaced_under_its_name_while_a_rolling_bridge_serves_its_target_group(env: Environment) -> None:
+    """The way back from ECS to CODE_DEPLOY (docs/runbooks/migrate-controller.md) at the API: a rolling service on
+    the target group production uses serves while the ECS service drains (DRAINING, not listed, its name refused)
+    and, once INACTIVE, is created again under its name with the CODE_DEPLOY controller. Last in this module: the
+    service is CODE_DEPLOY afterwards."""
+    ecs, elbv2 = env.client("ecs"), env.client("elbv2")
+    (action,) = elbv2.describe_rules(RuleArns=[env.rules["prod"]])["Rules"][0]["Actions"]
+    serving = max(action["ForwardConfig"]["TargetGroups"], key=lambda g: g["Weight"])["TargetGroupArn"]
+    current = ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
+    version = env.versions(requests=1).most_common(1)[0][0]
+    shape = {
+        "cluster": CLUSTER,
+        "taskDefinition": current["taskDefinition"],
+        "launchType": "FARGATE",
+        "networkConfiguration": current["networkConfiguration"],
+        "loadBalancers": [{"targetGroupArn": serving, "containerName": "web", "containerPort": 8000}],
+    }
+    before = _healthy(env, serving)
+    ecs.create_service(serviceName="nat-bridge", desiredCount=1, **shape)  # the default: ECS controller, ROLLING
+    (bridge,) = ecs.list_service_deployments(cluster=CLUSTER, service="nat-bridge")["serviceDeployments"]
+    assert env.watch(bridge["serviceDeploymentArn"])[0]["status"] == "SUCCESSFUL"
+    # Its deployment succeeded once its own task was healthy, not the service's already there.
+    assert _healthy(env, serving) == before + 1
+    with pytest.raises(ecs.exceptions.InvalidParameterException, match=r"rolling updates .* are not modelled"):
+        ecs.update_service(cluster=CLUSTER, service="nat-bridge", forceNewDeployment=True)
+
+    ecs.delete_service(cluster=CLUSTER, service=SERVICE, force=True)
+    assert ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]["status"] == "DRAINING"
+    listed = ecs.list_services(cluster=CLUSTER)["serviceArns"]
+    assert [arn.rsplit("/", 1)[1] for arn in listed] == ["nat-bridge"]
+    with pytest.raises(ecs.exceptions.InvalidParameterException, match="still Draining"):
+        ecs.create_service(serviceName=SERVICE, desiredCount=2, **shape)
+    served: Counter = Counter()
+    while ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]["status"] == "DRAINING":
+        served += env.versions(requests=2)
+    assert set(served) <= {version}  # no failed request while the service's tasks drained: the bridge served
+    assert _healthy(env, serving) == 1
+
+    created = ecs.create_service(
+        serviceName=SERVICE, desiredCount=2, deploymentController={"type": "CODE_DEPLOY"}, **shape
+    )["service"]
+    assert [t["loadBalancers"][0]["targetGroupArn"] for t in created["taskSets"]] == [serving]
+    with pytest.raises(ecs.exceptions.InvalidParameterException, match="not idempotent"):
+        ecs.create_service(serviceName=SERVICE, desiredCount=2, **shape)
+    _until("the new service's two tasks healthy", lambda: _healthy(env, serving) == 3)
+    ecs.delete_service(cluster=CLUSTER, service="nat-bridge", force=True)
+    _until(
+        "the bridge INACTIVE",
+        lambda: ecs.describe_services(cluster=CLUSTER, services=["nat-bridge"])["services"][0]["status"] == "INACTIVE",
+    )
+    assert env.versions() == Counter({version: 20})
+    assert ecs.list_service_deployments(cluster=CLUSTER, service="nat-bridge")["serviceDeployments"][0]["status"] == (
+        "SUCCESSFUL"
+    )
