@@ -45,6 +45,12 @@ options:
         controller shifts traffic with them). An existing load balancer without them is an error, with the fix.
     type: bool
     default: false
+  serving_from_rules:
+    description:
+      - Read the production listener's rules without requiring them, so that I(serving_target_group_arn) comes from
+        a rule to the pair when there is one (the way back to CodeDeploy, which removes them).
+    type: bool
+    default: false
   target_group_settings:
     description:
       - What the inventory says of each target group, by the key M(community.aws.elb_target_group_info) returns
@@ -119,6 +125,14 @@ test_rule_arn:
   description: The test listener's rule that forwards to the pair, or C((created by this run)).
   returned: when listener_rules
   type: str
+serving_target_group_arn:
+  description:
+    - The target group production is served from - the one the production listener's rule to the pair gives the
+      most weight (read with I(listener_rules) or I(serving_from_rules), the ECS controller), else the one its
+      default action forwards to (CodeDeploy's).
+    - C((created by this run)) when there is no production listener yet.
+  returned: always
+  type: str
 drift:
   description: Each target group setting that differs from target_group_settings, as a sentence.
   returned: always
@@ -132,7 +146,7 @@ except ImportError:
     pass  # handled by AnsibleAWSModule
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible.module_utils.listener_rules import pair_rule
+from ansible.module_utils.listener_rules import pair_rule, serving
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
@@ -188,6 +202,15 @@ def pair_rules(rules_by_listener, summary):
     return found
 
 
+def serving_group(listeners, rules_by_listener, summary):
+    """The group production is served from: the production listener's rule to the pair, else its default action."""
+    listener = next((item for item in listeners if item["ListenerArn"] == summary["prod_listener_arn"]), None)
+    if listener is None:
+        return PREDICTED
+    rule = pair_rule(rules_by_listener.get(listener["ListenerArn"], []), set(summary["target_group_arns"]))
+    return serving(rule["Actions"] if rule else listener.get("DefaultActions") or []) or PREDICTED
+
+
 def missing_rules(balancer, rules, params):
     """The error when an existing load balancer lacks a listener rule to the pair (None when both are there)."""
     if balancer is None:
@@ -240,8 +263,8 @@ def read(module, client):
                     group["DeregistrationDelayTimeoutSeconds"] = int(attribute["Value"])
             target_groups[name] = group
         rules_by_listener = {}
-        if params["listener_rules"]:
-            for listener in listeners:
+        for listener in listeners:
+            if params["listener_rules"] or (params["serving_from_rules"] and listener["Port"] == params["prod_port"]):
                 paginator = client.get_paginator("describe_rules")
                 rules_by_listener[listener["ListenerArn"]] = paginator.paginate(
                     ListenerArn=listener["ListenerArn"]
@@ -260,6 +283,7 @@ def main():
             test_port=dict(type="int", required=True),
             https=dict(type="bool", default=False),
             listener_rules=dict(type="bool", default=False),
+            serving_from_rules=dict(type="bool", default=False),
             target_group_settings=dict(type="dict", default={}),
         ),
         supports_check_mode=True,
@@ -270,6 +294,7 @@ def main():
     if error:
         module.fail_json(msg=error)
     summary = summarize(balancer, listeners, target_groups, module.params)
+    summary["serving_target_group_arn"] = serving_group(listeners, rules_by_listener, summary)
     if module.params["listener_rules"]:
         summary.update(pair_rules(rules_by_listener, summary))
         error = missing_rules(balancer, summary, module.params)

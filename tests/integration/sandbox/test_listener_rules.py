@@ -126,3 +126,18 @@ def test_a_rules_weights_change_without_a_reload(balancer) -> None:
     served = Counter(_get(port, "/items", headers={"Host": "shop.example.com"})[1] for _ in range(10))
     assert served == Counter({"green": 10})
     assert _get(port, "/items") == (200, "blue")
+
+
+def test_a_deleted_rule_no_longer_routes_and_the_default_action_serves(balancer) -> None:
+    haproxy, desired, port = balancer
+    key = next(iter(desired.rules))
+    assert _get(port, "/items", headers={"X-Canary": "yes"}) == (200, "green")
+    desired.rules[key] = [rule for rule in desired.rules[key] if rule.priority != 10]  # DeleteRule
+    haproxy.apply(desired)
+    # A reload: the new worker takes over shortly after (as an ELB change applies eventually), no request fails.
+    deadline = time.monotonic() + 10
+    while _get(port, "/items", headers={"X-Canary": "yes"}) == (200, "green") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    served = Counter(_get(port, "/items", headers={"X-Canary": "yes"})[1] for _ in range(10))
+    assert served == Counter({"blue": 10})  # the default action
+    assert _get(port, "/forbidden/x") == (403, "no")  # the other rules stay

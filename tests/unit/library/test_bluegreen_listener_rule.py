@@ -55,3 +55,77 @@ def test_a_pair_that_is_not_two_groups_is_refused_before_any_call(run_module) ->
     assert result.failed
     assert "must name the pair's two groups" in result["msg"]
     assert fake.calls == []
+
+
+def listener_with(rules: list[dict], default_to: str | None) -> FakeService:
+    fake = elbv2(rules)
+    state = {
+        "DefaultActions": [{"Type": "forward", "TargetGroupArn": default_to}]
+        if default_to
+        else [{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "503"}}]
+    }
+    fake.handlers["DescribeListeners"] = lambda p: {"Listeners": [{"ListenerArn": LISTENER, **state}]}
+
+    def modify(params):
+        state["DefaultActions"] = params["DefaultActions"]
+        return {"Listeners": [{"ListenerArn": LISTENER, **state}]}
+
+    def delete(params):
+        rules[:] = [r for r in rules if r["RuleArn"] != params["RuleArn"]]
+        return {}
+
+    fake.handlers["ModifyListener"] = modify
+    fake.handlers["DeleteRule"] = delete
+    return fake
+
+
+def pair(serving_weight: int, other_weight: int) -> dict:
+    return {
+        "RuleArn": f"{LISTENER}/pair",
+        "Priority": "10",
+        "IsDefault": False,
+        "Actions": [
+            {
+                "Type": "forward",
+                "ForwardConfig": {
+                    "TargetGroups": [
+                        {"TargetGroupArn": GREEN, "Weight": serving_weight},
+                        {"TargetGroupArn": BLUE, "Weight": other_weight},
+                    ]
+                },
+            }
+        ],
+    }
+
+
+def test_absent_hands_the_rules_traffic_to_the_default_action_first_then_deletes_the_rule(run_module) -> None:
+    rules = [pair(100, 0), DEFAULT]
+    fake = listener_with(rules, default_to=None)  # an ECS-native environment's listener: a fixed response
+    args = {"listener_arn": LISTENER, "target_group_arns": [GREEN, BLUE], "state": "absent"}
+    predicted = run_module(module, args, {"elbv2": fake}, check_mode=True)
+    assert predicted["changed"] is True
+    assert predicted["default_action_changed"] is True
+    assert predicted["removed_rule_arns"] == [f"{LISTENER}/pair"]
+    assert [name for name, _ in fake.calls] == ["DescribeRules", "DescribeListeners"]  # nothing written
+    done = run_module(module, args, {"elbv2": fake})
+    assert done["changed"] is True
+    writes = [(name, params) for name, params in fake.calls if name in ("ModifyListener", "DeleteRule")]
+    # In that order: the default action serves the same group before the rule goes.
+    assert writes == [
+        ("ModifyListener", {"ListenerArn": LISTENER, "DefaultActions": [{"Type": "forward", "TargetGroupArn": GREEN}]}),
+        ("DeleteRule", {"RuleArn": f"{LISTENER}/pair"}),
+    ]
+    again = run_module(module, args, {"elbv2": fake})
+    assert again["changed"] is False
+    assert again["removed_rule_arns"] == []
+
+
+def test_absent_refuses_while_the_rule_sends_traffic_to_the_other_group(run_module) -> None:
+    rules = [pair(90, 10), DEFAULT]
+    fake = listener_with(rules, default_to=GREEN)
+    args = {"listener_arn": LISTENER, "target_group_arns": [GREEN, BLUE], "state": "absent"}
+    result = run_module(module, args, {"elbv2": fake})
+    assert result.failed
+    assert f"still forwards weight 10 to {BLUE}" in result["msg"]
+    assert "Nothing changed" in result["msg"]
+    assert not [name for name, _ in fake.calls if name in ("ModifyListener", "DeleteRule")]

@@ -159,3 +159,33 @@ def test_an_existing_load_balancer_without_rules_fails_with_the_migration_pointe
     plain = elbv2()
     assert not run_module(module, ARGS, {"elbv2": plain}).failed
     assert "DescribeRules" not in [name for name, _ in plain.calls]
+
+
+def test_the_serving_group_is_the_production_rules_heaviest_else_the_default_actions(run_module) -> None:
+    blue, green = (TG.format(color, "73e2d6bc24d8a067") for color in ("blue", "green"))
+    fake = elbv2()
+    found = {p: rules(listener(p)["ListenerArn"]) for p in (443, 8443)}
+    # ECS shifted production to green: the rule's weights say so, whatever the default action says.
+    found[443][0]["Actions"][0]["ForwardConfig"]["TargetGroups"][0]["Weight"] = 0
+    found[443][0]["Actions"][0]["ForwardConfig"]["TargetGroups"][1]["Weight"] = 100
+    fake.handlers["DescribeRules"] = lambda p: {"Rules": found[int(p["ListenerArn"].rsplit("/", 1)[1])]}
+    fake.handlers["DescribeListeners"] = lambda p: {
+        "Listeners": [
+            {**listener(port), "DefaultActions": [{"Type": "forward", "TargetGroupArn": blue}]} for port in (443, 8443)
+        ]
+    }
+    assert run_module(module, {**ARGS, "listener_rules": True}, {"elbv2": fake})["serving_target_group_arn"] == green
+    # Read without requiring them (the way back to CodeDeploy): the rule still wins; once gone, the default action.
+    assert run_module(module, {**ARGS, "serving_from_rules": True}, {"elbv2": fake})["serving_target_group_arn"] == (
+        green
+    )
+    found[443] = found[443][1:]
+    assert run_module(module, {**ARGS, "serving_from_rules": True}, {"elbv2": fake})["serving_target_group_arn"] == (
+        blue
+    )
+    # CodeDeploy's listeners: the default action serves.
+    assert run_module(module, ARGS, {"elbv2": fake})["serving_target_group_arn"] == blue
+    # No load balancer yet: predicted.
+    assert run_module(module, ARGS, {"elbv2": elbv2(balancer=False)})["serving_target_group_arn"] == (
+        "(created by this run)"
+    )
