@@ -100,6 +100,9 @@ def names(app: str, env: str, service: str | None = None) -> dict:
         "cluster": environment,
         # The service's own.
         "ecs_service": name,
+        # The way back from the ECS controller to CodeDeploy's serves from it while the service is replaced
+        # (playbooks/migrate_controller.yml); it exists only then.
+        "bridge_service": f"{name}-bridge",
         "task_family": name,
         "log_group": f"/ecs/{name}",
         "codedeploy_application": name,

@@ -21,6 +21,7 @@ import boto3
 import httpx2 as httpx
 
 from module_utils.bluegreen_model import names
+from module_utils.listener_rules import pair_rule, serving
 from sandbox import cli as sandbox_cli
 from sandbox import config as sandbox_config
 
@@ -227,7 +228,9 @@ class Sandbox:
         user of each access (inventories/local), so each playbook signs with exactly its own access."""
         return self.playbook("playbooks/operator_access.yml", *extra)
 
-    def start_playbook(self, name: str, *extra: str) -> subprocess.Popen[str]:
+    def start_playbook(self, name: str, *extra: str, new_session: bool = False) -> subprocess.Popen[str]:
+        """The playbook running (new_session: in a process group of its own, to be killed whole, as a lost
+        terminal or a cancelled AWX job would stop it)."""
         return subprocess.Popen(
             self._ansible_playbook(name, extra),
             cwd=REPO,
@@ -235,6 +238,7 @@ class Sandbox:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=new_session,
         )
 
     def next_version(self) -> str:
@@ -260,6 +264,35 @@ class Sandbox:
             LoadBalancerArn=self.balancer_of(service)["LoadBalancerArn"]
         )["Listeners"]
         return next(listener["ListenerArn"] for listener in listeners if listener["Port"] == port)
+
+    def listener_rules(self, service: str | None = None) -> dict[int, list[dict]]:
+        """Each listener's rules other than its default one, by port."""
+        elbv2 = self.client("elbv2")
+        listeners = elbv2.describe_listeners(LoadBalancerArn=self.balancer_of(service)["LoadBalancerArn"])["Listeners"]
+        return {
+            listener["Port"]: [
+                rule
+                for rule in elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]
+                if not rule["IsDefault"]
+            ]
+            for listener in listeners
+        }
+
+    def serving_target_group(self, service: str | None = None) -> str | None:
+        """The name of the target group production is served from: the group the production listener's rule to the
+        pair gives the most weight (the ECS controller), else the one its default action forwards to (CodeDeploy)."""
+        elbv2 = self.client("elbv2")
+        groups = {
+            g["TargetGroupArn"]
+            for g in elbv2.describe_target_groups(Names=self.names(service)["target_groups"])["TargetGroups"]
+        }
+        rule = pair_rule(self.listener_rules(service)[PROD_PORT], groups)
+        if rule is not None:
+            arn = serving(rule["Actions"])
+        else:
+            (listener,) = elbv2.describe_listeners(ListenerArns=[self.listener_arn(PROD_PORT, service)])["Listeners"]
+            arn = serving(listener["DefaultActions"])
+        return arn.split(":targetgroup/")[1].split("/")[0] if arn else None
 
     def url(self, port: int = PROD_PORT, service: str | None = None) -> str:
         return f"http://{self.balancer_of(service)['DNSName']}:{port}"

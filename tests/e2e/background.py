@@ -6,7 +6,9 @@ environment but the sandbox. The test that owns one waits for its outcome and as
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import socket
 import ssl
 import time
@@ -314,7 +316,9 @@ def migration_environment(sandbox, folder: Path) -> dict:
     """A CodeDeploy environment of its own (`mig`, inventories/local's settings) moved to the ECS controller by
     playbooks/migrate_controller.yml under steady load: refused while a CodeDeploy deployment is active, then moved
     with production on the group CodeDeploy left it on; deployed through ECS afterwards; moved again: nothing to do.
-    Returns what each step saw."""
+    Then the way back under load: the service replaced under its name while a bridge serves the group ECS left
+    production on; deployed through CodeDeploy afterwards; moved back again: nothing to do. Returns what each step
+    saw."""
     sandbox.client("secretsmanager").create_secret(Name="orders-mig/api-token", SecretString="mig-token-not-a-secret")
     extra = folder / "mig.json"
     extra.write_text(
@@ -374,6 +378,60 @@ def migration_environment(sandbox, folder: Path) -> dict:
         seen["deployed"] = {"code": deployed.returncode, "output": deployed.stdout, "served": _served(box, 20)}
         seen["deployed"]["version"] = version
         seen["again"] = box.playbook("playbooks/migrate_controller.yml", *ecs).stdout
+
+        # The way back, under load: the inventory says codedeploy again.
+        codedeploy = ["-e", f"@{extra}", "-e", "bluegreen_controller=codedeploy"]
+        seen["serving_before_back"] = box.serving_target_group()
+        client = box.client("ecs")
+        load = LoadGenerator(box.balancer["DNSName"], PROD_PORT, rate=30).start()
+        try:
+            time.sleep(2)
+            # Killed once the ECS service is gone, the bridge serving alone (a lost terminal, a cancelled job)...
+            first = box.start_playbook("playbooks/migrate_controller.yml", *codedeploy, new_session=True)
+            box.wait_for(
+                "the ECS service deleted by the way back",
+                lambda: (
+                    first.poll() is not None
+                    or client.describe_services(cluster="orders-mig", services=["orders-mig"])["services"][0]["status"]
+                    == "INACTIVE"
+                ),
+                timeout=600,
+            )
+            os.killpg(first.pid, signal.SIGKILL)
+            output, _ = first.communicate(timeout=60)
+            seen["interrupted"] = {
+                "code": first.returncode,
+                "output": output,
+                "listed": [arn.rsplit("/", 1)[1] for arn in client.list_services(cluster="orders-mig")["serviceArns"]],
+            }
+            # ... then run again: it goes on where it stopped.
+            back = box.playbook("playbooks/migrate_controller.yml", *codedeploy, check=False)
+            time.sleep(2)
+        finally:
+            samples = load.stop()
+        ecs = codedeploy if back.returncode == 0 else ecs  # what the teardown below is told
+        seen["back"] = {
+            "code": back.returncode,
+            "output": back.stdout,
+            "samples": len(samples),
+            "failed": [repr(s) for s in LoadGenerator.failed(samples)],
+            "by_version": dict(LoadGenerator.by_version(samples)),
+            "served": _served(box, 20),
+            "serving": box.serving_target_group(),
+            "rules": box.listener_rules(),
+        }
+        service = client.describe_services(cluster="orders-mig", services=["orders-mig"])["services"][0]
+        seen["back"]["service"] = {
+            "controller": service["deploymentController"]["type"],
+            "task_sets": service.get("taskSets", []),
+            "listed": [arn.rsplit("/", 1)[1] for arn in client.list_services(cluster="orders-mig")["serviceArns"]],
+            "applications": box.client("codedeploy").list_applications()["applications"],
+        }
+        version = box.next_version()
+        redeployed = box.playbook("deploy.yml", *codedeploy, "-e", f"image_tag={version}", check=False)
+        seen["redeployed"] = {"code": redeployed.returncode, "output": redeployed.stdout, "served": _served(box, 20)}
+        seen["redeployed"]["version"] = version
+        seen["back_again"] = box.playbook("playbooks/migrate_controller.yml", *codedeploy).stdout
     finally:
         seen["teardown"] = box.playbook("playbooks/teardown.yml", *ecs, check=False).stdout
     return seen

@@ -195,5 +195,41 @@ def test_a_moved_service_deploys_through_ecs_and_a_second_move_changes_nothing(m
     assert deployed["code"] == 0, deployed["output"][-4000:]
     assert "deployment SUCCESSFUL" in words(deployed["output"])
     assert deployed["served"] == {deployed["version"]: 20}
-    assert "is ECS-native already: nothing to move" in words(migration["again"])
+    assert "is deployed by ECS itself already, as inventories/mig says: nothing to move" in words(migration["again"])
     assert "is torn down" in migration["teardown"]
+
+
+def test_the_way_back_replaces_the_service_under_load_without_a_failed_request(migration):
+    """ECS -> CodeDeploy (AWS documents no in-place move back): a bridge serves the group ECS left production on
+    while the service is replaced under its name as a CODE_DEPLOY service in that group. The first run is killed
+    once the ECS service is gone; the second goes on from there. The load ran across both."""
+    interrupted = migration["interrupted"]
+    assert interrupted["code"] == -9, interrupted["output"][-3000:]  # killed, not ended
+    assert interrupted["listed"] == ["orders-mig-bridge"]  # the service deleted, the bridge serving alone
+    back = migration["back"]
+    assert back["code"] == 0, back["output"][-4000:]
+    assert back["failed"] == [], back["failed"][:5]
+    assert back["samples"] > 100
+    version = migration["deployed"]["version"]
+    assert back["by_version"] == {version: back["samples"]}  # the same version throughout: nothing was deployed
+    assert back["served"] == {version: 20}
+    # Production stays on the group ECS left it on, now through the listeners' default actions: no rule is left.
+    assert back["serving"] == migration["serving_before_back"]
+    assert back["rules"] == {8080: [], 8443: []}
+    service = back["service"]
+    assert service["controller"] == "CODE_DEPLOY"
+    (task_set,) = service["task_sets"]
+    assert f":targetgroup/{back['serving']}/" in task_set["loadBalancers"][0]["targetGroupArn"]
+    assert service["listed"] == ["orders-mig"]  # the bridge is gone
+    assert "orders-mig" in service["applications"]
+    output = words(back["output"])
+    assert "is deployed by CodeDeploy again" in output
+
+
+def test_a_service_moved_back_deploys_through_codedeploy_and_a_second_move_changes_nothing(migration):
+    redeployed = migration["redeployed"]
+    assert redeployed["code"] == 0, redeployed["output"][-4000:]
+    assert redeployed["served"] == {redeployed["version"]: 20}
+    assert "is deployed by CodeDeploy already, as inventories/mig says: nothing to move" in words(
+        migration["back_again"]
+    )
