@@ -312,6 +312,19 @@ def ecs_environment(sandbox, folder: Path) -> dict:
     return seen
 
 
+def _under_load(box, run, samples: list) -> dict:
+    """What a playbook run under load saw: its exit code and output, the requests (failed, by version) and what
+    production serves afterwards."""
+    return {
+        "code": run.returncode,
+        "output": run.stdout,
+        "samples": len(samples),
+        "failed": [repr(s) for s in LoadGenerator.failed(samples)],
+        "by_version": dict(LoadGenerator.by_version(samples)),
+        "served": _served(box, 20),
+    }
+
+
 def migration_environment(sandbox, folder: Path) -> dict:
     """A CodeDeploy environment of its own (`mig`, inventories/local's settings) moved to the ECS controller by
     playbooks/migrate_controller.yml under steady load: refused while a CodeDeploy deployment is active, then moved
@@ -356,14 +369,7 @@ def migration_environment(sandbox, folder: Path) -> dict:
             time.sleep(2)
         finally:
             samples = load.stop()
-        seen["moved"] = {
-            "code": moved.returncode,
-            "output": moved.stdout,
-            "samples": len(samples),
-            "failed": [repr(s) for s in LoadGenerator.failed(samples)],
-            "by_version": dict(LoadGenerator.by_version(samples)),
-            "served": _served(box, 20),
-        }
+        seen["moved"] = _under_load(box, moved, samples)
         service = box.client("ecs").describe_services(cluster="orders-mig", services=["orders-mig"])["services"][0]
         seen["service"] = {
             "controller": service["deploymentController"]["type"],
@@ -411,12 +417,7 @@ def migration_environment(sandbox, folder: Path) -> dict:
             samples = load.stop()
         ecs = codedeploy if back.returncode == 0 else ecs  # what the teardown below is told
         seen["back"] = {
-            "code": back.returncode,
-            "output": back.stdout,
-            "samples": len(samples),
-            "failed": [repr(s) for s in LoadGenerator.failed(samples)],
-            "by_version": dict(LoadGenerator.by_version(samples)),
-            "served": _served(box, 20),
+            **_under_load(box, back, samples),
             "serving": box.serving_target_group(),
             "rules": box.listener_rules(),
         }
