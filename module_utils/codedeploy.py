@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 from ansible.module_utils.bluegreen_alarms import activated_alarms, alarm_report
@@ -361,10 +362,25 @@ def hook_failure_reason(logs_client, snap):
     return hook_logged_reason(logs_client, function, snap["deployment_id"], started)
 
 
+# CloudWatch Logs receives a function's output asynchronously: the failed hook's line can arrive after the
+# deployment has ended (Lambda sends it once the invocation that reported the failure returns). A reason not there
+# yet is looked for again, every second, for this long.
+LOG_DELIVERY_SECONDS = 15
+
+
 def hook_logged_reason(logs_client, function: str, deployment_id: str, started: str | None = None):
     """`<function>: <reason>` from the last line a hook logged for this deployment with a reason (hooks/common.py
-    logs one JSON line per invocation with deployment_id and reason), or None. The ECS controller's hooks log the
-    service deployment's id (the last part of its ARN)."""
+    logs one JSON line per invocation with deployment_id and reason), or None once LOG_DELIVERY_SECONDS have passed
+    without one. The ECS controller's hooks log the service deployment's id (the last part of its ARN)."""
+    deadline = time.monotonic() + LOG_DELIVERY_SECONDS
+    while True:
+        reason = _logged_reason(logs_client, function, deployment_id, started)
+        if reason or time.monotonic() >= deadline:
+            return f"{function}: {reason}" if reason else None
+        time.sleep(1)
+
+
+def _logged_reason(logs_client, function: str, deployment_id: str, started: str | None) -> str | None:
     request: dict[str, object] = {
         "logGroupName": f"/aws/lambda/{function}",
         "filterPattern": f'"{deployment_id}"',
@@ -387,7 +403,7 @@ def hook_logged_reason(logs_client, function: str, deployment_id: str, started: 
             continue
         if isinstance(line, dict) and line.get("deployment_id") == deployment_id and line.get("reason"):
             reason = line["reason"]
-    return f"{function}: {reason}" if reason else None
+    return reason
 
 
 def alarm_failure_reason(cloudwatch_client, snap):

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
+
 from ansible.module_utils.codedeploy import (
+    LOG_DELIVERY_SECONDS,
     desired_group,
     failure_message,
     group_changes,
+    hook_logged_reason,
     progress_lines,
     snapshot,
     traffic_routing_config,
 )
+
+from tests.unit.library.fake_aws import FakeService
 
 
 def _snap(status="InProgress", events=None, weights=None, **info):
@@ -60,3 +66,22 @@ def test_routing_configs_have_the_api_shape() -> None:
         "timeBasedCanary": {"canaryPercentage": 10, "canaryInterval": 15},
     }
     assert traffic_routing_config("AllAtOnce") == {"type": "AllAtOnce"}
+
+
+def test_a_hook_reason_that_reaches_cloudwatch_late_is_still_found_and_the_wait_is_bounded(clock) -> None:
+    """Lambda's output reaches CloudWatch Logs after the invocation that reported the failure returns: the deploy
+    may read the log group before the hook's line is there."""
+    line = json.dumps({"message": "Failed", "deployment_id": "d-1", "reason": "GET /ready answered 503"})
+    logs = FakeService("logs")
+    logs.handlers["FilterLogEvents"] = lambda p: {
+        "events": [{"message": f"[ERROR]\tt\tid\t{line}"}] if clock.now >= 3 else []
+    }
+    assert hook_logged_reason(logs.client, "orders-validate-test-traffic", "d-1") == (
+        "orders-validate-test-traffic: GET /ready answered 503"
+    )
+    assert clock.now == 3  # looked again every second until it arrived
+    nothing = FakeService("logs")
+    nothing.handlers["FilterLogEvents"] = lambda p: {"events": []}
+    clock.now = 0
+    assert hook_logged_reason(nothing.client, "orders-validate-test-traffic", "d-1") is None
+    assert clock.now == LOG_DELIVERY_SECONDS
