@@ -50,6 +50,8 @@ options:
       - With O(state=absent), a config another deployment group still uses is kept (unchanged, C(used_by) names
         the groups) instead of failing. A config is the account's, shared by every group that names it, so the
         teardown of one service keeps it for the others.
+      - The groups of applications the caller may not read (an environment's operator reads its own) are not
+        searched - CodeDeploy refuses to delete a config in use, and the config is then kept too.
     type: bool
     default: false
 extends_documentation_fragment:
@@ -162,13 +164,21 @@ def users_of(module, client, name):
         module.fail_json_aws(e, msg=f"Unable to find the deployment groups that use {name}")
 
 
-def delete(module, client, name):
+def delete(module, client, name, unreadable, keep=False):
     try:
         client.delete_deployment_config(deploymentConfigName=name, aws_retry=True)
     except client.exceptions.DeploymentConfigInUseException:
+        # A group of an application this caller cannot read, or a deployment in progress.
+        where = f"a deployment group of {', '.join(unreadable)} or " if unreadable else ""
+        if keep:
+            module.exit_json(
+                changed=False,
+                used_by=[],
+                msg=f"Deployment config {name} is kept: CodeDeploy says {where}a deployment in progress uses it",
+            )
         module.fail_json(
-            msg=f"Deployment config {name} is in use by a deployment in progress; try again when it ends",
-            used_by=users_of(module, client, name),
+            msg=f"Deployment config {name} is in use by {where}a deployment in progress; try again when it ends",
+            used_by=users_of(module, client, name)[0],
         )
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
         module.fail_json_aws(e, msg=f"Unable to delete deployment config {name}")
@@ -186,7 +196,7 @@ def create(module, client, name, routing):
 def ensure_absent(module, client, name, existing):
     if existing is None:
         module.exit_json(changed=False)
-    used_by = users_of(module, client, name)
+    used_by, unreadable = users_of(module, client, name)
     if used_by and module.params["keep_when_used"]:
         module.exit_json(
             changed=False, used_by=used_by, msg=f"Deployment config {name} is kept: {', '.join(used_by)} use it"
@@ -198,7 +208,7 @@ def ensure_absent(module, client, name, existing):
             used_by=used_by,
         )
     if not module.check_mode:
-        delete(module, client, name)
+        delete(module, client, name, unreadable, keep=module.params["keep_when_used"])
     module.exit_json(changed=True, diff={"before": view(existing), "after": {}})
 
 
@@ -253,7 +263,7 @@ def main():
                 "deployment group uses it), or give the new definition another name.",
                 diff=diff,
             )
-        used_by = users_of(module, client, name)
+        used_by, unreadable = users_of(module, client, name)
         if used_by:
             module.fail_json(
                 msg=f"Deployment config {name} must be replaced ({describe(current)} -> {describe(wanted)}) but is "
@@ -265,7 +275,7 @@ def main():
     if module.check_mode:
         module.exit_json(changed=True, diff=diff)
     if existing is not None:
-        delete(module, client, name)
+        delete(module, client, name, unreadable)
     create(module, client, name, desired)
     module.exit_json(changed=True, deployment_config=view(get_config(module, client, name)), diff=diff)
 

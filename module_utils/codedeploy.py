@@ -20,6 +20,7 @@ from ansible.module_utils.deployment_wait import BotoConnectionError, Watcher, i
 from ansible.module_utils.ecs_appspec import AppSpecError, parse, task_definition_of
 
 try:
+    import botocore.exceptions
     from ansible_collections.amazon.aws.plugins.module_utils.botocore import paginated_query_with_retries
     from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 except ImportError:  # pragma: no cover - the collection is a declared dependency
@@ -793,10 +794,19 @@ def normalize_routing(config):
 
 
 def groups_using_config(client, config_name):
-    """Every (application, group) whose deployment config is `config_name`, across the account/region."""
-    users = []
+    """(users, unreadable): every application/group whose deployment config is `config_name`, across the
+    account/region, and the applications whose groups the caller may not read (an environment's operator may read
+    its own applications only: whether another's groups use the config is then CodeDeploy's to say, as
+    DeleteDeploymentConfig refuses a config in use)."""
+    users, unreadable = [], []
     for application in _paginated(client, "list_applications", "applications"):
-        group_names = _paginated(client, "list_deployment_groups", "deploymentGroups", applicationName=application)
+        try:
+            group_names = _paginated(client, "list_deployment_groups", "deploymentGroups", applicationName=application)
+        except botocore.exceptions.ClientError as e:
+            if e.response.get("Error", {}).get("Code") not in ("AccessDenied", "AccessDeniedException"):
+                raise
+            unreadable.append(application)
+            continue
         for chunk in _chunks(group_names):
             response = client.batch_get_deployment_groups(
                 applicationName=application, deploymentGroupNames=chunk, aws_retry=True
@@ -804,4 +814,4 @@ def groups_using_config(client, config_name):
             for group in response.get("deploymentGroupsInfo", []):
                 if group.get("deploymentConfigName") == config_name:
                     users.append(f"{application}/{group['deploymentGroupName']}")
-    return users
+    return users, unreadable

@@ -196,7 +196,7 @@ def test_a_moved_service_deploys_through_ecs_and_a_second_move_changes_nothing(m
     assert "deployment SUCCESSFUL" in words(deployed["output"])
     assert deployed["served"] == {deployed["version"]: 20}
     assert "is deployed by ECS itself already, as inventories/mig says: nothing to move" in words(migration["again"])
-    assert "is torn down" in migration["teardown"]
+    assert "is torn down" in migration["teardown"], migration["teardown"][-4000:]
 
 
 def test_the_way_back_replaces_the_service_under_load_without_a_failed_request(migration):

@@ -451,6 +451,9 @@ class FakeCodeDeployResources(FakeService):
         return {"deploymentConfigId": self.configs[name]["deploymentConfigId"]}
 
     def _delete_config(self, params):
+        # "A deployment configuration cannot be deleted if it is currently in use."
+        if any(g.get("deploymentConfigName") == params["deploymentConfigName"] for g in self.groups.values()):
+            raise AwsError("DeploymentConfigInUseException", "The deployment configuration is in use.")
         del self.configs[params["deploymentConfigName"]]
 
     def _tag(self, params):

@@ -8,6 +8,7 @@ import codedeploy_deployment_config
 import codedeploy_deployment_group
 import pytest
 
+from tests.botocore_fake import AwsError
 from tests.unit.library.fake_aws import FakeCodeDeployResources
 
 LISTENER = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/orders-prod/0123456789abcdef/{}"
@@ -388,5 +389,42 @@ def test_config_delete_refuses_while_a_group_uses_it(run_module, with_applicatio
         {"application_name": "orders", "name": "orders-prod", "state": "absent"},
         {"codedeploy": codedeploy},
     )
+    assert run_module(codedeploy_deployment_config, args, {"codedeploy": codedeploy})["changed"] is True
+    assert "orders-linear-10-every-5" not in codedeploy.configs
+
+
+def test_config_absent_leaves_unreadable_applications_to_codedeploy(run_module, with_application) -> None:
+    """An environment's operator reads its own applications only: another's groups (AccessDenied) are not
+    searched, and CodeDeploy's refusal to delete a config in use keeps it."""
+    codedeploy = with_application
+    run_module(
+        codedeploy_deployment_config,
+        {"name": "orders-linear-10-every-5", "traffic_routing": LINEAR},
+        {"codedeploy": codedeploy},
+    )
+    run_module(codedeploy_deployment_group, GROUP_ARGS, {"codedeploy": codedeploy})
+    listed = codedeploy.handlers["ListDeploymentGroups"]
+
+    def list_groups(params):
+        if params["applicationName"] == "orders":
+            raise AwsError("AccessDeniedException", "not authorized to perform: codedeploy:ListDeploymentGroups")
+        return listed(params)
+
+    codedeploy.handlers["ListDeploymentGroups"] = list_groups
+    args = {"name": "orders-linear-10-every-5", "state": "absent", "keep_when_used": True}
+    kept = run_module(codedeploy_deployment_config, args, {"codedeploy": codedeploy})
+    assert not kept.failed, kept
+    assert kept["changed"] is False
+    assert kept["msg"] == (
+        "Deployment config orders-linear-10-every-5 is kept: CodeDeploy says a deployment group of orders or a "
+        "deployment in progress uses it"
+    )
+    assert "orders-linear-10-every-5" in codedeploy.configs
+    # Without keep_when_used it is an error, naming where it may be used.
+    refused = run_module(codedeploy_deployment_config, {**args, "keep_when_used": False}, {"codedeploy": codedeploy})
+    assert refused.failed
+    assert "in use by a deployment group of orders or a deployment in progress" in refused["msg"]
+    # Unused (the group gone), it is deleted although the application's groups still cannot be read.
+    del codedeploy.groups[("orders", "orders-prod")]
     assert run_module(codedeploy_deployment_config, args, {"codedeploy": codedeploy})["changed"] is True
     assert "orders-linear-10-every-5" not in codedeploy.configs
