@@ -84,6 +84,24 @@ def timed(name: str, scenario, box: Sandbox, folder: Path):
         record_scenario(box, f"background: {name}", started)
 
 
+# The scenarios that read a background environment's results, after the main environment's others: the main
+# sequence goes on while the background environments finish, instead of waiting for them part way. The teardown
+# checks stay last.
+READS_A_BACKGROUND_ENVIRONMENT = (
+    "test_ecs_controller.py",
+    "test_production_over_https_is_probed_by_the_service_hostname",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        if item.path.name == "test_teardown.py":
+            return 2
+        return int(item.path.name in READS_A_BACKGROUND_ENVIRONMENT or item.name in READS_A_BACKGROUND_ENVIRONMENT)
+
+    items.sort(key=rank)  # stable: each group keeps the files' order
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     """The background environments' durations, beside the tests' (make test prints every scenario's time)."""
     if not BACKGROUND_TIMES:
