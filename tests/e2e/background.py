@@ -325,6 +325,13 @@ def _under_load(box, run, samples: list) -> dict:
     }
 
 
+def _deployed(box, flags: list[str]) -> dict:
+    """A deploy of the next version with these flags: its exit code and output, what production serves after it."""
+    version = box.next_version()
+    run = box.playbook("deploy.yml", *flags, "-e", f"image_tag={version}", check=False)
+    return {"code": run.returncode, "output": run.stdout, "served": _served(box, 20), "version": version}
+
+
 def migration_environment(sandbox, folder: Path) -> dict:
     """A CodeDeploy environment of its own (`mig`, inventories/local's settings) moved to the ECS controller by
     playbooks/migrate_controller.yml under steady load: refused while a CodeDeploy deployment is active, then moved
@@ -379,10 +386,7 @@ def migration_environment(sandbox, folder: Path) -> dict:
         }
 
         # Deployed through ECS afterwards; a second move changes nothing.
-        version = box.next_version()
-        deployed = box.playbook("deploy.yml", *ecs, "-e", f"image_tag={version}", check=False)
-        seen["deployed"] = {"code": deployed.returncode, "output": deployed.stdout, "served": _served(box, 20)}
-        seen["deployed"]["version"] = version
+        seen["deployed"] = _deployed(box, ecs)
         seen["again"] = box.playbook("playbooks/migrate_controller.yml", *ecs).stdout
 
         # The way back, under load: the inventory says codedeploy again.
@@ -428,10 +432,7 @@ def migration_environment(sandbox, folder: Path) -> dict:
             "listed": [arn.rsplit("/", 1)[1] for arn in client.list_services(cluster="orders-mig")["serviceArns"]],
             "applications": box.client("codedeploy").list_applications()["applications"],
         }
-        version = box.next_version()
-        redeployed = box.playbook("deploy.yml", *codedeploy, "-e", f"image_tag={version}", check=False)
-        seen["redeployed"] = {"code": redeployed.returncode, "output": redeployed.stdout, "served": _served(box, 20)}
-        seen["redeployed"]["version"] = version
+        seen["redeployed"] = _deployed(box, codedeploy)
         seen["back_again"] = box.playbook("playbooks/migrate_controller.yml", *codedeploy).stdout
     finally:
         seen["teardown"] = box.playbook("playbooks/teardown.yml", *ecs, check=False).stdout

@@ -367,14 +367,19 @@ def test_group_delete_and_check_mode(run_module, with_application) -> None:
     assert run_module(codedeploy_deployment_group, args, {"codedeploy": codedeploy})["changed"] is False
 
 
-def test_config_delete_refuses_while_a_group_uses_it(run_module, with_application) -> None:
-    codedeploy = with_application
+def config_used_by_a_group(run_module, codedeploy: FakeCodeDeployResources) -> FakeCodeDeployResources:
+    """The linear config, and the group orders/orders-prod that uses it."""
     run_module(
         codedeploy_deployment_config,
         {"name": "orders-linear-10-every-5", "traffic_routing": LINEAR},
         {"codedeploy": codedeploy},
     )
     run_module(codedeploy_deployment_group, GROUP_ARGS, {"codedeploy": codedeploy})
+    return codedeploy
+
+
+def test_config_delete_refuses_while_a_group_uses_it(run_module, with_application) -> None:
+    codedeploy = config_used_by_a_group(run_module, with_application)
     args = {"name": "orders-linear-10-every-5", "state": "absent"}
     refused = run_module(codedeploy_deployment_config, args, {"codedeploy": codedeploy})
     assert refused.failed
@@ -396,13 +401,7 @@ def test_config_delete_refuses_while_a_group_uses_it(run_module, with_applicatio
 def test_config_absent_leaves_unreadable_applications_to_codedeploy(run_module, with_application) -> None:
     """An environment's operator reads its own applications only: another's groups (AccessDenied) are not
     searched, and CodeDeploy's refusal to delete a config in use keeps it."""
-    codedeploy = with_application
-    run_module(
-        codedeploy_deployment_config,
-        {"name": "orders-linear-10-every-5", "traffic_routing": LINEAR},
-        {"codedeploy": codedeploy},
-    )
-    run_module(codedeploy_deployment_group, GROUP_ARGS, {"codedeploy": codedeploy})
+    codedeploy = config_used_by_a_group(run_module, with_application)
     listed = codedeploy.handlers["ListDeploymentGroups"]
 
     def list_groups(params):
