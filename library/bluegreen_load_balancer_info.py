@@ -146,7 +146,7 @@ except ImportError:
     pass  # handled by AnsibleAWSModule
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible.module_utils.listener_rules import pair_rule, serving
+from ansible.module_utils.listener_rules import pair_rule, served_from
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
@@ -207,8 +207,8 @@ def serving_group(listeners, rules_by_listener, summary):
     listener = next((item for item in listeners if item["ListenerArn"] == summary["prod_listener_arn"]), None)
     if listener is None:
         return PREDICTED
-    rule = pair_rule(rules_by_listener.get(listener["ListenerArn"], []), set(summary["target_group_arns"]))
-    return serving(rule["Actions"] if rule else listener.get("DefaultActions") or []) or PREDICTED
+    found = served_from(listener, rules_by_listener.get(listener["ListenerArn"], []), summary["target_group_arns"])
+    return found or PREDICTED
 
 
 def missing_rules(balancer, rules, params):

@@ -43,6 +43,13 @@ def serving(actions: list[dict]) -> str | None:
     return max(found, key=lambda arn: found[arn]) if found else None
 
 
+def served_from(listener: dict, rules: list[dict], pair) -> str | None:
+    """The target group a listener serves from: the one its rule to the pair gives the most weight (the ECS
+    controller's), else the one its default action forwards to (CodeDeploy's); None when neither forwards."""
+    rule = pair_rule(rules, pair)
+    return serving(rule["Actions"] if rule else listener.get("DefaultActions") or [])
+
+
 def only_to(actions: list[dict], target_group_arn: str) -> bool:
     """Whether the actions forward every request to that one target group."""
     found = {arn for arn, weight in weights(actions).items() if weight > 0}

@@ -21,7 +21,7 @@ import boto3
 import httpx2 as httpx
 
 from module_utils.bluegreen_model import names
-from module_utils.listener_rules import pair_rule, serving
+from module_utils.listener_rules import served_from
 from sandbox import cli as sandbox_cli
 from sandbox import config as sandbox_config
 
@@ -282,16 +282,12 @@ class Sandbox:
         """The name of the target group production is served from: the group the production listener's rule to the
         pair gives the most weight (the ECS controller), else the one its default action forwards to (CodeDeploy)."""
         elbv2 = self.client("elbv2")
-        groups = {
+        pair = [
             g["TargetGroupArn"]
             for g in elbv2.describe_target_groups(Names=self.names(service)["target_groups"])["TargetGroups"]
-        }
-        rule = pair_rule(self.listener_rules(service)[PROD_PORT], groups)
-        if rule is not None:
-            arn = serving(rule["Actions"])
-        else:
-            (listener,) = elbv2.describe_listeners(ListenerArns=[self.listener_arn(PROD_PORT, service)])["Listeners"]
-            arn = serving(listener["DefaultActions"])
+        ]
+        (listener,) = elbv2.describe_listeners(ListenerArns=[self.listener_arn(PROD_PORT, service)])["Listeners"]
+        arn = served_from(listener, elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"], pair)
         return arn.split(":targetgroup/")[1].split("/")[0] if arn else None
 
     def url(self, port: int = PROD_PORT, service: str | None = None) -> str:
