@@ -86,6 +86,7 @@ class Sandbox:
             self.env["SANDBOX_LAMBDA_ENI_LINGER_SECONDS"] = str(lambda_eni_linger_seconds)
         self.versions = itertools.count(1)
         self.control_plane_cpus: set[int] = set()  # where playbooks run (isolate_control_plane), if not anywhere
+        self.niceness = 0  # the playbooks' CPU priority (niceness 0: as the caller's; see deprioritized())
         self.provisioned: subprocess.CompletedProcess[str] | None = None  # the first provision, for the tests
         # Which of the sandbox's environments the playbooks and names are about (environment() gives another).
         self.inventory, self.env_name = "inventories/local", "local"
@@ -95,6 +96,14 @@ class Sandbox:
         its playbooks run with that inventory, its names are that environment's."""
         view = copy.copy(self)
         view.inventory, view.env_name = inventory, env_name
+        return view
+
+    def deprioritized(self, niceness: int = 10) -> Sandbox:
+        """The same sandbox whose playbooks run at a lower CPU priority (`nice`): work with slack yields the CPU
+        to work on the critical path (the e2e session's main sequence of scenarios, tests/e2e/conftest.py). The
+        sandbox's own processes (its AWS, tasks, HAProxy, hook functions) keep theirs."""
+        view = copy.copy(self)
+        view.niceness = niceness
         return view
 
     # --- the sandbox ----------------------------------------------------------------------------------------
@@ -185,6 +194,8 @@ class Sandbox:
 
     def _ansible_playbook(self, name: str, extra: tuple[str, ...]) -> list[str]:
         command = [str(BIN / "ansible-playbook"), name, "-i", self.inventory, *extra]
+        if self.niceness:
+            command = ["nice", "-n", str(self.niceness), *command]
         if self.control_plane_cpus:
             return ["taskset", "--cpu-list", ",".join(map(str, sorted(self.control_plane_cpus))), *command]
         return command

@@ -50,15 +50,19 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         assert worker.returncode == 0, f"provisioning the worker service failed:\n{output[-6000:]}"
         box.worker_provisioned = output
         record_scenario(box, "provision (the session's first provision.yml, both services)", started)
-        # Scenarios in environments of their own run beside the others (tests/e2e/background.py).
+        # Scenarios in environments of their own run beside the others (tests/e2e/background.py). Their
+        # playbooks run at a lower CPU priority: the main sequence of scenarios is the session's critical path,
+        # and the background environments (like the unit and integration tests beside this run: the Makefile)
+        # have slack, so they take the CPU the main sequence leaves while it waits.
         pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="background-scenario")
+        side = box.deprioritized()
         box.background = {
-            "https": pool.submit(timed, "https", background.https_environment, box, tmp_path_factory.mktemp("https")),
+            "https": pool.submit(timed, "https", background.https_environment, side, tmp_path_factory.mktemp("https")),
             # The ECS controller's environment, its scenarios one after another (tests/e2e/test_ecs_controller.py).
-            "ecs": pool.submit(timed, "ecs", background.ecs_environment, box, tmp_path_factory.mktemp("ecs")),
+            "ecs": pool.submit(timed, "ecs", background.ecs_environment, side, tmp_path_factory.mktemp("ecs")),
             # A CodeDeploy environment moved to the ECS controller under load (playbooks/migrate_controller.yml).
             "migration": pool.submit(
-                timed, "migration", background.migration_environment, box, tmp_path_factory.mktemp("migration")
+                timed, "migration", background.migration_environment, side, tmp_path_factory.mktemp("migration")
             ),
         }
         yield box
