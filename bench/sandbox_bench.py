@@ -10,7 +10,8 @@
    any CPU, then with the control plane (ansible-playbook, moto, the CodeDeploy engine, the hook functions) on
    CPUs of its own and the data plane (the tasks, HAProxy, the clients) on the first, as on AWS where they
    never share a machine (a lower CPU priority, nice 10 or SCHED_IDLE, separated nothing: see the note in
-   Sandbox.isolate_control_plane).
+   Sandbox.isolate_control_plane). The slowest 1 % of each deployment's requests are counted by what the
+   sandbox did then: a service task's or a one-off task's process starting, a HAProxy reload, or nothing logged.
 4. AWS API calls made by one deploy and by a provision run that changes nothing (the playbook's own calls,
    counted by the sandbox's endpoints; the CodeDeploy engine's and the hooks' calls shown apart).
 5. The preflight (playbooks/verify.yml) on the healthy environment: its checks' time and the whole playbook's.
@@ -29,6 +30,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -134,7 +136,50 @@ def shift_latency(box: Sandbox, versions, pairs: int) -> list[dict]:
         time.sleep(seconds)
         quiet = quiet_load.stop()
         rows.append({"seconds": seconds, "during": during, "quiet": quiet, "logged": haproxy_log_lines(box) - logged})
+    events = data_plane_events(box)
+    for row in rows:  # the slowest 1 % of each deployment's requests, each beside what the sandbox did then
+        slowest_share = sorted(row["during"], key=lambda sample: -sample.seconds)[: max(1, len(row["during"]) // 100)]
+        row["slowest_beside"] = Counter(beside(sample, events) for sample in slowest_share)
     return rows
+
+
+LOGGED = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) \w+ \S+ (.*)$")
+TASK_STARTED = re.compile(r"^task (\S+) started: ")
+TASK_RUNNING = re.compile(r"^task (\S+) RUNNING at \S+:(\S+)$")
+# How long before a slow request a process start counts as its cause: a service task's imports take about a
+# second of CPU here (the slowest requests of a shift fall within 1.3 s of a start).
+START_WINDOW = 1.5
+
+
+def data_plane_events(box: Sandbox) -> list[tuple[float, str]]:
+    """(time, kind) of what the sandbox's AWS logged that takes CPU beside the serving tasks: a task's process
+    starting (a service task's, or a one-off task's such as the migration), and a HAProxy reload."""
+    starts, ports, reloads = {}, {}, []
+    for line in (box.home / "logs" / "aws.log").open(errors="replace"):
+        logged = LOGGED.match(line.rstrip("\n"))
+        if not logged:
+            continue
+        at, message = datetime.strptime(logged.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp(), logged.group(2)
+        if started := TASK_STARTED.match(message):
+            starts[started.group(1)] = at
+        elif running := TASK_RUNNING.match(message):
+            ports[running.group(1)] = running.group(2)
+        elif message.startswith("HAProxy configured"):
+            reloads.append((at, "a HAProxy reload"))
+    tasks = [
+        (at, "a one-off task starting (the migration)" if ports.get(task) == "None" else "a service task starting")
+        for task, at in starts.items()
+    ]
+    return sorted(tasks + reloads)
+
+
+def beside(sample: Sample, events: list[tuple[float, str]]) -> str:
+    """What the sandbox did while `sample` waited: a process start within START_WINDOW before it (or during it),
+    else a HAProxy reload during it, else nothing it logged."""
+    start = sample.at - sample.seconds
+    kinds = [kind for at, kind in events if start - START_WINDOW <= at <= sample.at and "reload" not in kind]
+    kinds += [kind for at, kind in events if start - 0.2 <= at <= sample.at and "reload" in kind]
+    return kinds[0] if kinds else "nothing the sandbox logged"
 
 
 def p99(samples: list[Sample]) -> float:
@@ -234,6 +279,11 @@ def report_latency(latency: dict[str, list[dict]]) -> None:
             f"(spread {min(ratios):.2f}-{max(ratios):.2f}); HAProxy logged {sum(r['logged'] for r in rows)} requests"
         )
         print(f"     slowest during: {slowest([s for r in rows for s in r['during']])}")
+        beside_counts = sum((r["slowest_beside"] for r in rows), Counter())
+        print(
+            f"     the slowest 1 % during ({sum(beside_counts.values())} requests), beside: "
+            + ", ".join(f"{kind} {count}" for kind, count in beside_counts.most_common())
+        )
 
 
 def report(figures: dict) -> None:
