@@ -8,9 +8,10 @@
    deployments, against the same rate for the same time with no deployment, interleaved (deployment, quiet,
    deployment, quiet, ...), reported as the median over the pairs; first with every process free to run on
    any CPU, then with the control plane (ansible-playbook, moto, the CodeDeploy engine, the hook functions) on
-   CPUs of its own and the data plane (the tasks, HAProxy, the clients) on the first, as on AWS where they
-   never share a machine (a lower CPU priority, nice 10 or SCHED_IDLE, separated nothing: see the note in
-   Sandbox.isolate_control_plane). The slowest 1 % of each deployment's requests are counted by what the
+   CPUs of its own and the data plane (the serving tasks, HAProxy, the clients) on the first, as on AWS where
+   they never share a machine. A task starting, or a one-off task such as the migration, runs on the control
+   plane's CPUs: on AWS its CPUs are its own. (A lower CPU priority, nice 10 or SCHED_IDLE, separated nothing:
+   see the note in Sandbox.isolate_control_plane.) The slowest 1 % of each deployment's requests are counted by what the
    sandbox did then: a service task's or a one-off task's process starting, a HAProxy reload, or nothing logged.
 4. AWS API calls made by one deploy and by a provision run that changes nothing (the playbook's own calls,
    counted by the sandbox's endpoints; the CodeDeploy engine's and the hooks' calls shown apart).

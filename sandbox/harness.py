@@ -169,8 +169,10 @@ class Sandbox:
         service's tasks, HAProxy and the clients for the same cores; on AWS they never do. A lower priority
         does not separate them (measured with nice 10 and with SCHED_IDLE: bench/sandbox_bench.py's note),
         CPU affinity does: the data plane keeps the first CPU (the AWS endpoint's main thread, which starts
-        tasks and HAProxy, so new ones inherit it; the tasks and HAProxy running now; this process, the
-        clients'), the control plane gets the others (every other thread of the AWS endpoint: its API,
+        HAProxy, so a new one inherits it; the tasks and HAProxy running now; this process, the clients'; a new
+        task once it serves: it starts on the control plane's, as a new task's start on AWS takes no CPU from
+        the tasks that serve, and a one-off task such as the migration stays there), the control plane gets the
+        others (every other thread of the AWS endpoint: its API,
         whose Lambda runs inherit them; the CodeDeploy endpoint; the playbooks started from now on).
         Returns (data plane CPUs, control plane CPUs).
         """
@@ -190,6 +192,11 @@ class Sandbox:
             for tid in _threads(pid):
                 os.sched_setaffinity(tid, data)
         self.control_plane_cpus = control
+        # The ECS agent places tasks by these from now on: a starting task and a one-off task on the control
+        # plane's CPUs, a serving task on the data plane's (sandbox/ecs_agent.py, place).
+        run = self.home / "run"
+        run.mkdir(exist_ok=True)
+        (run / "cpu-sets.json").write_text(json.dumps({"data": sorted(data), "control": sorted(control)}))
         return data, control
 
     def _ansible_playbook(self, name: str, extra: tuple[str, ...]) -> list[str]:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -13,7 +19,7 @@ from sandbox.api_calls import ApiCalls
 from sandbox.aws import DataPlane
 from sandbox.codedeploy.lifecycle import traffic_steps
 from sandbox.config import Config
-from sandbox.ecs_agent import restart_delay
+from sandbox.ecs_agent import Agent, TaskProcess, restart_delay
 
 
 @pytest.mark.parametrize(
@@ -144,3 +150,32 @@ def test_addresses_are_handed_out_once_when_environments_are_provisioned_at_once
     assert len({wire for wire, _ in handed}) == 8
     assert len({balancer for _, balancer in handed}) == 8
     assert plane.wire_address("function-3") == handed[3][0], "a function keeps its address"
+
+
+def test_with_the_control_plane_isolated_a_starting_task_runs_beside_it_and_serves_on_the_data_planes_cpus(
+    tmp_path: Path,
+) -> None:
+    """bench-sandbox's isolated mode (Sandbox.isolate_control_plane writes the CPU sets): a task's process starts
+    on the control plane's CPUs, as a new Fargate task's start takes no CPU from the tasks that serve, and moves
+    to the data plane's once it serves. Without the file, nothing is placed."""
+    cpus = sorted(os.sched_getaffinity(0))
+    assert len(cpus) >= 2, "this machine has one CPU: the sandbox's isolated mode needs two"
+    (tmp_path / "run").mkdir()
+    sets = tmp_path / "run" / "cpu-sets.json"
+    sets.write_text(json.dumps({"data": cpus[:1], "control": cpus[1:]}))
+    agent = Agent.__new__(Agent)
+    agent.cfg = SimpleNamespace(state=tmp_path)
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        task = TaskProcess(task=SimpleNamespace(id="t-1"), cluster="c", ip="127.0.0.1", port=8000, process=process)
+        agent.place(task, serving=False)
+        assert os.sched_getaffinity(process.pid) == set(cpus[1:])
+        agent.place(task, serving=True)
+        assert os.sched_getaffinity(process.pid) == set(cpus[:1])
+        sets.unlink()
+        os.sched_setaffinity(process.pid, set(cpus))
+        agent.place(task, serving=False)
+        assert os.sched_getaffinity(process.pid) == set(cpus)
+    finally:
+        process.kill()
+        process.wait()
