@@ -11,8 +11,9 @@
    CPUs of its own and the data plane (the serving tasks, HAProxy, the clients) on the first, as on AWS where
    they never share a machine. A task starting, or a one-off task such as the migration, runs on the control
    plane's CPUs: on AWS its CPUs are its own. (A lower CPU priority, nice 10 or SCHED_IDLE, separated nothing:
-   see the note in Sandbox.isolate_control_plane.) The slowest 1 % of each deployment's requests are counted by what the
-   sandbox did then: a service task's or a one-off task's process starting, a HAProxy reload, or nothing logged.
+   see the note in Sandbox.isolate_control_plane.) The slowest 1 % of each deployment's requests are counted
+   by what the sandbox did then: a service task's or a one-off task's process starting, a HAProxy reload, or
+   nothing logged.
 4. AWS API calls made by one deploy and by a provision run that changes nothing (the playbook's own calls,
    counted by the sandbox's endpoints; the CodeDeploy engine's and the hooks' calls shown apart).
 5. The preflight (playbooks/verify.yml) on the healthy environment: its checks' time and the whole playbook's.
@@ -148,13 +149,15 @@ LOGGED = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) \w+ \S+ (.*)$")
 TASK_STARTED = re.compile(r"^task (\S+) started: ")
 TASK_RUNNING = re.compile(r"^task (\S+) RUNNING at \S+:(\S+)$")
 # How long before a slow request a process start counts as its cause: a service task's imports take about a
-# second of CPU here (the slowest requests of a shift fall within 1.3 s of a start).
-START_WINDOW = 1.5
+# second of CPU here (the slowest requests of a shift fall within 1.3 s of a start). A reload counts only just
+# before or during the request.
+START_WINDOW, RELOAD_WINDOW = 1.5, 0.2
 
 
-def data_plane_events(box: Sandbox) -> list[tuple[float, str]]:
-    """(time, kind) of what the sandbox's AWS logged that takes CPU beside the serving tasks: a task's process
-    starting (a service task's, or a one-off task's such as the migration), and a HAProxy reload."""
+def data_plane_events(box: Sandbox) -> list[tuple[float, float, str]]:
+    """(time, how long before a request it counts, kind) of what the sandbox's AWS logged that takes CPU beside the
+    serving tasks: a task's process starting (a service task's, or a one-off task's such as the migration) first,
+    then the HAProxy reloads."""
     starts, ports, reloads = {}, {}, []
     for line in (box.home / "logs" / "aws.log").open(errors="replace"):
         logged = LOGGED.match(line.rstrip("\n"))
@@ -164,23 +167,27 @@ def data_plane_events(box: Sandbox) -> list[tuple[float, str]]:
         if started := TASK_STARTED.match(message):
             starts[started.group(1)] = at
         elif running := TASK_RUNNING.match(message):
-            ports[running.group(1)] = running.group(2)
+            ports[running.group(1)] = running.group(2)  # "None": a task without a port
         elif message.startswith("HAProxy configured"):
-            reloads.append((at, "a HAProxy reload"))
+            reloads.append((at, RELOAD_WINDOW, "a HAProxy reload"))
     tasks = [
-        (at, "a one-off task starting (the migration)" if ports.get(task) == "None" else "a service task starting")
+        (
+            at,
+            START_WINDOW,
+            "a one-off task starting (the migration)" if ports.get(task) == "None" else "a service task starting",
+        )
         for task, at in starts.items()
     ]
-    return sorted(tasks + reloads)
+    return tasks + reloads
 
 
-def beside(sample: Sample, events: list[tuple[float, str]]) -> str:
-    """What the sandbox did while `sample` waited: a process start within START_WINDOW before it (or during it),
-    else a HAProxy reload during it, else nothing it logged."""
+def beside(sample: Sample, events: list[tuple[float, float, str]]) -> str:
+    """What the sandbox did while `sample` waited: the first event (a process start, else a reload) that counts
+    for it, else nothing it logged."""
     start = sample.at - sample.seconds
-    kinds = [kind for at, kind in events if start - START_WINDOW <= at <= sample.at and "reload" not in kind]
-    kinds += [kind for at, kind in events if start - 0.2 <= at <= sample.at and "reload" in kind]
-    return kinds[0] if kinds else "nothing the sandbox logged"
+    return next(
+        (kind for at, before, kind in events if start - before <= at <= sample.at), "nothing the sandbox logged"
+    )
 
 
 def p99(samples: list[Sample]) -> float:

@@ -172,8 +172,8 @@ class Sandbox:
         HAProxy, so a new one inherits it; the tasks and HAProxy running now; this process, the clients'; a new
         task once it serves: it starts on the control plane's, as a new task's start on AWS takes no CPU from
         the tasks that serve, and a one-off task such as the migration stays there), the control plane gets the
-        others (every other thread of the AWS endpoint: its API,
-        whose Lambda runs inherit them; the CodeDeploy endpoint; the playbooks started from now on).
+        others (every other thread of the AWS endpoint: its API, whose Lambda runs inherit them; the CodeDeploy
+        endpoint; the playbooks started from now on).
         Returns (data plane CPUs, control plane CPUs).
         """
         cpus = sorted(os.sched_getaffinity(0))
