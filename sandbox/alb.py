@@ -280,7 +280,12 @@ class HAProxy:
         return shutil.which("haproxy") or ("/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None)
 
     def command(self, text: str, master: bool = False) -> str:
-        path = self.master_socket if master else self.state / "haproxy.sock"
+        if master:
+            return self._master_command(text)
+        return self._command(self.state / "haproxy.sock", text)
+
+    @staticmethod
+    def _command(path: Path, text: str) -> str:
         with socket.socket(socket.AF_UNIX) as sock:
             sock.settimeout(5)
             sock.connect(str(path))
@@ -301,8 +306,9 @@ class HAProxy:
             if self.process is None or self.process.poll() is not None:
                 self._start()
             else:
+                previous = self._worker_pid()
                 self.command("reload", master=True)
-                self._wait_for_worker()
+                self._wait_for_worker(replacing=previous)
             self.structure = structure
             self.applied_weights = desired.weights()
             log.info(
@@ -341,18 +347,40 @@ class HAProxy:
         )
         self._wait_for_worker()
 
-    def _wait_for_worker(self) -> None:
+    def _master_command(self, text: str) -> str:
+        """A command to the master CLI. Its socket refuses connections while the master re-executes itself: once
+        after it starts (HAProxy's master re-executes into its wait mode once its first worker runs: on a loaded
+        machine, after that worker already serves) and for each reload. So a refused or missing socket is tried
+        again, for up to 10 s, while the master runs."""
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                return self._command(self.master_socket, text)
+            except (ConnectionRefusedError, FileNotFoundError):
+                if self.process is None or self.process.poll() is not None or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def _worker_pid(self) -> str | None:
+        try:
+            info = self.command("show info")
+        except OSError:
+            return None
+        return next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("Pid:")), None)
+
+    def _wait_for_worker(self, replacing: str | None = None) -> None:
+        """Until a worker answers on the runtime API (after a reload: a worker other than `replacing`, the one
+        before it, so the new configuration is the one serving when this returns)."""
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.process is None or self.process.poll() is not None:
                 code = self.process.returncode if self.process else None
                 raise RuntimeError(f"HAProxy exited ({code}): see {self.log_path}")
-            try:
-                self.command("show info")
+            pid = self._worker_pid()
+            if pid is not None and (replacing is None or pid != replacing):
                 return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"HAProxy's runtime API did not answer: see {self.log_path}")
+            time.sleep(0.05)
+        raise RuntimeError(f"HAProxy's runtime API did not answer (a new worker): see {self.log_path}")
 
     def stats(self) -> dict[tuple[str, str], dict]:
         if self.process is None or self.process.poll() is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -108,6 +109,35 @@ def test_target_health_reads_haproxys_checks(row, age, expected):
     assert state == expected
     if row and row.get("check_code"):
         assert reason == "Target.ResponseCodeMismatch"
+
+
+def test_a_master_command_waits_while_the_masters_socket_is_away(tmp_path):
+    """HAProxy's master re-executes itself once after it starts and for each reload, its CLI socket gone or
+    refusing meanwhile: a command sent then (a reload right after the start, on a loaded machine) waits for the
+    socket instead of failing the ELB API call that caused it."""
+    haproxy = alb.HAProxy(tmp_path, tmp_path / "haproxy.log", scale=1.0)
+    haproxy.process = SimpleNamespace(poll=lambda: None)  # the master runs
+    haproxy.master_socket.touch()  # a socket file nothing listens on: connect() is refused
+
+    def master_back() -> None:
+        time.sleep(0.3)
+        haproxy.master_socket.unlink()
+        with socket.socket(socket.AF_UNIX) as server:
+            server.bind(str(haproxy.master_socket))
+            server.listen()
+            connection, _ = server.accept()
+            with connection:
+                assert connection.recv(100) == b"reload\n"
+                connection.sendall(b"Success=1\n")
+
+    thread = threading.Thread(target=master_back)
+    thread.start()
+    assert haproxy.command("reload", master=True) == "Success=1\n"
+    thread.join()
+
+    haproxy.process = SimpleNamespace(poll=lambda: 0)  # the master exited: no waiting
+    with pytest.raises(ConnectionRefusedError):  # nothing listens there any more
+        haproxy.command("reload", master=True)
 
 
 def test_api_calls_are_told_apart_by_user_agent():
