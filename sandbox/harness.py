@@ -88,14 +88,23 @@ class Sandbox:
         self.control_plane_cpus: set[int] = set()  # where playbooks run (isolate_control_plane), if not anywhere
         self.niceness = 0  # the playbooks' CPU priority (niceness 0: as the caller's; see deprioritized())
         self.provisioned: subprocess.CompletedProcess[str] | None = None  # the first provision, for the tests
-        # Which of the sandbox's environments the playbooks and names are about (environment() gives another).
+        # Which of the sandbox's environments the playbooks and names are about (environment() gives another), and
+        # which of its services (None: the application's own; service() gives another).
         self.inventory, self.env_name = "inventories/local", "local"
+        self.service_name: str | None = None
 
     def environment(self, inventory: str, env_name: str) -> Sandbox:
         """The same sandbox seen through another of its inventories (e.g. inventories/local-ecs, environment `ecs`):
         its playbooks run with that inventory, its names are that environment's."""
         view = copy.copy(self)
         view.inventory, view.env_name = inventory, env_name
+        return view
+
+    def service(self, name: str) -> Sandbox:
+        """The same environment seen as its service `name` (inventories/local/services/<name>.yml): its playbooks run
+        with `-e service=<name>`, and its names, load balancer, deployments and task sets are that service's."""
+        view = copy.copy(self)
+        view.service_name = name
         return view
 
     def deprioritized(self, niceness: int = 10) -> Sandbox:
@@ -200,7 +209,8 @@ class Sandbox:
         return data, control
 
     def _ansible_playbook(self, name: str, extra: tuple[str, ...]) -> list[str]:
-        command = [str(BIN / "ansible-playbook"), name, "-i", self.inventory, *extra]
+        service = ("-e", f"service={self.service_name}") if self.service_name else ()
+        command = [str(BIN / "ansible-playbook"), name, "-i", self.inventory, *service, *extra]
         if self.niceness:
             command = ["nice", "-n", str(self.niceness), *command]
         if self.control_plane_cpus:
@@ -265,9 +275,9 @@ class Sandbox:
     # --- what a user sees -----------------------------------------------------------------------------------
 
     def names(self, service: str | None = None) -> dict:
-        """Every name of a service of this environment (inventories/local's by default), as the playbooks compute
-        them (the model)."""
-        return names("orders", self.env_name, service)
+        """Every name of a service of this environment (this view's service by default: service()), as the playbooks
+        compute them (the model)."""
+        return names("orders", self.env_name, service or self.service_name)
 
     @property
     def balancer(self) -> dict:

@@ -3,12 +3,13 @@ deploys through it as an operator would. HAProxy is required (make test installs
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import shutil
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,12 @@ import pytest
 from sandbox.harness import Sandbox
 from tests.e2e import background
 
+# The environment's other service (inventories/local/services/worker.yml), where the lane's scenarios run.
+LANE_SERVICE = "worker"
+
 
 @pytest.fixture(scope="session")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+def sandbox(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     if shutil.which("haproxy") is None and not Path("/usr/sbin/haproxy").exists():
         pytest.fail("HAProxy is not installed (the sandbox's load balancer): make test installs it")
     # E2E_SANDBOX_PORTS / E2E_SANDBOX_NETWORK: to run beside another e2e run on this machine.
@@ -49,13 +53,19 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         output, _ = worker.communicate(timeout=900)
         assert worker.returncode == 0, f"provisioning the worker service failed:\n{output[-6000:]}"
         box.worker_provisioned = output
+        box.worker_first_served = box.versions_served(10, service=LANE_SERVICE)
         record_scenario(box, "provision (the session's first provision.yml, both services)", started)
         # Scenarios in environments of their own run beside the others (tests/e2e/background.py). Their
         # playbooks run at a lower CPU priority: the main sequence of scenarios is the session's critical path,
         # and the background environments (like the unit and integration tests beside this run: the Makefile)
         # have slack, so they take the CPU the main sequence leaves while it waits.
-        pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="background-scenario")
+        pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="background-scenario")
         side = box.deprioritized()
+        # The lane: the scenarios marked `lane`, run one after another on the worker service beside the main
+        # sequence (see run_lane).
+        lane_items = [item for item in request.session.items if item.get_closest_marker("lane")]
+        box.lane = {item.nodeid: Future() for item in lane_items}
+        box.lane_done = pool.submit(run_lane, lane_items, side.service(LANE_SERVICE), box.lane)
         box.background = {
             "https": pool.submit(timed, "https", background.https_environment, side, tmp_path_factory.mktemp("https")),
             # The ECS controller's environment, its scenarios one after another (tests/e2e/test_ecs_controller.py).
@@ -88,11 +98,15 @@ def timed(name: str, scenario, box: Sandbox, folder: Path):
         record_scenario(box, f"background: {name}", started)
 
 
-# The scenarios that read a background environment's results, after the main environment's others: the main
-# sequence goes on while the background environments finish, instead of waiting for them part way. The teardown
-# checks stay last.
+# The scenarios that read a background environment's results, the lane's (reported, not run, there) and
+# test_services.py (the worker service, after the lane) come after the main environment's others: the main sequence
+# goes on while the background environments and the lane finish, instead of waiting for them part way. Then the
+# scenarios that break what every environment shares (the VPC's routes, a secret both services read, the
+# environment's deploy policy), once nothing runs beside them (the `nothing_beside` fixture). The teardown checks
+# stay last.
 READS_A_BACKGROUND_ENVIRONMENT = (
     "test_ecs_controller.py",
+    "test_services.py",
     "test_production_over_https_is_probed_by_the_service_hostname",
 )
 
@@ -100,10 +114,53 @@ READS_A_BACKGROUND_ENVIRONMENT = (
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     def rank(item: pytest.Item) -> int:
         if item.path.name == "test_teardown.py":
+            return 3
+        if "nothing_beside" in getattr(item, "fixturenames", ()):
             return 2
+        if item.get_closest_marker("lane"):
+            return 1
         return int(item.path.name in READS_A_BACKGROUND_ENVIRONMENT or item.name in READS_A_BACKGROUND_ENVIRONMENT)
 
     items.sort(key=rank)  # stable: each group keeps the files' order
+    for item in items:
+        if item.get_closest_marker("lane") and list(inspect.signature(item.obj).parameters) != ["sandbox"]:
+            raise pytest.UsageError(f"{item.nodeid}: a lane scenario takes the sandbox fixture alone (run_lane)")
+
+
+def run_lane(items: list[pytest.Item], box: Sandbox, outcomes: dict[str, Future]) -> None:
+    """The scenarios marked `lane`, from the session's start, one after another, each with `sandbox` the worker
+    service's view (Sandbox.service): most of a scenario is waiting on the sandbox's clock, and the worker shares
+    only the cluster with the main sequence's service, as on a real account. Each test body runs here; its outcome
+    (None, or what it raised) is what pytest reports when it reaches the test (pytest_pyfunc_call)."""
+    for item in items:
+        started = time.time()
+        try:
+            item.obj(sandbox=box)
+        except BaseException as error:  # an assertion, pytest.fail: reported as the test's own
+            outcomes[item.nodeid].set_result(error)
+        else:
+            outcomes[item.nodeid].set_result(None)
+        finally:
+            record_scenario(box, f"lane ({LANE_SERVICE}): {item.nodeid}", started)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """A lane scenario's outcome, from the lane (run_lane), instead of running its body again."""
+    if pyfuncitem.get_closest_marker("lane") is None:
+        return None
+    error = pyfuncitem.funcargs["sandbox"].lane[pyfuncitem.nodeid].result(timeout=3600)
+    if error is not None:
+        raise error
+    return True
+
+
+@pytest.fixture
+def nothing_beside(sandbox: Sandbox) -> None:
+    """For a scenario that breaks what every environment shares: the background environments and the lane are
+    over (their tests ran before: pytest_collection_modifyitems)."""
+    _done, running = wait([sandbox.lane_done, *sandbox.background.values()], timeout=3600)
+    assert not running, "the lane or a background environment still runs after an hour"
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
@@ -128,4 +185,5 @@ def record_scenario(box: Sandbox, name: str, started: float) -> None:
 def scenario_timeline(request: pytest.FixtureRequest, sandbox: Sandbox) -> Iterator[None]:
     started = time.time()
     yield
-    record_scenario(sandbox, request.node.nodeid, started)
+    if request.node.get_closest_marker("lane") is None:  # the lane records its own (run_lane)
+        record_scenario(sandbox, request.node.nodeid, started)

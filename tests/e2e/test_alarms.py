@@ -7,18 +7,23 @@ no alarm (tests/e2e/test_bluegreen.py::test_zero_downtime_during_a_deploy_and_a_
 The version is the service behind a fault switch (sandbox/faulty_service.py, sandbox/canary.py): the probes never
 meet the fault and each new task serves its first API requests well (the smoke request among them), so every
 hook passes. The canary is CodeDeployDefault.ECSCanary10Percent5Minutes (15 s at the sandbox's time scale).
+
+Both run in the lane, on the worker service, beside the main sequence (tests/e2e/conftest.py).
 """
 
 from __future__ import annotations
 
+import pytest
+
 from sandbox.canary import CanaryRun, alarm_transitions, bad_canary, blast_radius
-from sandbox.harness import APP
 from sandbox.observe import BlastRadius, LoadGenerator
 from tests.e2e.test_bluegreen import assert_rolled_back
 
 # The slow version's added latency: well above the alarm's 1 s, and above the old version's p99 even on a busy
 # two-core machine (where that p99 reaches a few hundred milliseconds while the unit tests run beside).
 SLOW = 3.0
+
+pytestmark = pytest.mark.lane
 
 
 def assert_stopped_by(sandbox, run: CanaryRun, alarm: str) -> dict:
@@ -55,12 +60,13 @@ def assert_blast_radius_as_predicted(radius: BlastRadius) -> None:
 
 def test_a_version_failing_real_requests_is_rolled_back_by_the_error_rate_alarm_during_its_canary(sandbox):
     run = bad_canary(sandbox, {"SANDBOX_FAULT_ERROR_PERCENT": "30"})
-    alarm = f"{APP}-error-rate-{run.color}"
+    name = sandbox.names()["name"]
+    alarm = f"{name}-error-rate-{run.color}"
     state = assert_stopped_by(sandbox, run, alarm)
     assert state["stateReasonData"]["statistic"] == "Expression"
     assert max(state["stateReasonData"]["recentDatapoints"]) > 5
     output = " ".join(run.result.stdout.split())
-    assert f"Target group {APP}-{run.color} since" in output
+    assert f"Target group {name}-{run.color} since" in output
     assert "answered 5XX or refused" in output
     failed = LoadGenerator.failed(run.samples)
     # Only the canary's share failed: each a 500 from the new version (none refused, none timed out).
@@ -72,7 +78,7 @@ def test_a_version_failing_real_requests_is_rolled_back_by_the_error_rate_alarm_
 def test_a_slow_version_is_rolled_back_by_the_latency_alarm_during_its_canary(sandbox):
     # Enough clients that the slow answers do not hold back the load (40/s x 10 % x 3 s = 12 at once).
     run = bad_canary(sandbox, {"SANDBOX_FAULT_LATENCY_SECONDS": str(SLOW)}, rate=40.0, workers=16)
-    alarm = f"{APP}-latency-p99-{run.color}"
+    alarm = f"{sandbox.names()['name']}-latency-p99-{run.color}"
     state = assert_stopped_by(sandbox, run, alarm)
     assert state["stateReasonData"]["statistic"] == "p99"
     assert max(state["stateReasonData"]["recentDatapoints"]) >= SLOW

@@ -2,7 +2,8 @@
 through the load balancer, the AWS APIs, the AWS CLI and the hooks' CloudWatch logs.
 
 The tests share one provisioned environment and run in order; each starts from production serving a
-version that a deployment put there, and leaves it so.
+version that a deployment put there, and leaves it so. Those marked `lane` do the same on the environment's other
+service (worker), one after another beside the others, from the session's start (tests/e2e/conftest.py).
 """
 
 from __future__ import annotations
@@ -135,6 +136,7 @@ def test_happy_path_with_linear_shifting(sandbox):
     assert f"Latest deployment: {deployment['deploymentId']} Succeeded" in status
 
 
+@pytest.mark.lane
 def test_zero_downtime_during_a_deploy_and_a_rollback(sandbox):
     """Under steady load, through a deploy and a rollback: no failed request, and no alarm raised (the alarms
     evaluate the load balancer's metrics of this very traffic: tests/e2e/test_alarms.py shows them firing)."""
@@ -158,7 +160,7 @@ def test_zero_downtime_during_a_deploy_and_a_rollback(sandbox):
     cloudwatch = sandbox.client("cloudwatch")
     raised = [
         (alarm, item["HistorySummary"])
-        for alarm in NAMES["alarms"]
+        for alarm in sandbox.names()["alarms"]
         for item in cloudwatch.describe_alarm_history(
             AlarmName=alarm, HistoryItemType="StateUpdate", StartDate=started
         )["AlarmHistoryItems"]
@@ -255,6 +257,7 @@ def test_a_crash_looping_version_fails_install_naming_why_and_is_throttled(sandb
     assert 2 <= len(crashed) <= 30, f"{len(crashed)} crashed tasks: the restarts were not throttled"
 
 
+@pytest.mark.lane
 def test_manual_promote_waits_at_ready_until_promote(sandbox):
     old = serving(sandbox)
     # Only the concerns the deployment group reads (provision.yml's tags): the rest is unchanged.
@@ -306,12 +309,13 @@ def test_rollback_playbook_during_and_after_a_deployment(sandbox):
     assert redeploy["deploymentConfigName"] == "CodeDeployDefault.ECSAllAtOnce"
 
 
+@pytest.mark.lane
 def test_test_traffic_waits_for_health_checks_that_start_with_the_test_listener(sandbox):
     """An ALB health-checks the replacement's targets only once the test listener forwards to them, and routes
     to them only when healthy: with interval 30 s x healthy threshold 5, AfterAllowTestTraffic must wait longer
     than the local inventory's 20 s retry budget. The hook's budget follows the target groups' settings."""
     elbv2 = sandbox.client("elbv2")
-    groups = elbv2.describe_target_groups(Names=NAMES["target_groups"])["TargetGroups"]
+    groups = elbv2.describe_target_groups(Names=sandbox.names()["target_groups"])["TargetGroups"]
     slow = {"HealthCheckIntervalSeconds": 30, "HealthyThresholdCount": 5, "HealthCheckTimeoutSeconds": 5}
     for group in groups:
         elbv2.modify_target_group(TargetGroupArn=group["TargetGroupArn"], **slow)

@@ -184,11 +184,12 @@ def without_operator_statement(sandbox, policy: str, sid: str) -> Iterator[None]
         iam.delete_policy_version(PolicyArn=arn, VersionId=version["PolicyVersion"]["VersionId"])
 
 
-def test_a_deployer_without_a_needed_statement_is_refused_before_anything_changes(sandbox):
+def test_a_deployer_without_a_needed_statement_is_refused_before_anything_changes(sandbox, nothing_beside):
     """The operators' analysis is honest too: without the deploy policy's PassRole of the task roles (needed, says
     the decision log), deploy.yml's preflight names the denied pair (it simulates the caller's policy), and
     without the preflight deploy.yml is refused at the call predicted, as the deploy credential, before any
-    deployment exists; production keeps serving."""
+    deployment exists; production keeps serving. (The policy is every service's of the environment: the lane's
+    deploys would be refused too, so nothing runs beside: nothing_beside.)"""
     policy = f"{APP}-deploy"
     found = needs(read(sandbox.home / "logs" / "iam-decisions.jsonl"), project_operator_policies())
     need = next(n for (h, s, _), n in found.items() if (h, s) == (policy, "PassTheTaskRoles"))

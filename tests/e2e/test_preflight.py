@@ -128,7 +128,7 @@ def test_the_test_listener_closed_to_the_hooks_is_found(sandbox):
     assert "/32 on TCP 8443" in line
 
 
-def test_private_subnets_without_a_nat_route_are_found_and_fail_later_without_verify(sandbox):
+def test_private_subnets_without_a_nat_route_are_found_and_fail_later_without_verify(sandbox, nothing_beside):
     """No 0.0.0.0/0 route in the private subnets' route table and no VPC endpoint: verify names what each subnet's
     tasks and hooks cannot reach. Without verify, it fails later, as on AWS: a task started there stops with
     CannotPullContainerError (its image's registry is out of reach), and a hook function's calls to CodeDeploy time
@@ -189,9 +189,9 @@ def test_private_subnets_without_a_nat_route_are_found_and_fail_later_without_ve
     assert "Connect timeout" in seen, seen[-3000:]
 
 
-def test_a_secret_scheduled_for_deletion_is_found(sandbox):
+def test_a_secret_scheduled_for_deletion_is_found(sandbox, nothing_beside):
     """The task's secret scheduled for deletion: new tasks would stop with ResourceInitializationError and the
-    deployment roll back; the preflight says how to restore it."""
+    deployment roll back; the preflight says how to restore it. (The worker's tasks read it too: nothing_beside.)"""
     secrets = sandbox.client("secretsmanager")
     arn = secrets.describe_secret(SecretId="orders-local/api-token")["ARN"]
     secrets.delete_secret(SecretId=arn, RecoveryWindowInDays=7)

@@ -1,7 +1,8 @@
 """Two services in one environment: inventories/local's own (orders) and services/worker.yml, each with a stack of
 its own (load balancer, target groups, listeners, deployment group, hooks, alarms, roles) in the environment's
 cluster. Both deploy blue/green at the same time; one rolls back while the other keeps serving; neither fails a
-request. Runs after the single-service scenarios (file order) in the same sandbox; teardown comes last."""
+request. Runs after the single-service scenarios and the lane's (which run on the worker: tests/e2e/conftest.py) in
+the same sandbox; teardown comes last."""
 
 from __future__ import annotations
 
@@ -22,9 +23,10 @@ def test_two_services_deploy_side_by_side_and_one_rolls_back_while_the_other_ser
     # Provisioned with the application's own service (tests/e2e/conftest.py), in the same run of the sandbox.
     assert worker["name"] == "orders-local-worker"
     assert "TASK [codedeploy : Deployment group" in sandbox.worker_provisioned
-    # Its own stack, in the environment's cluster, first version migrated and serving.
+    # Its own stack, in the environment's cluster, first version migrated and serving (before the lane deployed it).
     assert worker["cluster"] == sandbox.names()["cluster"]
-    assert serving(sandbox, WORKER) == "1.0.0"
+    assert sandbox.worker_first_served == {"1.0.0": 10}
+    worker_before = serving(sandbox, WORKER)
     services = sandbox.client("ecs").list_services(cluster=worker["cluster"])["serviceArns"]
     assert sorted(arn.rsplit("/", 1)[1] for arn in services) == ["orders-local", "orders-local-worker"]
 
@@ -65,4 +67,4 @@ def test_two_services_deploy_side_by_side_and_one_rolls_back_while_the_other_ser
         assert len(taken) > 200, service
         assert LoadGenerator.failed(taken) == [], f"{service or 'orders'} failed requests"
     assert set(LoadGenerator.by_version(samples[None])) == {orders_before, orders_version}
-    assert set(LoadGenerator.by_version(samples[WORKER])) == {"1.0.0", worker_version, worker_next}
+    assert set(LoadGenerator.by_version(samples[WORKER])) == {worker_before, worker_version, worker_next}

@@ -88,9 +88,10 @@ def test_every_statement_of_every_role_and_operator_policy_was_needed_by_a_scena
     """From the decision log of the whole run (every call of every principal, with the statements that allowed
     it): each action of each statement of the application's roles and of its environment's operator policies was
     the only grant of some call, except the few module_utils/bluegreen_iam.py keeps for an AWS path the sandbox
-    cannot take. The table, with the first scenario and call that needed each, is written to the sandbox's
-    logs/iam-analysis.md."""
-    assert_every_statement_needed(sandbox, ENV, "codedeploy", "iam-analysis.md", UNEXERCISED)
+    cannot take. A service's roles are the same statements under its own names: a call of the worker's role (the
+    lane's scenarios run there) counts for the statement it shares with the application's. The table, with the
+    first scenario and call that needed each, is written to the sandbox's logs/iam-analysis.md."""
+    assert_every_statement_needed(sandbox, ENV, "codedeploy", "iam-analysis.md", UNEXERCISED, services=(None, "worker"))
 
 
 def test_every_statement_of_the_ecs_controllers_roles_and_operator_policies_was_needed(sandbox):
@@ -101,21 +102,32 @@ def test_every_statement_of_the_ecs_controllers_roles_and_operator_policies_was_
     assert_every_statement_needed(sandbox, ECS_ENV, "ecs", "iam-analysis-ecs.md", UNEXERCISED_ON_THE_ECS_PATH)
 
 
-def assert_every_statement_needed(sandbox, env: str, controller: str, table_name: str, unexercised: dict) -> None:
+def assert_every_statement_needed(
+    sandbox, env: str, controller: str, table_name: str, unexercised: dict, *, services: tuple = (None,)
+) -> None:
     logs = sandbox.home / "logs"
     secret = f"arn:aws:secretsmanager:eu-west-1:123456789012:secret:{sandbox_secret_name(logs, env)}"
-    holders = {
-        **project_roles(env=env, controller=controller, secret_arns=[secret]),
-        **project_operator_policies(env=env, controller=controller),
-    }
+    operator = project_operator_policies(env=env, controller=controller)
+    holders = {**project_roles(env=env, controller=controller, secret_arns=[secret]), **operator}
+    # Each service's role name -> the application's own service's role of the same statements.
+    own = names(APP.split("-")[0], env)
+    same_as, every_role = {}, {}
+    for service in services:
+        every_role.update(project_roles(service=service, env=env, controller=controller, secret_arns=[secret]))
+        model = names(APP.split("-")[0], env, service)
+        for kind in ("roles", "ecs_roles"):
+            same_as.update({model[kind][suffix]: own[kind][suffix] for suffix in model[kind]})
     timeline = read(sandbox.home / "scenarios.jsonl")
     if env != ENV:  # a background environment's calls belong to it, whichever test ran meanwhile
         timeline = [entry for entry in timeline if entry["test"] == f"background: {env}"]
-    found = needs(read(logs / "iam-decisions.jsonl"), holders, timeline)
+    found: dict = {}
+    for (holder, sid, action), need in needs(
+        read(logs / "iam-decisions.jsonl"), {**every_role, **operator}, timeline
+    ).items():
+        found.setdefault((same_as.get(holder, holder), sid, action), need)  # the first call that needed it
     (logs / table_name).write_text(table(holders, found) + "\n")
-    model = names(APP.split("-")[0], env)
-    holder = {**model["roles"], **model["ecs_roles"]}
-    holder.update({access: f"{model['name']}-{access}" for access in OPERATOR_ACCESS})
+    holder = {**own["roles"], **own["ecs_roles"]}
+    holder.update({access: f"{own['name']}-{access}" for access in OPERATOR_ACCESS})
     statements = {(name, statement["Sid"]) for name, listed in holders.items() for statement in listed}
     kept = {(holder[key], sid, action) for key, sid, action in unexercised if (holder[key], sid) in statements}
     missing = set(unneeded(holders, found))
