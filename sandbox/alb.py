@@ -306,9 +306,8 @@ class HAProxy:
             if self.process is None or self.process.poll() is not None:
                 self._start()
             else:
-                previous = self._worker_pid()
                 self.command("reload", master=True)
-                self._wait_for_worker(replacing=previous)
+                self._wait_for_worker()
             self.structure = structure
             self.applied_weights = desired.weights()
             log.info(
@@ -361,26 +360,18 @@ class HAProxy:
                     raise
                 time.sleep(0.05)
 
-    def _worker_pid(self) -> str | None:
-        try:
-            info = self.command("show info")
-        except OSError:
-            return None
-        return next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("Pid:")), None)
-
-    def _wait_for_worker(self, replacing: str | None = None) -> None:
-        """Until a worker answers on the runtime API (after a reload: a worker other than `replacing`, the one
-        before it, so the new configuration is the one serving when this returns)."""
+    def _wait_for_worker(self) -> None:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.process is None or self.process.poll() is not None:
                 code = self.process.returncode if self.process else None
                 raise RuntimeError(f"HAProxy exited ({code}): see {self.log_path}")
-            pid = self._worker_pid()
-            if pid is not None and (replacing is None or pid != replacing):
+            try:
+                self.command("show info")
                 return
-            time.sleep(0.05)
-        raise RuntimeError(f"HAProxy's runtime API did not answer (a new worker): see {self.log_path}")
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"HAProxy's runtime API did not answer: see {self.log_path}")
 
     def stats(self) -> dict[tuple[str, str], dict]:
         if self.process is None or self.process.poll() is not None:
