@@ -11,6 +11,7 @@ One process (`python -m sandbox.aws`, started by `sandbox up`):
 
 from __future__ import annotations
 
+import copy
 import functools
 import io
 import ipaddress
@@ -683,10 +684,28 @@ def patch_moto(plane: DataPlane) -> None:
         return result.encode() if not asynchronous else ""
 
     LambdaFunction.invoke = invoke
+
     refuse_code_deploy_service_updates()
     answer_rule_description_updates()
     delay_iam_propagation(plane)
     linger_lambda_network_interfaces(plane)
+
+
+def copy_functions_without_the_logs_backend() -> None:
+    """moto deep-copies a function to answer CreateFunction with Publish and ListFunctions, and the copy walked into
+    the account's whole CloudWatch Logs backend (a reference the function holds): slow, and it raced with other
+    threads' PutLogEvents ("dictionary changed size during iteration": a 500 that failed a provision once, with
+    three environments provisioning at once). The copy shares the backend, as the function it copies does."""
+    from moto.awslambda.models import LambdaFunction
+
+    def deepcopy_function(self, memo):
+        copied = object.__new__(type(self))
+        memo[id(self)] = copied
+        for key, value in self.__dict__.items():
+            setattr(copied, key, value if key == "logs_backend" else copy.deepcopy(value, memo))
+        return copied
+
+    LambdaFunction.__deepcopy__ = deepcopy_function  # type: ignore[attr-defined]
 
 
 def drain_deleted_services(plane: DataPlane) -> None:
@@ -1169,6 +1188,7 @@ def main() -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     plane = DataPlane(cfg)
     patch_moto(plane)
+    copy_functions_without_the_logs_backend()
     drain_deleted_services(plane)
     patch_ecs_native(plane)
     patch_service_quotas(plane)

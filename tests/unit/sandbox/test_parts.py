@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import socket
@@ -14,10 +15,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from moto.awslambda.models import LambdaFunction
 
 from sandbox import alb
 from sandbox.api_calls import ApiCalls
-from sandbox.aws import DataPlane
+from sandbox.aws import DataPlane, copy_functions_without_the_logs_backend
 from sandbox.codedeploy.lifecycle import traffic_steps
 from sandbox.config import Config
 from sandbox.ecs_agent import Agent, TaskProcess, restart_delay
@@ -138,6 +140,18 @@ def test_a_master_command_waits_while_the_masters_socket_is_away(tmp_path):
     haproxy.process = SimpleNamespace(poll=lambda: 0)  # the master exited: no waiting
     with pytest.raises(ConnectionRefusedError):  # nothing listens there any more
         haproxy.command("reload", master=True)
+
+
+def test_a_copied_lambda_function_shares_the_accounts_logs_backend():
+    """moto copies a function for CreateFunction with Publish and for ListFunctions; the copy must not walk into
+    the account's CloudWatch Logs backend, which other threads write to meanwhile (sandbox/aws.py)."""
+    copy_functions_without_the_logs_backend()
+    function = object.__new__(LambdaFunction)
+    function.__dict__.update(logs_backend=SimpleNamespace(groups={}), environment_vars={"A": "1"})
+    copied = copy.deepcopy(function)
+    assert copied.logs_backend is function.logs_backend
+    assert copied.environment_vars == {"A": "1"}
+    assert copied.environment_vars is not function.environment_vars
 
 
 def test_api_calls_are_told_apart_by_user_agent():
