@@ -51,7 +51,7 @@ class ActionModule(ActionBase):
         return {**result, **step}
 
     def _show(self, step, started):
-        # A CodeDeploy id (d-XXXXXXXXX), or the last part of an ECS service deployment's ARN.
+        # A CodeDeploy deployment id (d- and nine characters), or the last part of an ECS service deployment's ARN.
         deployment_id = (step.get("deployment_id") or "").rsplit("/", 1)[-1]
         for entry in step.get("progress") or []:
             display.display(f"  {deployment_id} {entry.get('time', '')[11:19]} {entry['message']}")

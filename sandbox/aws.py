@@ -684,7 +684,6 @@ def patch_moto(plane: DataPlane) -> None:
         return result.encode() if not asynchronous else ""
 
     LambdaFunction.invoke = invoke
-
     refuse_code_deploy_service_updates()
     answer_rule_description_updates()
     delay_iam_propagation(plane)

@@ -108,15 +108,16 @@ def assert_every_statement_needed(
     logs = sandbox.home / "logs"
     secret = f"arn:aws:secretsmanager:eu-west-1:123456789012:secret:{sandbox_secret_name(logs, env)}"
     operator = project_operator_policies(env=env, controller=controller)
-    holders = {**project_roles(env=env, controller=controller, secret_arns=[secret]), **operator}
+    roles = {s: project_roles(service=s, env=env, controller=controller, secret_arns=[secret]) for s in services}
+    holders = {**roles[None], **operator}
     # Each service's role name -> the application's own service's role of the same statements.
     own = names(APP.split("-")[0], env)
-    same_as, every_role = {}, {}
+    same_as = {}
     for service in services:
-        every_role.update(project_roles(service=service, env=env, controller=controller, secret_arns=[secret]))
         model = names(APP.split("-")[0], env, service)
         for kind in ("roles", "ecs_roles"):
             same_as.update({model[kind][suffix]: own[kind][suffix] for suffix in model[kind]})
+    every_role = {name: statements for listed in roles.values() for name, statements in listed.items()}
     timeline = read(sandbox.home / "scenarios.jsonl")
     if env != ENV:  # a background environment's calls belong to it, whichever test ran meanwhile
         timeline = [entry for entry in timeline if entry["test"] == f"background: {env}"]
