@@ -14,18 +14,24 @@ blue/green environment; the API calls go through boto3's paginators and the amaz
 from __future__ import annotations
 
 import datetime
+import functools
 import ipaddress
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
+try:
+    from botocore.loaders import create_loader
+except ImportError:  # pragma: no cover - AnsibleAWSModule reports a missing botocore
+    create_loader = None
+
 try:  # in a module, Ansible ships module_utils as ansible.module_utils; in the tests, from the repository root
     from ansible.module_utils.bluegreen_ecs import ACTIVE_STATUSES as ECS_ACTIVE_STATUSES
-    from ansible.module_utils.bluegreen_ecs import EcsPlanError, traffic_plan
+    from ansible.module_utils.bluegreen_ecs import EcsPlanError, service_deployment_briefs, traffic_plan
     from ansible.module_utils.bluegreen_iam import operator_policies, role_policies
 except ImportError:
     from module_utils.bluegreen_ecs import ACTIVE_STATUSES as ECS_ACTIVE_STATUSES
-    from module_utils.bluegreen_ecs import EcsPlanError, traffic_plan
+    from module_utils.bluegreen_ecs import EcsPlanError, service_deployment_briefs, traffic_plan
     from module_utils.bluegreen_iam import operator_policies, role_policies
 
 OK, FAILED, NOT_CHECKED = "ok", "failed", "not checked"
@@ -34,9 +40,14 @@ ACTIVE_STATUSES = ["Created", "Queued", "InProgress", "Baking", "Ready"]
 # Fargate On-Demand vCPU resource count (Service Quotas, service code "fargate").
 FARGATE_VCPU_QUOTA = ("fargate", "L-3032A538")
 # What the tasks and the hook functions reach from their subnets, by the VPC endpoint service that serves it
-# without a NAT gateway (com.amazonaws.<region>.<name>). S3 serves ECR's image layers (a gateway endpoint).
+# without a NAT gateway (endpoint_service_names). S3 serves ECR's image layers (a gateway endpoint).
 TASK_ENDPOINTS = {"ecr.api": "ECR (image manifest)", "ecr.dkr": "ECR (docker registry)", "s3": "S3 (image layers)"}
 LOGS_ENDPOINT = {"logs": "CloudWatch Logs"}
+# The ECS agent reads each secret from the service that holds it (secret_service).
+SECRET_ENDPOINTS = {
+    "secretsmanager": "Secrets Manager (the task's secrets)",
+    "ssm": "SSM Parameter Store (the task's parameters)",
+}
 HOOK_ENDPOINTS = {
     "codedeploy": "CodeDeploy (to report the hook's result)",
     "ecs": "ECS",
@@ -44,6 +55,28 @@ HOOK_ENDPOINTS = {
     "monitoring": "CloudWatch (alarms)",
 }
 _ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([^:@]+)$")
+
+
+def secret_service(reference: str) -> str:
+    """`ssm` for an SSM parameter's ARN; any other reference is a Secrets Manager secret (a name, a partial or full
+    ARN), as library/secret_arns.py resolves it for the task definition."""
+    return "ssm" if reference.startswith("arn:") and reference.split(":")[2:3] == ["ssm"] else "secretsmanager"
+
+
+@functools.cache
+def _endpoint_prefixes(partition: str) -> tuple[str, ...]:
+    # AWS names its endpoint services after the partition's DNS suffix, reversed (cn.com.amazonaws in China), but in
+    # China only some services took that name (ECR, S3, CloudWatch); others, CloudWatch Logs, ECS, Secrets Manager
+    # and SSM among them, kept com.amazonaws (DescribeVpcEndpointServices there, as aws-cdk records it). Either
+    # name is the service's own, so an endpoint by either serves.
+    partitions = create_loader().load_data("partitions")["partitions"]
+    suffix = next((p["outputs"]["dnsSuffix"] for p in partitions if p["id"] == partition), "amazonaws.com")
+    return tuple(dict.fromkeys([".".join(reversed(suffix.split("."))), "com.amazonaws"]))
+
+
+def endpoint_service_names(partition: str, region: str, service: str) -> set[str]:
+    """The names a VPC endpoint of an AWS service has in this partition and region."""
+    return {f"{prefix}.{region}.{service}" for prefix in _endpoint_prefixes(partition)}
 
 
 @dataclass
@@ -163,9 +196,13 @@ class Verify:
         cluster, name = self.names["cluster"], self.names["ecs_service"]
         subject = f"{cluster}/{name}"
         try:
-            active = self.client("ecs").list_service_deployments(
-                cluster=cluster, service=name, status=list(ECS_ACTIVE_STATUSES)
-            )["serviceDeployments"]
+            # Every page, newest first: the one named is the one a deploy would meet.
+            active = service_deployment_briefs(
+                self.client("ecs").list_service_deployments,
+                cluster=cluster,
+                service=name,
+                status=list(ECS_ACTIVE_STATUSES),
+            )
         except Exception as e:
             if error_code(e) not in ("ServiceNotFoundException", "ClusterNotFoundException"):
                 raise
@@ -580,7 +617,7 @@ class Verify:
         the full ARN, as IAM matches it); what IAM cannot simulate about reading it is said."""
         findings = []
         for reference in self.p.get("secrets") or []:
-            if ":ssm:" in reference:
+            if secret_service(reference) == "ssm":
                 findings += self._parameter(reference)
                 continue
             secret_id = ":".join(reference.split(":")[:7]) if reference.startswith("arn:") else reference
@@ -730,8 +767,8 @@ class Verify:
                 needed.update(LOGS_ENDPOINT)
                 if _ECR_IMAGE.match(self.image_name().rpartition(":")[0]):
                     needed.update(TASK_ENDPOINTS)
-                if self.p.get("secrets"):
-                    needed["secretsmanager"] = "Secrets Manager (the task's secrets)"
+                held_by = {secret_service(reference) for reference in self.p.get("secrets") or []}
+                needed.update({k: v for k, v in SECRET_ENDPOINTS.items() if k in held_by})
             if "hooks" in users:
                 # Under the ECS controller the hooks answer ECS in their return value: no CodeDeploy call.
                 needed.update(
@@ -777,9 +814,9 @@ class Verify:
         return None
 
     def _endpoint_serves(self, endpoints: list, service: str, subnet: dict, table: dict) -> bool:
-        name = f"com.amazonaws.{self.region}.{service}"
+        names = endpoint_service_names(self.facts.partition, self.region, service)
         for endpoint in endpoints:
-            if endpoint.get("ServiceName") != name:
+            if endpoint.get("ServiceName") not in names:
                 continue
             if endpoint.get("VpcEndpointType") == "Gateway":
                 if table.get("RouteTableId") in endpoint.get("RouteTableIds", []):

@@ -4,8 +4,12 @@ the sandbox in tests/e2e/test_preflight.py."""
 
 from __future__ import annotations
 
+import datetime
+
+import botocore.session
 import pytest
 from botocore.exceptions import ClientError
+from botocore.stub import Stubber
 
 from module_utils import bluegreen_verify as v
 from module_utils.bluegreen_model import names
@@ -80,9 +84,11 @@ class Clients:
                 raise answer
             return answer
 
-        if name == "get_paginator":
-            return lambda _: type("P", (), {"paginate": lambda self, **_: answer})()
-        return call
+        def paginator(operation):  # the answer is the pages, or operation -> its pages
+            pages = answer[operation] if isinstance(answer, dict) else answer
+            return type("P", (), {"paginate": lambda self, **_: pages})()
+
+        return paginator if name == "get_paginator" else call
 
 
 def verify(clients, **params) -> v.Verify:
@@ -183,3 +189,130 @@ def test_the_alarms_the_group_stops_on_exist_and_none_is_in_alarm():
     (finding,) = check([])
     assert finding.status == v.OK
     assert "stops on no alarm" in finding.message
+
+
+def endpoint(service_name: str) -> dict:
+    """An interface endpoint with private DNS in the private subnet's zone."""
+    return {
+        "ServiceName": service_name,
+        "VpcEndpointType": "Interface",
+        "PrivateDnsEnabled": True,
+        "SubnetIds": ["subnet-private"],
+        "State": "available",
+    }
+
+
+def private_subnet(endpoints: list[dict], region="eu-west-1", partition="aws", users=("tasks",), secrets=()):
+    """The network finding of one subnet without a NAT route, used by the tasks and/or the hooks."""
+    subnet = {"SubnetId": "subnet-private", "VpcId": "vpc-1", "AvailabilityZone": f"{region}a"}
+    table = {"RouteTableId": "rtb-private", "Associations": [{"SubnetId": "subnet-private"}], "Routes": []}
+    pages = {
+        "describe_route_tables": [{"RouteTables": [table]}],
+        "describe_nat_gateways": [{"NatGateways": []}],
+        "describe_vpc_endpoints": [{"VpcEndpoints": endpoints}],
+    }
+    check = v.Verify(
+        Clients(describe_subnets={"Subnets": [subnet]}, get_paginator=pages),
+        {"names": names("orders", "prod"), "region": region, "secrets": list(secrets)},
+    )
+    check.facts.partition = partition
+    if "tasks" in users:
+        vpc = {"awsvpcConfiguration": {"subnets": ["subnet-private"]}}
+        check.facts.service = {"taskSets": [{"status": "PRIMARY", "networkConfiguration": vpc}]}
+    if "hooks" in users:
+        check.facts.functions = {"BeforeInstall": {"VpcConfig": {"SubnetIds": ["subnet-private"]}}}
+    (finding,) = check.network()
+    return finding
+
+
+PARAMETER = "arn:aws:ssm:eu-west-1:123456789012:parameter/orders-prod/feature-flags"
+SECRET = "orders-prod/api-token"  # a Secrets Manager secret by name, as the inventory gives it
+
+
+@pytest.mark.parametrize(
+    ("secrets", "needed", "not_needed"),
+    [
+        ([PARAMETER], "ssm", "secretsmanager"),
+        ([SECRET], "secretsmanager", "ssm"),
+        ([f"arn:aws:secretsmanager:eu-west-1:123456789012:secret:{SECRET}-AbCdEf"], "secretsmanager", "ssm"),
+    ],
+)
+def test_the_tasks_read_each_secret_through_the_endpoint_of_the_service_that_holds_it(secrets, needed, not_needed):
+    """The ECS agent reads an SSM parameter from SSM and a secret from Secrets Manager: without a NAT gateway, the
+    subnet needs the endpoint of that service, and an endpoint of the other one does not serve it."""
+    logs = endpoint("com.amazonaws.eu-west-1.logs")
+    finding = private_subnet([logs, endpoint(f"com.amazonaws.eu-west-1.{not_needed}")], secrets=secrets)
+    assert finding.status == v.FAILED
+    assert finding.message.endswith(
+        f"no VPC endpoint for: {needed} ({v.SECRET_ENDPOINTS[needed]}): images do not pull, secrets and logs fail"
+    )
+    assert private_subnet([logs, endpoint(f"com.amazonaws.eu-west-1.{needed}")], secrets=secrets).status == v.OK
+
+
+def test_a_task_with_both_kinds_of_secret_needs_both_endpoints():
+    logs, ssm = endpoint("com.amazonaws.eu-west-1.logs"), endpoint("com.amazonaws.eu-west-1.ssm")
+    finding = private_subnet([logs, ssm], secrets=[SECRET, PARAMETER])
+    assert finding.status == v.FAILED
+    assert "no VPC endpoint for: secretsmanager (Secrets Manager (the task's secrets)):" in finding.message
+    everything = [logs, ssm, endpoint("com.amazonaws.eu-west-1.secretsmanager")]
+    assert private_subnet(everything, secrets=[SECRET, PARAMETER]).status == v.OK
+
+
+def test_endpoint_service_names_follow_the_partition():
+    """The partition's DNS suffix reversed; in China and the ISO partitions, some services kept com.amazonaws."""
+    assert v.endpoint_service_names("aws", "eu-west-1", "ecr.api") == {"com.amazonaws.eu-west-1.ecr.api"}
+    assert v.endpoint_service_names("aws-us-gov", "us-gov-west-1", "logs") == {"com.amazonaws.us-gov-west-1.logs"}
+    assert v.endpoint_service_names("aws-cn", "cn-north-1", "ecr.api") == {
+        "cn.com.amazonaws.cn-north-1.ecr.api",
+        "com.amazonaws.cn-north-1.ecr.api",
+    }
+    assert "gov.ic.hci.csp.us-isof-south-1.ebs" in v.endpoint_service_names("aws-iso-f", "us-isof-south-1", "ebs")
+
+
+def test_a_china_region_s_endpoints_serve_by_their_china_names():
+    """In cn-north-1 (as DescribeVpcEndpointServices lists them there) CloudWatch is cn.com.amazonaws.*, CloudWatch
+    Logs, ECS, Elastic Load Balancing, CodeDeploy and Secrets Manager com.amazonaws.*: all of them serve."""
+    endpoints = [endpoint("cn.com.amazonaws.cn-north-1.monitoring")] + [
+        endpoint(f"com.amazonaws.cn-north-1.{service}")
+        for service in ("logs", "secretsmanager", "codedeploy", "ecs", "elasticloadbalancing")
+    ]
+    china = {"region": "cn-north-1", "partition": "aws-cn", "users": ("tasks", "hooks"), "secrets": [SECRET]}
+    finding = private_subnet(endpoints, **china)
+    assert (finding.status, finding.message) == (v.OK, "the tasks and hooks reach AWS through VPC endpoints")
+    finding = private_subnet(endpoints[1:], **china)
+    assert finding.status == v.FAILED
+    assert "no VPC endpoint for: monitoring (CloudWatch (alarms)):" in finding.message
+
+
+def test_the_active_service_deployment_named_is_the_newest_from_every_page():
+    """ListServiceDeployments documents no order and pages: answered oldest first, on two pages, the check names the
+    newest active deployment (the one a deploy would meet), not the first listed."""
+    client = botocore.session.get_session().create_client(
+        "ecs", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    model = names("orders", "prod")
+    prefix = f"arn:aws:ecs:eu-west-1:123456789012:service-deployment/{model['cluster']}/{model['ecs_service']}/"
+
+    def brief(name, minute, status):
+        created = datetime.datetime(2026, 11, 29, 13, minute, tzinfo=datetime.UTC)
+        return {"serviceDeploymentArn": prefix + name, "status": status, "createdAt": created}
+
+    request = {"cluster": model["cluster"], "service": model["ecs_service"], "status": list(v.ECS_ACTIVE_STATUSES)}
+    with Stubber(client) as stub:
+        stub.add_response(
+            "list_service_deployments",
+            {"serviceDeployments": [brief("Replaced", 1, "STOP_REQUESTED")], "nextToken": "t1"},
+            request,
+        )
+        stub.add_response(
+            "list_service_deployments",
+            {"serviceDeployments": [brief("Newest", 2, "IN_PROGRESS")]},
+            {**request, "nextToken": "t1"},
+        )
+        (finding,) = verify(lambda service, region=None: client, controller="ecs").service_deployments()
+        stub.assert_no_pending_responses()
+    assert finding.status == v.FAILED
+    assert (
+        finding.message
+        == f"service deployment {prefix}Newest is still IN_PROGRESS: a new one would stop it where it is"
+    )
