@@ -15,6 +15,7 @@ from ansible.module_utils.bluegreen_ecs import (
     TERMINAL_STATUSES,
     paused_hook,
     progress_lines,
+    service_deployment_briefs,
     snapshot,
 )
 from ansible.module_utils.deployment_wait import Watcher
@@ -30,25 +31,17 @@ def describe_deployment(client, arn):
 
 
 def list_deployments(client, cluster, service, statuses=None):
-    """Briefs of the service's deployments (newest first as ECS lists them). botocore has no paginator for
-    ListServiceDeployments: nextToken is followed here."""
-    briefs: list[dict] = []
-    token = None
-    while True:
-        params = {"cluster": cluster, "service": service}
-        if statuses:
-            params["status"] = list(statuses)
-        if token:
-            params["nextToken"] = token
-        page = client.list_service_deployments(aws_retry=True, **params)
-        briefs.extend(page.get("serviceDeployments") or [])
-        token = page.get("nextToken")
-        if not token:
-            return briefs
+    """Briefs of all the service's deployments (every page), newest first by createdAt: ECS documents no order."""
+    request = {"cluster": cluster, "service": service, "maxResults": 100}  # the largest page: fewest calls
+    if statuses:
+        request["status"] = list(statuses)
+    return service_deployment_briefs(
+        lambda **params: client.list_service_deployments(aws_retry=True, **params), **request
+    )
 
 
 def active_deployment(client, cluster, service):
-    """The service's deployment in progress (ECS runs one at a time), or None."""
+    """The service's deployment in progress (ECS runs one at a time; should two be listed, the newest), or None."""
     briefs = list_deployments(client, cluster, service, ACTIVE_STATUSES)
     return briefs[0] if briefs else None
 

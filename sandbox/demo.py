@@ -30,6 +30,7 @@ from pathlib import Path
 
 import boto3
 
+from module_utils.bluegreen_ecs import service_deployment_briefs
 from module_utils.bluegreen_model import names
 from sandbox import cli
 from sandbox import config as sandbox_config
@@ -92,9 +93,9 @@ def latest_deployment(codedeploy, name: str, creator: str = "user") -> dict:
 def ecs_deployment(ecs, model: dict, log: Path) -> dict:
     """The service's newest deployment as the story tells it: its lifecycle stages with their times, read from the
     deploy's own progress lines (the module reports each stage as it starts), in the shape latest_deployment gives."""
-    arn = ecs.list_service_deployments(cluster=model["cluster"], service=model["ecs_service"], maxResults=1)[
-        "serviceDeployments"
-    ][0]["serviceDeploymentArn"]
+    arn = service_deployment_briefs(
+        ecs.list_service_deployments, cluster=model["cluster"], service=model["ecs_service"]
+    )[0]["serviceDeploymentArn"]
     deployment = ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0]
     day = deployment["createdAt"].astimezone(dt.UTC).date()
     marks = []

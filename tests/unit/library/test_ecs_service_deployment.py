@@ -69,6 +69,8 @@ class FakeEcs(FakeService):
         self.task_definition = OLD_TD
         self.deployments: dict[str, dict] = {}
         self.next_script = LINEAR
+        # ListServiceDeployments may answer fewer than maxResults (its reference says so) and pages of 20 without it.
+        self.page_limit = 20
         self.handlers.update(
             DescribeServices=self._describe_services,
             UpdateService=self._update_service,
@@ -112,13 +114,24 @@ class FakeEcs(FakeService):
 
     def _brief(self, arn: str) -> dict:
         revision = NEW_REV if self.deployments[arn]["task_definition"] == NEW_TD else OLD_REV
-        return {"serviceDeploymentArn": arn, "status": self.state(arn)["status"], "targetServiceRevisionArn": revision}
+        # Created in the order added (a millisecond apart when added at the same moment of the clock).
+        created = EPOCH + self.deployments[arn]["started"] + list(self.deployments).index(arn) / 1000
+        return {
+            "serviceDeploymentArn": arn,
+            "status": self.state(arn)["status"],
+            "targetServiceRevisionArn": revision,
+            "createdAt": datetime.fromtimestamp(created, UTC),
+        }
 
     def _list(self, params):
-        briefs = [self._brief(arn) for arn in reversed(self.deployments)]
-        return {
-            "serviceDeployments": [b for b in briefs if not params.get("status") or b["status"] in params["status"]]
-        }
+        """Oldest first, in pages of maxResults (20 by default), as the sandbox answers: ECS documents no order."""
+        briefs = sorted((self._brief(arn) for arn in self.deployments), key=lambda b: b["createdAt"])
+        briefs = [b for b in briefs if not params.get("status") or b["status"] in params["status"]]
+        start, size = int(params.get("nextToken") or 0), min(params.get("maxResults", 20), self.page_limit)
+        page = {"serviceDeployments": briefs[start : start + size]}
+        if start + size < len(briefs):
+            page["nextToken"] = str(start + size)
+        return page
 
     def _describe(self, params):
         found = []
@@ -382,6 +395,39 @@ def test_the_info_module_reads_the_history_newest_first_with_each_task_definitio
     one = run_module(info, {**BASE, "deployment_id": f"{ARN}:service-deployment/{CLUSTER}/{SERVICE}/D0"}, {"ecs": ecs})
     assert len(one["deployments"]) == 1
     assert run_module(info, {**BASE, "max_results": 0}, {"ecs": ecs}).failed
+
+
+def _history(ecs: FakeEcs, count: int) -> list[str]:
+    """`count` finished deployments a minute apart, alternating the two task definitions, the last one OLD_TD (what
+    the service runs); ECS lists them oldest first, two a page. Their ARNs, oldest first."""
+    arns = []
+    for index in range(count):
+        arn = f"{ARN}:service-deployment/{CLUSTER}/{SERVICE}/H{index}"
+        ecs.add(arn, OLD_TD if (count - index) % 2 else NEW_TD, LINEAR, started=-60.0 * (count - index) - 500)
+        arns.append(arn)
+    ecs.page_limit = 2
+    return arns
+
+
+def test_the_info_module_gives_the_newest_deployments_whatever_order_and_pages_ecs_answers_in(run_module, ecs) -> None:
+    """The rollback playbook takes the first successful deployment of another task definition from this history,
+    the status playbook its first as the latest: both need the newest first, from every page."""
+    arns = _history(ecs, 7)
+    result = run_module(info, {**BASE, "max_results": 3}, {"ecs": ecs})
+    assert [d["deployment_id"] for d in result["deployments"]] == arns[::-1][:3]
+    assert [d["task_definition"] for d in result["deployments"]] == [OLD_TD, NEW_TD, OLD_TD]
+    assert len(ecs.called("ListServiceDeployments")) == 4  # 7 deployments, 2 a page
+    assert all(call["maxResults"] == 100 for call in ecs.called("ListServiceDeployments"))
+
+
+def test_the_deployment_in_progress_is_found_on_any_page_and_the_newest_of_two_is_named(run_module, ecs) -> None:
+    _history(ecs, 5)
+    ecs.add(f"{ARN}:service-deployment/{CLUSTER}/{SERVICE}/Replaced", OLD_TD, [(0.0, {"status": "STOP_REQUESTED"})])
+    ecs.add(f"{ARN}:service-deployment/{CLUSTER}/{SERVICE}/Newest", OLD_TD, LINEAR)
+    result = run_module(module, {**BASE, "task_definition": NEW_TD}, {"ecs": ecs})
+    assert result.failed
+    assert "service deployment Newest of another revision is IN_PROGRESS" in result["msg"]
+    assert ecs.called("UpdateService") == []
 
 
 def test_a_failed_hook_fails_the_task_with_the_reason_it_logged(run_module, ecs) -> None:

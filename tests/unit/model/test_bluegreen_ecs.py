@@ -3,6 +3,8 @@ lines (module_utils/bluegreen_ecs.py)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import botocore.session
 import pytest
 from ansible.errors import AnsibleFilterError
@@ -333,3 +335,50 @@ def test_seconds_per_stage_add_up_over_the_whole_waits_timeline():
         "BAKE_TIME": 3.5,
     }
     assert ecs.stage_seconds([]) == {}
+
+
+# ---------------------------------------------------------------------------------------------
+# A service's deployments, newest first
+# ---------------------------------------------------------------------------------------------
+
+_DEPLOYMENT_ARN = "arn:aws:ecs:eu-west-1:123456789012:service-deployment/orders-prod/orders-prod/"
+
+
+def _brief(name: str, minute: int, status: str = "SUCCESSFUL") -> dict:
+    return {
+        "serviceDeploymentArn": _DEPLOYMENT_ARN + name,
+        "status": status,
+        "createdAt": datetime(2026, 11, 29, 13, minute, tzinfo=UTC),
+    }
+
+
+def test_every_page_of_service_deployments_is_read_and_the_newest_comes_first():
+    """ListServiceDeployments documents no order: answered oldest first over three pages, the newest is still the
+    first of the result, and every nextToken was followed (botocore checks each request and answer)."""
+    client = botocore.session.get_session().create_client(
+        "ecs", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    request = {"cluster": "orders-prod", "service": "orders-prod", "status": ["SUCCESSFUL"], "maxResults": 2}
+    pages = [
+        ({"serviceDeployments": [_brief("D1", 1), _brief("D2", 2)], "nextToken": "t1"}, {}),
+        ({"serviceDeployments": [_brief("D3", 3), _brief("D4", 4)], "nextToken": "t2"}, {"nextToken": "t1"}),
+        ({"serviceDeployments": [_brief("D5", 5)]}, {"nextToken": "t2"}),
+    ]
+    with Stubber(client) as stub:
+        for answer, token in pages:
+            stub.add_response("list_service_deployments", answer, {**request, **token})
+        briefs = ecs.service_deployment_briefs(client.list_service_deployments, **request)
+        stub.assert_no_pending_responses()
+    assert [b["serviceDeploymentArn"].rsplit("/", 1)[-1] for b in briefs] == ["D5", "D4", "D3", "D2", "D1"]
+
+
+def test_newest_first_goes_by_creation_whatever_the_order_listed():
+    shuffled = [_brief("B", 2), _brief("C", 3), _brief("A", 1)]
+    assert [b["serviceDeploymentArn"][-1] for b in ecs.newest_first(shuffled)] == ["C", "B", "A"]
+    # As JSON gives it (ISO 8601 or epoch seconds), and a deployment without a time after every timed one.
+    loose = [
+        {"serviceDeploymentArn": "x", "createdAt": "2026-11-29T13:01:00+00:00"},
+        {"serviceDeploymentArn": "y"},
+        {"serviceDeploymentArn": "z", "createdAt": datetime(2026, 11, 29, 13, 2, tzinfo=UTC).timestamp()},
+    ]
+    assert [b["serviceDeploymentArn"] for b in ecs.newest_first(loose)] == ["z", "x", "y"]
