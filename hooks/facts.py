@@ -1,10 +1,17 @@
 """What a hook checks, learnt from the deployment itself rather than from configuration.
 
-CodeDeploy (`load`): GetDeployment -> the revision's sha256 -> GetApplicationRevision -> the AppSpec (JSON, see
-module_utils/ecs_appspec.py) -> the task definition, container and port -> the image and APP_VERSION;
-GetDeploymentGroup -> the ECS service, the target group pair, the production and test listeners and the
-alarms. GetDeployment never returns the AppSpec itself (its API reference: the content "is always null").
-After Install, what the AppSpec says is confirmed against the replacement task set ECS really runs.
+CodeDeploy (`load`): GetDeployment -> the application and group; GetDeploymentGroup -> the ECS service, the target
+group pair, the production and test listeners and the alarms; ListDeploymentTargets + BatchGetDeploymentTargets ->
+the replacement (Green) task set's id, once Install created it; DescribeServices -> that task set: the task
+definition, the container and port its target group routes to, its network, platform version and capacity
+providers; DescribeTaskDefinition -> the image and APP_VERSION.
+
+Before Install (BeforeInstall) the replacement does not exist yet, and only the AppSpec says what will be installed:
+the task definition, the container and port (LoadBalancerInfo), the network, platform version and capacity
+providers. Then, and only then, the AppSpec is read: GetDeployment never returns its content (its API reference:
+the content "is always null"), so it comes from GetApplicationRevision by the revision's sha256. A deployment whose
+AppSpec cannot be read that way (created without a sha256, or in YAML, which the hooks do not parse) has no task
+definition in its facts before Install, and `appspec_problem` says why: the check decides what that means.
 
 ECS-native (`load_ecs`): the event's target service revision -> DescribeServiceRevisions -> the task definition,
 container and port, network, the target group pair (the revision's and its alternate), the production and test
@@ -16,11 +23,21 @@ controller runs them.
 from __future__ import annotations
 
 import json
+import logging
+import re
 from dataclasses import dataclass, field
 
-from hooks.common import CheckFailed, client
+from hooks.common import CheckFailed, client, env_str, log
 
 ACTIVE_STATUSES = ["Created", "Queued", "InProgress", "Baking", "Ready"]
+
+# registry/path/name[:tag][@sha256:digest], as Docker's reference grammar has it (lower-case path).
+IMAGE_REFERENCE = re.compile(
+    r"^(?:(?P<registry>[a-zA-Z0-9.-]+(?::\d+)?)/)?"
+    r"(?P<path>[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[\w][\w.-]{0,127}))?"
+    r"(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
+)
 
 
 @dataclass
@@ -41,6 +58,12 @@ class DeploymentFacts:
     platform_version: str | None = None
     capacity_provider_strategy: list | None = None
     task_definition: dict = field(default_factory=dict)
+    # Where the task definition, container and port come from, for the messages that name them.
+    source: str = "the AppSpec"
+    # CodeDeploy: the replacement (Green) task set, once Install created it; before Install, why the AppSpec could
+    # not be read when it could not (then nothing says which task definition will be installed).
+    replacement_task_set_id: str | None = None
+    appspec_problem: str | None = None
     # "codedeploy" or "ecs"; for ECS, also the service deployment, the revisions and the listener rules.
     controller: str = "codedeploy"
     service_deployment_arn: str | None = None
@@ -48,14 +71,25 @@ class DeploymentFacts:
     green_target_group_arn: str | None = None
     listener_rule_arns: list[str] = field(default_factory=list)
 
+    def require_task_definition(self) -> str:
+        """The task definition the deployment installs, or CheckFailed when nothing names it (before Install, with an
+        AppSpec the hooks cannot read)."""
+        if not self.task_definition_arn:
+            raise CheckFailed(
+                f"deployment {self.deployment_id} names no task definition the hooks can read: "
+                f"{self.appspec_problem or 'nothing names one yet'}"
+            )
+        return self.task_definition_arn
+
     @property
     def container(self) -> dict:
+        self.require_task_definition()
         for container in self.task_definition.get("containerDefinitions", []):
             if container.get("name") == self.container_name:
                 return container
         raise CheckFailed(
             f"task definition {self.task_definition_arn} has no container {self.container_name!r} "
-            "(the AppSpec's LoadBalancerInfo.ContainerName)"
+            f"(the container {self.source} routes traffic to)"
         )
 
     @property
@@ -71,12 +105,44 @@ class DeploymentFacts:
         return None
 
 
+def check_image(image: str) -> None:
+    match = IMAGE_REFERENCE.match(image or "")
+    if not match:
+        raise CheckFailed(f"image reference {image!r} is not well formed (registry/repository:tag or @sha256:digest)")
+    if not match.group("tag") and not match.group("digest"):
+        raise CheckFailed(f"image {image!r} has neither a tag nor a digest: deploy an immutable reference")
+    allow_latest = (env_str("ALLOW_LATEST_TAG", "false") or "false").lower() == "true"
+    if match.group("tag") == "latest" and not match.group("digest") and not allow_latest:
+        raise CheckFailed(f"image {image!r} uses the moving tag 'latest': a rollback could not return to it")
+
+
+def check_container(facts: DeploymentFacts) -> dict:
+    """The container traffic is routed to exists in the task definition, maps the port, and runs an immutable,
+    well-formed image reference. Returns the container."""
+    container = facts.container
+    ports = {mapping.get("containerPort") for mapping in container.get("portMappings", [])}
+    if facts.container_port not in ports:
+        raise CheckFailed(
+            f"container {facts.container_name!r} maps ports {sorted(p for p in ports if p)}, not the ContainerPort "
+            f"{facts.container_port} of {facts.source}"
+        )
+    check_image(container.get("image", ""))
+    return container
+
+
+# The revision types whose content is an AppSpec, and the member that holds it (String: the deprecated RawString).
+_APPSPEC_MEMBERS = {"AppSpecContent": "appSpecContent", "String": "string"}
+
+
 def _appspec_target(content: str) -> dict:
     try:
         appspec = json.loads(content)
     except ValueError:
-        raise CheckFailed("the deployment's AppSpec is not JSON: render it with the ecs_appspec module") from None
-    for resource in appspec.get("Resources") or []:
+        raise CheckFailed(
+            "the deployment's AppSpec is not JSON (the hooks do not parse YAML): render it as JSON, as the "
+            "ecs_appspec module does"
+        ) from None
+    for resource in (appspec.get("Resources") if isinstance(appspec, dict) else None) or []:
         target = resource.get("TargetService") or {}
         if target.get("Type") == "AWS::ECS::Service":
             return target.get("Properties") or {}
@@ -84,50 +150,135 @@ def _appspec_target(content: str) -> dict:
 
 
 def appspec_content(info: dict) -> str:
-    """The deployment's AppSpec: from the response where it has it, else GetApplicationRevision by sha256."""
+    """The deployment's AppSpec: from the response where it has it, else GetApplicationRevision by sha256. Raises
+    CheckFailed when the deployment gives no way to read it (no sha256) or the application has no such revision;
+    any other error (a denied call) is raised as it is."""
     revision = info.get("revision") or {}
-    content = revision.get("appSpecContent") or revision.get("string") or {}
+    member = _APPSPEC_MEMBERS.get(revision.get("revisionType", ""))
+    content = (revision.get(member) or {}) if member else {}
     if content.get("content"):
         return content["content"]
     digest = content.get("sha256")
-    if revision.get("revisionType") != "AppSpecContent" or not digest:
+    if not member or not digest:
         raise CheckFailed(
-            f"deployment {info['deploymentId']} has no AppSpecContent revision with a sha256: create ECS "
-            "deployments with revision.appSpecContent {content, sha256} (the codedeploy_deployment module does)"
+            f"deployment {info['deploymentId']} has no AppSpecContent revision with a sha256, and GetDeployment "
+            "never returns the AppSpec itself: create ECS deployments with revision.appSpecContent {content, "
+            "sha256} (the codedeploy_deployment module does)"
         )
     codedeploy = client("codedeploy")
     try:
         found = codedeploy.get_application_revision(
             applicationName=info["applicationName"],
-            revision={"revisionType": "AppSpecContent", "appSpecContent": {"sha256": digest}},
+            revision={"revisionType": revision["revisionType"], member: {"sha256": digest}},
         )
     except codedeploy.exceptions.RevisionDoesNotExistException:
         raise CheckFailed(
             f"application {info['applicationName']} has no revision with sha256 {digest} "
             f"(the AppSpec of deployment {info['deploymentId']})"
         ) from None
-    text = ((found.get("revision") or {}).get("appSpecContent") or {}).get("content")
+    text = ((found.get("revision") or {}).get(member) or {}).get("content")
     if not text:
         raise CheckFailed(f"GetApplicationRevision returned no AppSpec content for sha256 {digest}")
     return text
 
 
+def _network(awsvpc: dict | None) -> dict | None:
+    """ECS's awsvpcConfiguration in the AppSpec's spelling (the facts keep the AppSpec's)."""
+    if not awsvpc:
+        return None
+    return {
+        "Subnets": awsvpc.get("subnets", []),
+        "SecurityGroups": awsvpc.get("securityGroups", []),
+        "AssignPublicIp": awsvpc.get("assignPublicIp", "DISABLED"),
+    }
+
+
+def _capacity_providers(strategy: list | None) -> list | None:
+    return [
+        {"CapacityProvider": s["capacityProvider"], "Weight": s.get("weight", 1), "Base": s.get("base", 0)}
+        for s in strategy or []
+    ] or None
+
+
+def _green_task_set_id(deployment_id: str) -> str | None:
+    """The id of the deployment's replacement (Green) task set, as BatchGetDeploymentTargets names it: there once
+    Install created it, and unchanged for the rest of the deployment."""
+    codedeploy = client("codedeploy")
+    target_ids = (
+        codedeploy.get_paginator("list_deployment_targets")
+        .paginate(deploymentId=deployment_id)
+        .build_full_result()
+        .get("targetIds", [])
+    )
+    for start in range(0, len(target_ids), 25):
+        targets = codedeploy.batch_get_deployment_targets(
+            deploymentId=deployment_id, targetIds=target_ids[start : start + 25]
+        )
+        for target in targets.get("deploymentTargets", []):
+            for task_set in (target.get("ecsTarget") or {}).get("taskSetsInfo") or []:
+                if task_set.get("taskSetLabel") == "Green" and task_set.get("identifer"):
+                    return task_set["identifer"]  # sic: the API's spelling
+    return None
+
+
+def replacement_task_set(facts: DeploymentFacts) -> dict:
+    """The replacement task set as ECS describes it now (its task definition, counts, stability, load balancer)."""
+    services = client("ecs").describe_services(cluster=facts.cluster, services=[facts.service]).get("services", [])
+    task_set = next(
+        (
+            ts
+            for ts in (services[0] if services else {}).get("taskSets", [])
+            if facts.replacement_task_set_id in (ts.get("id"), ts.get("taskSetArn"))
+        ),
+        None,
+    )
+    if task_set is None:
+        raise CheckFailed(
+            f"ECS service {facts.service} has no task set {facts.replacement_task_set_id} (the deployment's "
+            "replacement)"
+        )
+    return task_set
+
+
+def _from_replacement(facts: DeploymentFacts, task_set: dict) -> None:
+    """What to check, from the task set ECS runs for the deployment (CodeDeploy made it from the AppSpec)."""
+    balancer = (task_set.get("loadBalancers") or [{}])[0]
+    facts.source = f"the replacement task set {task_set.get('id')}"
+    facts.task_definition_arn = task_set.get("taskDefinition", "")
+    facts.container_name = balancer.get("containerName", "")
+    facts.container_port = int(balancer.get("containerPort") or 0)
+    facts.network_configuration = _network((task_set.get("networkConfiguration") or {}).get("awsvpcConfiguration"))
+    facts.platform_version = task_set.get("platformVersion")
+    facts.capacity_provider_strategy = _capacity_providers(task_set.get("capacityProviderStrategy"))
+
+
+def _from_appspec(facts: DeploymentFacts, info: dict) -> None:
+    """Before Install: what the AppSpec says will be installed, when it can be read."""
+    try:
+        properties = _appspec_target(appspec_content(info))
+    except CheckFailed as unreadable:
+        facts.appspec_problem = str(unreadable)
+        log(logging.WARNING, "the AppSpec cannot be read", deployment_id=facts.deployment_id, reason=str(unreadable))
+        return
+    balancer = properties.get("LoadBalancerInfo") or {}
+    facts.task_definition_arn = properties.get("TaskDefinition", "")
+    facts.container_name = balancer.get("ContainerName", "")
+    facts.container_port = int(balancer.get("ContainerPort") or 0)
+    facts.network_configuration = (properties.get("NetworkConfiguration") or {}).get("AwsvpcConfiguration")
+    facts.platform_version = properties.get("PlatformVersion")
+    facts.capacity_provider_strategy = properties.get("CapacityProviderStrategy")
+
+
 def load(deployment_id: str, with_task_definition: bool = True) -> DeploymentFacts:
     codedeploy = client("codedeploy")
     info = codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
-    content = appspec_content(info)
-    properties = _appspec_target(content)
-    balancer = properties.get("LoadBalancerInfo") or {}
     facts = DeploymentFacts(
         deployment_id=deployment_id,
         application_name=info["applicationName"],
         deployment_group_name=info["deploymentGroupName"],
-        task_definition_arn=properties.get("TaskDefinition", ""),
-        container_name=balancer.get("ContainerName", ""),
-        container_port=int(balancer.get("ContainerPort") or 0),
-        network_configuration=(properties.get("NetworkConfiguration") or {}).get("AwsvpcConfiguration"),
-        platform_version=properties.get("PlatformVersion"),
-        capacity_provider_strategy=properties.get("CapacityProviderStrategy"),
+        task_definition_arn="",
+        container_name="",
+        container_port=0,
     )
     group = codedeploy.get_deployment_group(
         applicationName=facts.application_name, deploymentGroupName=facts.deployment_group_name
@@ -141,52 +292,16 @@ def load(deployment_id: str, with_task_definition: bool = True) -> DeploymentFac
     alarms = group.get("alarmConfiguration") or {}
     if alarms.get("enabled"):
         facts.alarm_names = [alarm["name"] for alarm in alarms.get("alarms") or []]
+    facts.replacement_task_set_id = _green_task_set_id(deployment_id)
+    if facts.replacement_task_set_id:
+        _from_replacement(facts, replacement_task_set(facts))
+    else:
+        _from_appspec(facts, info)
     if with_task_definition and facts.task_definition_arn:
         facts.task_definition = client("ecs").describe_task_definition(taskDefinition=facts.task_definition_arn)[
             "taskDefinition"
         ]
     return facts
-
-
-def replacement_task_set_id(facts: DeploymentFacts) -> str:
-    """The id of the deployment's replacement (Green) task set, as BatchGetDeploymentTargets names it (after
-    Install). It does not change during the deployment: read it once, then poll ECS."""
-    codedeploy = client("codedeploy")
-    target_ids = (
-        codedeploy.get_paginator("list_deployment_targets")
-        .paginate(deploymentId=facts.deployment_id)
-        .build_full_result()
-        .get("targetIds", [])
-    )
-    if target_ids:
-        targets = codedeploy.batch_get_deployment_targets(deploymentId=facts.deployment_id, targetIds=target_ids[:25])
-        for target in targets.get("deploymentTargets", []):
-            for task_set in (target.get("ecsTarget") or {}).get("taskSetsInfo") or []:
-                if task_set.get("taskSetLabel") == "Green" and task_set.get("identifer"):
-                    return task_set["identifer"]  # sic: the API's spelling
-    raise CheckFailed(f"deployment {facts.deployment_id} has no replacement (Green) task set yet")
-
-
-def confirm_replacement(facts: DeploymentFacts, task_set_id: str) -> dict:
-    """After Install: the replacement task set, as ECS describes it now, runs the task definition the AppSpec
-    names (a second source for what the AppSpec said). Returns the task set."""
-    services = client("ecs").describe_services(cluster=facts.cluster, services=[facts.service]).get("services", [])
-    task_set = next(
-        (
-            ts
-            for ts in (services[0] if services else {}).get("taskSets", [])
-            if task_set_id in (ts.get("id"), ts.get("taskSetArn"))
-        ),
-        None,
-    )
-    if task_set is None:
-        raise CheckFailed(f"ECS service {facts.service} has no task set {task_set_id} (the deployment's replacement)")
-    if task_set.get("taskDefinition") != facts.task_definition_arn:
-        raise CheckFailed(
-            f"the replacement task set {task_set.get('id')} runs {task_set.get('taskDefinition')}, but the "
-            f"deployment's AppSpec names {facts.task_definition_arn}"
-        )
-    return task_set
 
 
 def other_active_deployments(facts: DeploymentFacts) -> list[str]:
@@ -245,7 +360,6 @@ def load_ecs(
         )
     pair = [balancer.get("targetGroupArn", ""), advanced["alternateTargetGroupArn"]]
     rules = [rule for rule in (advanced.get("productionListenerRule"), advanced.get("testListenerRule")) if rule]
-    awsvpc = (revision.get("networkConfiguration") or {}).get("awsvpcConfiguration")
     _, _, path = service_arn.partition(":service/")
     cluster, _, service = path.partition("/")
     facts = DeploymentFacts(
@@ -264,19 +378,10 @@ def load_ecs(
         test_listener_arns=[_listener_of_rule(advanced["testListenerRule"])]
         if advanced.get("testListenerRule")
         else [],
-        network_configuration={
-            "Subnets": awsvpc.get("subnets", []),
-            "SecurityGroups": awsvpc.get("securityGroups", []),
-            "AssignPublicIp": awsvpc.get("assignPublicIp", "DISABLED"),
-        }
-        if awsvpc
-        else None,
+        network_configuration=_network((revision.get("networkConfiguration") or {}).get("awsvpcConfiguration")),
         platform_version=revision.get("platformVersion"),
-        capacity_provider_strategy=[
-            {"CapacityProvider": s["capacityProvider"], "Weight": s.get("weight", 1), "Base": s.get("base", 0)}
-            for s in revision.get("capacityProviderStrategy") or []
-        ]
-        or None,
+        capacity_provider_strategy=_capacity_providers(revision.get("capacityProviderStrategy")),
+        source=f"service revision {target_revision_arn.rsplit('/', 1)[-1]}",
         controller="ecs",
         service_deployment_arn=deployment_arn,
         target_revision_arn=target_revision_arn,

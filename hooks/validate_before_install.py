@@ -1,53 +1,42 @@
 """BeforeInstall (CodeDeploy) / PRE_SCALE_UP (ECS): is everything in place before the new tasks start?
 
-Checks: the task definition exists and is ACTIVE, has the AppSpec's container and port, and an image
-reference that is well formed (and not `:latest` unless ALLOW_LATEST_TAG=true); the deployment group's
-target groups and listeners (ECS: and listener rules) exist; no other deployment is active in the group (ECS: of
-the service).
+Checks: the task definition to be installed exists and is ACTIVE, has the container and port traffic will be routed
+to, and an image reference that is well formed (and not `:latest` unless ALLOW_LATEST_TAG=true); the deployment
+group's target groups and listeners (ECS: and listener rules) exist; no other deployment is active in the group
+(ECS: of the service).
+
+Under CodeDeploy only the AppSpec names the task definition, container and port before Install (hooks/facts.py). A
+deployment whose AppSpec cannot be read (created without a sha256, or in YAML) is checked for the rest, and the
+summary says the task definition was not, and why (facts.py logs it as a warning too): AfterInstall checks the
+container, port and image of the task set ECS runs.
 
 Environment: ALLOW_LATEST_TAG (default false), HOOK_TIME_BUDGET_SECONDS, LOG_LEVEL.
 """
 
 from __future__ import annotations
 
-import re
-
 from hooks import facts as deployment_facts
-from hooks.common import CheckFailed, Hook, client, env_str, handle
-
-# registry/path/name[:tag][@sha256:digest], as Docker's reference grammar has it (lower-case path).
-IMAGE_REFERENCE = re.compile(
-    r"^(?:(?P<registry>[a-zA-Z0-9.-]+(?::\d+)?)/)?"
-    r"(?P<path>[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)"
-    r"(?::(?P<tag>[\w][\w.-]{0,127}))?"
-    r"(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
-)
+from hooks.common import CheckFailed, Hook, client, handle
 
 
-def check_image(image: str) -> None:
-    match = IMAGE_REFERENCE.match(image or "")
-    if not match:
-        raise CheckFailed(f"image reference {image!r} is not well formed (registry/repository:tag or @sha256:digest)")
-    if not match.group("tag") and not match.group("digest"):
-        raise CheckFailed(f"image {image!r} has neither a tag nor a digest: deploy an immutable reference")
-    allow_latest = (env_str("ALLOW_LATEST_TAG", "false") or "false").lower() == "true"
-    if match.group("tag") == "latest" and not match.group("digest") and not allow_latest:
-        raise CheckFailed(f"image {image!r} uses the moving tag 'latest': a rollback could not return to it")
+def check_task_definition(facts) -> str:
+    """The task definition to be installed: ACTIVE, with the container, port and image (a summary line), or, when
+    nothing says which one it is before Install, what was not checked and why."""
+    if facts.appspec_problem and not facts.task_definition_arn:
+        return (
+            f"task definition not checked before Install ({facts.appspec_problem}): AfterInstall checks the "
+            "replacement task set's"
+        )
+    definition = facts.task_definition
+    if definition.get("status") != "ACTIVE":
+        raise CheckFailed(f"task definition {facts.task_definition_arn} is {definition.get('status')}, not ACTIVE")
+    container = deployment_facts.check_container(facts)
+    return f"{facts.task_definition_arn} ACTIVE, image {container.get('image')}, version {facts.version}"
 
 
 def check(hook: Hook) -> str:
     facts = hook.facts()
-    definition = facts.task_definition
-    if definition.get("status") != "ACTIVE":
-        raise CheckFailed(f"task definition {facts.task_definition_arn} is {definition.get('status')}, not ACTIVE")
-    container = facts.container
-    ports = {mapping.get("containerPort") for mapping in container.get("portMappings", [])}
-    if facts.container_port not in ports:
-        raise CheckFailed(
-            f"container {facts.container_name!r} maps ports {sorted(p for p in ports if p)}, not the AppSpec's "
-            f"ContainerPort {facts.container_port}"
-        )
-    check_image(container.get("image", ""))
+    checked = check_task_definition(facts)
     hook.budget.ensure("checking the load balancer")
 
     owner = "the service's load balancer" if facts.controller == "ecs" else "deployment group"
@@ -81,10 +70,7 @@ def check(hook: Hook) -> str:
     if others:
         where = f"service {facts.service}" if facts.controller == "ecs" else facts.deployment_group_name
         raise CheckFailed(f"deployment(s) {', '.join(others)} also active in {where}")
-    return (
-        f"{facts.task_definition_arn} ACTIVE, image {container.get('image')}, version {facts.version}; "
-        f"target groups {', '.join(facts.target_group_names)} and {len(described)} listener(s) exist"
-    )
+    return f"{checked}; target groups {', '.join(facts.target_group_names)} and {len(described)} listener(s) exist"
 
 
 def handler(event, context):

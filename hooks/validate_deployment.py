@@ -1,7 +1,9 @@
 """AfterInstall (CodeDeploy) / POST_SCALE_UP (ECS): the new tasks are running and their targets are healthy.
 
-Waits (within the budget) until the replacement task set (the deployment's Green task set, which must run the
-task definition the AppSpec names) is at steady state with running = desired, then until each of its targets
+Checks the task definition the replacement task set (the deployment's Green task set, BatchGetDeploymentTargets)
+runs: the container its target group routes to maps the port, and its image reference is well formed and immutable
+(as BeforeInstall checks the AppSpec's, the only check when BeforeInstall could not read the AppSpec). Then waits
+(within the budget) until that task set is at steady state with running = desired, then until each of its targets
 in its target group is healthy. At AfterInstall the replacement's target group usually has no listener yet
 (AllowTestTraffic comes next), and an ALB does not health-check such a group: its targets are "unused"
 (Target.NotInUse). Then all targets registered is what can be checked here; their health is proven through the
@@ -11,8 +13,8 @@ Under ECS-native blue/green the new tasks are the target service revision's (Des
 runningTaskCount of requestedTaskCount) and their target group is the one the revision resolved to; the check is
 polled (IN_PROGRESS until they run and their targets are healthy or registered), never held in one invocation.
 
-Environment: STEADY_STATE_TIMEOUT_SECONDS (default 300), POLL_INTERVAL_SECONDS (default 5),
-HOOK_TIME_BUDGET_SECONDS, LOG_LEVEL.
+Environment: STEADY_STATE_TIMEOUT_SECONDS (default 300), POLL_INTERVAL_SECONDS (default 5), ALLOW_LATEST_TAG (default
+false), HOOK_TIME_BUDGET_SECONDS, LOG_LEVEL.
 """
 
 from __future__ import annotations
@@ -25,9 +27,8 @@ from hooks.common import Budget, BudgetExceeded, CheckFailed, Hook, Pending, cli
 
 
 def wait_for_steady_state(facts, budget: Budget, interval: float) -> dict:
-    task_set_id = deployment_facts.replacement_task_set_id(facts)
     while True:
-        task_set = deployment_facts.confirm_replacement(facts, task_set_id)
+        task_set = deployment_facts.replacement_task_set(facts)
         desired, running = task_set.get("computedDesiredCount", 0), task_set.get("runningCount", 0)
         if task_set.get("stabilityStatus") == "STEADY_STATE" and running >= desired > 0:
             return task_set
@@ -125,7 +126,10 @@ def check_ecs(hook: Hook) -> str:
 def check(hook: Hook) -> str:
     if hook.controller == "ecs":
         return check_ecs(hook)
-    facts = hook.facts(with_task_definition=False)
+    facts = hook.facts()
+    if not facts.replacement_task_set_id:
+        raise CheckFailed(f"deployment {facts.deployment_id} has no replacement (Green) task set yet")
+    deployment_facts.check_container(facts)
     interval = env_float("POLL_INTERVAL_SECONDS", 5.0)
     timeout = env_float("STEADY_STATE_TIMEOUT_SECONDS", 300.0)
     budget = Budget(min(timeout, hook.budget.remaining()))

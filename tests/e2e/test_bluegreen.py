@@ -436,6 +436,42 @@ def test_get_deployment_never_returns_the_appspec_as_on_aws(sandbox):
     assert APP in revision["revisionInfo"]["deploymentGroups"]
 
 
+def test_a_deployment_created_without_sha256_passes_its_hooks(sandbox):
+    """Tried as a new user would, with another client (boto3 here; the AWS SDK for JavaScript and ecspresso send the
+    same): CreateDeployment with the AppSpec's content and no sha256, which the API allows. GetDeployment then gives
+    no way to read the AppSpec back (the sandbox computes no sha256: the strictest reading, docs/fidelity-ledger.md),
+    so BeforeInstall checks what the deployment group tells and says what it could not check; the later hooks learn
+    the task definition, container and port from the replacement task set. Redeploys the version production serves."""
+    served = serving(sandbox)
+    codedeploy = sandbox.client("codedeploy")
+    application, group = NAMES["codedeploy_application"], NAMES["deployment_group"]
+    digest = sandbox.latest()["revision"]["appSpecContent"]["sha256"]
+    content = codedeploy.get_application_revision(
+        applicationName=application, revision={"revisionType": "AppSpecContent", "appSpecContent": {"sha256": digest}}
+    )["revision"]["appSpecContent"]["content"]
+    created = codedeploy.create_deployment(
+        applicationName=application,
+        deploymentGroupName=group,
+        revision={"revisionType": "AppSpecContent", "appSpecContent": {"content": content}},
+    )["deploymentId"]
+
+    def ended():
+        info = codedeploy.get_deployment(deploymentId=created)["deploymentInfo"]
+        return info if info["status"] in ("Succeeded", "Failed", "Stopped") else None
+
+    deployment = sandbox.wait_for("the deployment to end", ended, timeout=600)
+    assert deployment["status"] == "Succeeded", deployment.get("errorInformation")
+    assert deployment["revision"] == {"revisionType": "AppSpecContent", "appSpecContent": {}}
+    events = {e["lifecycleEventName"]: e["status"] for e in sandbox.target(created)["lifecycleEvents"]}
+    assert events == dict.fromkeys(EVENTS, "Succeeded")
+    lines = sandbox.client("logs").filter_log_events(
+        logGroupName=f"/aws/lambda/{NAMES['hook_functions']['BeforeInstall']}", filterPattern=f'"{created}"'
+    )["events"]
+    assert any("task definition not checked before Install" in e["message"] for e in lines), lines
+    assert sandbox.versions_served(20) == {served: 20}
+    assert len(sandbox.task_sets()) == 1
+
+
 def test_provision_changes_a_code_deploy_services_count_without_a_task_definition(sandbox):
     """UpdateService on a CODE_DEPLOY service refuses the task definition, network, platform version and load
     balancers, as on AWS; re-provisioning with another desired count sends only what may change."""

@@ -307,3 +307,27 @@ def test_batch_limits_and_withheld_appspec(codedeploy, resources):
 
     assert listed(createTimeRange={"start": info["createTime"] - timedelta(minutes=1)}) == [deployment_id]
     assert listed(createTimeRange={"start": info["createTime"] + timedelta(minutes=1)}) == []
+
+
+def test_a_deployment_created_without_sha256_keeps_no_way_to_read_its_appspec_back(codedeploy, resources):
+    """`sha256` is optional in CreateDeployment, and whether AWS computes it when omitted is not documented: the
+    sandbox keeps none (the strictest reading, docs/fidelity-ledger.md), so GetDeployment shows no sha256 and the
+    AppSpec cannot be found by the hash of its content. The hooks do not need it after Install (hooks/facts.py)."""
+    codedeploy.create_application(applicationName="api", computePlatform="ECS")
+    codedeploy.create_deployment_group(**group_request(resources))
+    deployment_id = codedeploy.create_deployment(
+        applicationName="api",
+        deploymentGroupName="api",
+        revision={"revisionType": "AppSpecContent", "appSpecContent": {"content": APPSPEC}},
+    )["deploymentId"]
+
+    info = codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
+    assert info["revision"] == {"revisionType": "AppSpecContent", "appSpecContent": {}}
+    with pytest.raises(codedeploy.exceptions.RevisionDoesNotExistException):
+        codedeploy.get_application_revision(
+            applicationName="api",
+            revision={
+                "revisionType": "AppSpecContent",
+                "appSpecContent": {"sha256": revision()["appSpecContent"]["sha256"]},
+            },
+        )

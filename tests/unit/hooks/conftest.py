@@ -7,15 +7,16 @@ import hashlib
 import json
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 import pytest
+import yaml
 from moto import mock_aws
 
 from hooks import common
-from tests.botocore_fake import Answers
+from tests.botocore_fake import Answers, AwsError
 
 REGION = "eu-west-1"
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders:2.0.0"
@@ -35,6 +36,8 @@ class Overrides(Answers):
 
     def __init__(self) -> None:
         super().__init__(fallthrough=True)
+        # Whether Install created the deployment's replacement (Green) task set (as_aws_answers).
+        self.installed = True
 
     def requests(self, operation: str) -> list[dict]:
         return self.called(operation)
@@ -70,10 +73,17 @@ class Environment:
     listener_arns: dict
     cluster: str = "prod"
     service: str = "orders"
+    subnets: list = field(default_factory=list)
+    security_groups: list = field(default_factory=list)
+    port: int = 8000
 
 
-def create_environment(version: str = "2.0.0", image: str = IMAGE, port: int = 8000) -> Environment:
-    """One ECS service behind an ALB with two target groups, a CodeDeploy group and a deployment."""
+def create_environment(
+    version: str = "2.0.0", image: str = IMAGE, port: int = 8000, sha256: bool = True, appspec_format: str = "json"
+) -> Environment:
+    """One ECS service behind an ALB with two target groups, a CodeDeploy group and a deployment, created as the
+    codedeploy_deployment module creates it (the AppSpec in JSON with its sha256), or as another client may (without
+    `sha256`, in YAML)."""
     ec2 = boto3.client("ec2", region_name=REGION)
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnets = [
@@ -155,64 +165,139 @@ def create_environment(version: str = "2.0.0", image: str = IMAGE, port: int = 8
             }
         ],
     }
-    content = json.dumps(appspec)
+    content = json.dumps(appspec) if appspec_format == "json" else yaml.safe_dump(appspec)
+    revision = {"content": content, **({"sha256": hashlib.sha256(content.encode()).hexdigest()} if sha256 else {})}
     deployment_id = codedeploy.create_deployment(
         applicationName="orders",
         deploymentGroupName="orders-prod",
-        revision={"revisionType": "AppSpecContent", "appSpecContent": {"content": content}},
+        revision={"revisionType": "AppSpecContent", "appSpecContent": revision},
     )["deploymentId"]
-    return Environment(deployment_id, task_definition, target_groups, listeners)
+    return Environment(
+        deployment_id, task_definition, target_groups, listeners, subnets=subnets, security_groups=[group], port=port
+    )
 
 
-GREEN_TASK_SET = "ecs-svc/222"
+BLUE_TASK_SET, GREEN_TASK_SET = "ecs-svc/111", "ecs-svc/222"
 
 
-def as_aws_answers(aws: Overrides) -> None:
+def task_sets(environment: Environment, installed: bool) -> list[dict]:
+    """The service's task sets as DescribeServices shows them: the original (Blue), and once Install created it the
+    replacement (Green), made by CodeDeploy from the deployment's AppSpec."""
+    arn = f"arn:aws:ecs:{REGION}:123456789012:task-set/{environment.cluster}/{environment.service}/"
+
+    def task_set(task_set_id: str, status: str, task_definition: str, color: str) -> dict:
+        return {
+            "id": task_set_id,
+            "taskSetArn": arn + task_set_id,
+            "status": status,
+            "taskDefinition": task_definition,
+            "computedDesiredCount": 2,
+            "runningCount": 2,
+            "pendingCount": 0,
+            "stabilityStatus": "STEADY_STATE",
+            "launchType": "FARGATE",
+            "platformVersion": "1.4.0",
+            "networkConfiguration": {
+                "awsvpcConfiguration": {
+                    "subnets": environment.subnets,
+                    "securityGroups": environment.security_groups,
+                    "assignPublicIp": "DISABLED",
+                }
+            },
+            "loadBalancers": [
+                {
+                    "targetGroupArn": environment.target_group_arns[color],
+                    "containerName": "web",
+                    "containerPort": environment.port,
+                }
+            ],
+        }
+
+    found = [task_set(BLUE_TASK_SET, "PRIMARY", environment.task_definition_arn.rsplit(":", 1)[0] + ":0", "blue")]
+    if installed:
+        found.append(task_set(GREEN_TASK_SET, "ACTIVE", environment.task_definition_arn, "green"))
+    return found
+
+
+def as_aws_answers(aws: Overrides, environment: Environment) -> None:
     """What moto answers more kindly than AWS, answered as AWS does: GetDeployment's AppSpec content is always
-    null (only the sha256 comes back), GetApplicationRevision returns it by that sha256; and the deployment
-    targets moto lacks, with the replacement (Green) task set GREEN_TASK_SET."""
+    null (only the sha256 comes back: the one the deployment was created with, none without, as the sandbox
+    answers), GetApplicationRevision returns it by that sha256; and the deployment targets and task sets moto
+    lacks: the original (Blue) task set, and once `aws.installed` the replacement (Green) GREEN_TASK_SET."""
     emulator = boto3.client("codedeploy", region_name=REGION)  # not overridden: moto's own answers
     revisions: dict[str, dict] = {}
 
     def get_deployment(params):
         info = emulator.get_deployment(deploymentId=params["deploymentId"])["deploymentInfo"]
-        content = info["revision"]["appSpecContent"]["content"]
-        digest = hashlib.sha256(content.encode()).hexdigest()
-        revisions[digest] = {"revisionType": "AppSpecContent", "appSpecContent": {"content": content, "sha256": digest}}
-        info["revision"] = {"revisionType": "AppSpecContent", "appSpecContent": {"sha256": digest}}
+        sent = info["revision"]["appSpecContent"]  # moto keeps the revision as it was sent
+        info["revision"] = {"revisionType": "AppSpecContent", "appSpecContent": {}}
+        if sent.get("sha256"):
+            revisions[sent["sha256"]] = {"revisionType": "AppSpecContent", "appSpecContent": sent}
+            info["revision"]["appSpecContent"]["sha256"] = sent["sha256"]
         return {"deploymentInfo": json.loads(json.dumps(info, default=str))}
 
     def get_application_revision(params):
-        request = params
+        digest = params["revision"]["appSpecContent"]["sha256"]
+        if digest not in revisions:
+            raise AwsError("RevisionDoesNotExistException", f"No application revision found for sha256 {digest}")
+        return {"applicationName": params["applicationName"], "revision": revisions[digest]}
+
+    def batch_get_deployment_targets(params):
+        labels = {BLUE_TASK_SET: "Blue", GREEN_TASK_SET: "Green"}
         return {
-            "applicationName": request["applicationName"],
-            "revision": revisions[request["revision"]["appSpecContent"]["sha256"]],
+            "deploymentTargets": [
+                {
+                    "deploymentTargetType": "ECSTarget",
+                    "ecsTarget": {
+                        "deploymentId": params["deploymentId"],
+                        "targetId": f"{environment.cluster}:{environment.service}",
+                        "taskSetsInfo": [
+                            {
+                                "identifer": ts["id"],
+                                "desiredCount": ts["computedDesiredCount"],
+                                "pendingCount": ts["pendingCount"],
+                                "runningCount": ts["runningCount"],
+                                "status": ts["status"],
+                                "trafficWeight": 100.0 if ts["status"] == "PRIMARY" else 0.0,
+                                "targetGroup": {"name": ts["loadBalancers"][0]["targetGroupArn"].split("/")[1]},
+                                "taskSetLabel": labels[ts["id"]],
+                            }
+                            for ts in task_sets(environment, aws.installed)
+                        ],
+                    },
+                }
+            ]
         }
 
     aws.handlers["GetDeployment"] = get_deployment
     aws.handlers["GetApplicationRevision"] = get_application_revision
-    aws.handlers["ListDeploymentTargets"] = lambda p: {"targetIds": ["prod:orders"]}
-    aws.handlers["BatchGetDeploymentTargets"] = lambda p: {
-        "deploymentTargets": [
+    aws.handlers["ListDeploymentTargets"] = lambda p: {"targetIds": [f"{environment.cluster}:{environment.service}"]}
+    aws.handlers["BatchGetDeploymentTargets"] = batch_get_deployment_targets
+    aws.handlers["DescribeServices"] = lambda p: {
+        "services": [
             {
-                "deploymentTargetType": "ECSTarget",
-                "ecsTarget": {
-                    "targetId": "prod:orders",
-                    "taskSetsInfo": [
-                        {"identifer": "ecs-svc/111", "taskSetLabel": "Blue"},
-                        {"identifer": GREEN_TASK_SET, "taskSetLabel": "Green"},
-                    ],
-                },
+                "serviceName": environment.service,
+                "deploymentController": {"type": "CODE_DEPLOY"},
+                "taskSets": task_sets(environment, aws.installed),
             }
-        ]
+        ],
+        "failures": [],
     }
 
 
 @pytest.fixture
 def environment(aws) -> Environment:
+    """The deployment after Install: its replacement (Green) task set runs (most hooks run then)."""
     created = create_environment()
-    as_aws_answers(aws)
+    as_aws_answers(aws, created)
     return created
+
+
+@pytest.fixture
+def before_install(aws, environment) -> Environment:
+    """The deployment at BeforeInstall: Install has not created the replacement task set yet."""
+    aws.installed = False
+    return environment
 
 
 def event(environment: Environment, execution_id: str = "exec-0001") -> dict:

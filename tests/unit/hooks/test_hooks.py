@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 
@@ -16,11 +17,20 @@ from hooks import (
     validate_production,
     validate_test_traffic,
 )
-from tests.unit.hooks.conftest import REGION, LambdaContext, as_aws_answers, create_environment, event, reported
+from tests.unit.hooks.conftest import (
+    REGION,
+    Environment,
+    LambdaContext,
+    as_aws_answers,
+    create_environment,
+    event,
+    reported,
+)
 
 # --- BeforeInstall -------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("before_install")
 def test_before_install_succeeds_on_a_sound_environment(aws, environment) -> None:
     result = validate_before_install.handler(event(environment), LambdaContext())
     assert result["status"] == "Succeeded", result["reason"]
@@ -28,6 +38,7 @@ def test_before_install_succeeds_on_a_sound_environment(aws, environment) -> Non
     assert reported(aws) == [(environment.deployment_id, "Succeeded")]
 
 
+@pytest.mark.usefixtures("before_install")
 def test_before_install_fails_on_an_inactive_task_definition(aws, environment) -> None:
     boto3.client("ecs", region_name=REGION).deregister_task_definition(taskDefinition=environment.task_definition_arn)
     result = validate_before_install.handler(event(environment), LambdaContext())
@@ -45,12 +56,14 @@ def test_before_install_fails_on_an_inactive_task_definition(aws, environment) -
 )
 def test_before_install_fails_on_a_bad_image(aws, image, reason) -> None:
     environment = create_environment(image=image)
-    as_aws_answers(aws)
+    as_aws_answers(aws, environment)
+    aws.installed = False
     result = validate_before_install.handler(event(environment), LambdaContext())
     assert result["status"] == "Failed"
     assert reason in result["reason"]
 
 
+@pytest.mark.usefixtures("before_install")
 def test_before_install_fails_when_a_target_group_is_missing(aws, environment) -> None:
     boto3.client("elbv2", region_name=REGION).delete_listener(ListenerArn=environment.listener_arns["test"])
     result = validate_before_install.handler(event(environment), LambdaContext())
@@ -58,6 +71,7 @@ def test_before_install_fails_when_a_target_group_is_missing(aws, environment) -
     assert "listener missing" in result["reason"] or "listeners exist" in result["reason"]
 
 
+@pytest.mark.usefixtures("before_install")
 def test_before_install_fails_when_another_deployment_is_active(aws, environment) -> None:
     other = boto3.client("codedeploy", region_name=REGION).create_deployment(
         applicationName="orders",
@@ -467,6 +481,7 @@ def test_production_fails_when_the_old_version_still_serves(aws, environment, pr
     )
 
 
+@pytest.mark.usefixtures("before_install")
 def test_hooks_read_the_appspec_with_get_application_revision(aws, environment) -> None:
     """On AWS GetDeployment never returns the AppSpec content: the hooks read it by its sha256."""
     result = validate_before_install.handler(event(environment), LambdaContext())
@@ -477,18 +492,92 @@ def test_hooks_read_the_appspec_with_get_application_revision(aws, environment) 
     assert set(request["revision"]["appSpecContent"]) == {"sha256"}
 
 
-def test_after_install_fails_when_the_replacement_runs_another_task_definition(aws, environment) -> None:
-    """What the AppSpec says is confirmed against the task set ECS runs for the deployment."""
-    other = environment.task_definition_arn.replace(":1", ":7")
+def test_after_install_checks_the_task_definition_the_replacement_runs(aws, environment) -> None:
+    """After Install the facts come from the task set ECS runs for the deployment, not the AppSpec: AfterInstall
+    checks its container, port and image (BeforeInstall's checks, made again on what really runs)."""
+    latest = boto3.client("ecs", region_name=REGION).register_task_definition(
+        family="orders",
+        containerDefinitions=[
+            {"name": "web", "image": "orders:latest", "memory": 512, "portMappings": [{"containerPort": 8000}]}
+        ],
+    )["taskDefinition"]["taskDefinitionArn"]
     aws.handlers["DescribeServices"] = lambda p: {
-        "services": [{"taskSets": [{**_task_set(environment, 2, "STEADY_STATE"), "taskDefinition": other}]}]
+        "services": [{"taskSets": [{**_task_set(environment, 2, "STEADY_STATE"), "taskDefinition": latest}]}]
     }
     result = validate_deployment.handler(event(environment), LambdaContext())
     assert result["status"] == "Failed"
-    assert result["reason"] == (
-        f"the replacement task set ecs-svc/222 runs {other}, but the deployment's AppSpec names "
-        f"{environment.task_definition_arn}"
+    assert result["reason"] == "image 'orders:latest' uses the moving tag 'latest': a rollback could not return to it"
+    assert aws.requests("GetApplicationRevision") == []
+
+
+# --- A deployment from another client ---------------------------------------------------------------
+
+
+@pytest.fixture(params=["without sha256", "in YAML"])
+def unreadable_appspec(request, aws) -> Environment:
+    """A deployment whose AppSpec the hooks cannot read: created without `sha256` (the AWS SDKs and CLI allow it;
+    ecspresso does it), or with a YAML AppSpec (which the hooks do not parse)."""
+    if request.param == "without sha256":
+        created = create_environment(sha256=False)
+    else:
+        created = create_environment(appspec_format="yaml")
+    as_aws_answers(aws, created)
+    return created
+
+
+def test_a_deployment_without_a_readable_appspec_passes_before_install(aws, unreadable_appspec, caplog) -> None:
+    """Before Install only the AppSpec names the task definition: BeforeInstall checks the rest, and says what it
+    could not check and why."""
+    aws.installed = False
+    with caplog.at_level(logging.WARNING, logger="bluegreen-hooks"):
+        result = validate_before_install.handler(event(unreadable_appspec), LambdaContext())
+    assert result["status"] == "Succeeded", result["reason"]
+    assert result["summary"].startswith("task definition not checked before Install (")
+    assert "AfterInstall checks the replacement task set's" in result["summary"]
+    assert result["summary"].endswith("target groups orders-blue, orders-green and 2 listener(s) exist")
+    assert "the AppSpec cannot be read" in caplog.text
+    assert reported(aws) == [(unreadable_appspec.deployment_id, "Succeeded")]
+
+
+def test_a_deployment_without_sha256_says_how_to_create_one_the_hooks_can_read(aws) -> None:
+    environment = create_environment(sha256=False)
+    as_aws_answers(aws, environment)
+    aws.installed = False
+    result = validate_before_install.handler(event(environment), LambdaContext())
+    assert (
+        f"deployment {environment.deployment_id} has no AppSpecContent revision with a sha256, and GetDeployment "
+        "never returns the AppSpec itself" in result["summary"]
     )
+    assert aws.requests("GetApplicationRevision") == []
+
+
+def test_a_deployment_without_a_readable_appspec_passes_after_install(aws, unreadable_appspec) -> None:
+    boto3.client("elbv2", region_name=REGION).register_targets(
+        TargetGroupArn=unreadable_appspec.target_group_arns["green"],
+        Targets=[{"Id": "10.0.1.10"}, {"Id": "10.0.2.10"}],
+    )
+    result = validate_deployment.handler(event(unreadable_appspec), LambdaContext())
+    assert result["status"] == "Succeeded", result["reason"]
+    assert result["summary"] == "task set ecs-svc/222 steady with 2 task(s); 2 healthy target(s) in orders-green"
+    assert aws.requests("GetApplicationRevision") == []
+
+
+def test_migrations_of_a_deployment_without_sha256_run_what_the_replacement_runs(
+    aws, run_task, unreadable_appspec, monkeypatch
+) -> None:
+    monkeypatch.setenv("POLL_INTERVAL_SECONDS", "1")
+    aws.handlers["DescribeTasks"] = lambda p: _stopped_task("arn:task/1", 0)
+    result = run_migrations.handler(event(unreadable_appspec), LambdaContext())
+    assert result["status"] == "Succeeded", result["reason"]
+    (request,) = aws.requests("RunTask")
+    assert request["taskDefinition"] == unreadable_appspec.task_definition_arn
+    assert request["overrides"]["containerOverrides"][0]["name"] == "web"
+    assert request["networkConfiguration"]["awsvpcConfiguration"] == {
+        "subnets": unreadable_appspec.subnets,
+        "securityGroups": unreadable_appspec.security_groups,
+        "assignPublicIp": "DISABLED",
+    }
+    assert aws.requests("GetApplicationRevision") == []
 
 
 def test_production_over_https_needs_the_service_hostname(aws, environment, monkeypatch) -> None:
