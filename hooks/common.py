@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import overload
 
 import boto3
+import botocore
 from botocore.config import Config
 
 SERVICE = "bluegreen-hooks"
@@ -221,3 +222,7 @@ def run_hook(name: str, event: dict, context, check: Callable[[Hook], str]) -> d
         log(level, status, hook=name, deployment_id=deployment_id, reason=reason, summary=summary, seconds=elapsed)
         report(deployment_id, execution_id, status)
     return {"status": status, "reason": reason, "summary": summary}
+
+
+# Once per cold start: which SDK the container runs (the zip's, packaged by hooks/build.py, is in /var/task).
+log(logging.INFO, "cold start", boto3=boto3.__version__, botocore=botocore.__version__, sdk=boto3.__file__)

@@ -58,9 +58,13 @@ def install_log_handler() -> None:
 
 def main() -> int:
     install_log_handler()
-    if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
-        sys.path.pop(0)  # the function sees its zip, not the sandbox
-    sys.path.insert(0, os.getcwd())
+    # As Lambda orders the search path: the function's code ($LAMBDA_TASK_ROOT, /var/task) first, then the runtime's
+    # libraries (the boto3 it bundles; here the sandbox's own site-packages stand for them), so a zip that packages
+    # its SDK imports its own (Lambda developer guide, python-image.html: "the runtime searches the
+    # $LAMBDA_TASK_ROOT (/var/task) directory first"). The function sees its zip, never the sandbox's folder.
+    task_root = os.path.abspath(os.environ.get("LAMBDA_TASK_ROOT") or os.getcwd())
+    sandbox = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [task_root, *(p for p in sys.path if os.path.abspath(p) not in (task_root, sandbox))]
     module_name, _, function_name = os.environ["_HANDLER"].rpartition(".")
     event = json.loads(sys.stdin.read() or "{}")
     try:
