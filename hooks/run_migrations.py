@@ -39,6 +39,7 @@ import time
 
 from botocore.exceptions import WaiterError
 
+from hooks import ecs_event
 from hooks import facts as deployment_facts
 from hooks.common import Budget, CheckFailed, Hook, Pending, client, env_float, env_json, env_str, handle
 
@@ -174,21 +175,13 @@ def hooks_to_wait_for() -> list[str]:
 
 
 def wait_for_earlier_hooks(hook: Hook, interval: float) -> None:
-    """ECS: the hooks this one comes after (same stage) must have SUCCEEDED: Pending while they run, failed when
-    one of them failed or the deployment is rolling back."""
-    waited_for = hooks_to_wait_for()
-    found = client("ecs").describe_service_deployments(serviceDeploymentArns=[hook.deployment_arn])
-    deployment = (found.get("serviceDeployments") or [{}])[0]
-    if str(deployment.get("status", "")).startswith(("ROLLBACK", "STOP")):
-        raise CheckFailed(f"the service deployment is {deployment['status']}: migrations not run")
-    for detail in deployment.get("lifecycleHookDetails") or []:
-        name = str(detail.get("targetArn", "")).rsplit(":", 1)[-1]
-        if name not in waited_for:
-            continue
-        if detail.get("status") in ("FAILED", "TIMED_OUT"):
-            raise CheckFailed(f"hook {name} {detail['status']} at {hook.stage}: migrations not run")
-        if detail.get("status") != "SUCCEEDED":
-            raise Pending(f"waiting for hook {name} ({detail.get('status')}) before the migrations", interval)
+    """ECS: the hooks this one comes after (same stage) must have SUCCEEDED. Not on a service's first deployment:
+    nothing serves yet, so nothing is at risk, and the test-traffic checks' smoke requests need the schema: there
+    the migrations run first and the test-traffic check waits for them (hooks/validate_test_traffic.py)."""
+    deployment = ecs_event.service_deployment(hook)
+    if ecs_event.first_deployment(deployment):
+        return
+    ecs_event.wait_for_hooks(hook, deployment, hooks_to_wait_for(), interval, "the migrations")
 
 
 def check(hook: Hook) -> str:
@@ -197,6 +190,7 @@ def check(hook: Hook) -> str:
     if hook.controller == "ecs" and not hook.state.get("task_arn"):
         wait_for_earlier_hooks(hook, interval)
     facts = hook.facts()
+    facts.require_task_definition()
     ecs = client("ecs")
     prefix = "ecs-deployment" if hook.controller == "ecs" else "codedeploy"
     started_by = f"{prefix}-{hook.deployment_id}"[:128]

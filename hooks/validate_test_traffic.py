@@ -19,8 +19,9 @@ Environment:
 from __future__ import annotations
 
 import logging
+import os
 
-from hooks import budgets
+from hooks import budgets, ecs_event
 from hooks.common import (
     Budget,
     BudgetExceeded,
@@ -143,11 +144,25 @@ def check_listener(
     )
 
 
+def migrations_of_this_stage() -> list[str]:
+    """The migration hook of the same stage (ECS): the function named like this one with run-migrations."""
+    own = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
+    suffix = "validate-test-traffic"
+    return [own[: -len(suffix)] + "run-migrations"] if own.endswith(suffix) else []
+
+
 def check(hook: Hook) -> str:
     base_url = env_str("TEST_LISTENER_URL")
     if not base_url:
         raise CheckFailed("TEST_LISTENER_URL is not set: the lambda hooks role sets it to the test listener's URL")
     smoke = smoke_requests()
+    if hook.controller == "ecs":
+        # A service's first deployment creates the schema at this stage: the smoke requests wait for it (on later
+        # deployments the migrations wait for these checks instead: hooks/run_migrations.py).
+        deployment = ecs_event.service_deployment(hook)
+        if ecs_event.first_deployment(deployment):
+            interval = env_float("RETRY_INTERVAL_SECONDS", 2.0)
+            ecs_event.wait_for_hooks(hook, deployment, migrations_of_this_stage(), interval, "the smoke requests")
     facts = hook.facts()
     health_budget = health_check_budget(facts.target_group_names)
     log(logging.INFO, "retry budget from the target groups' health checks", seconds=health_budget)

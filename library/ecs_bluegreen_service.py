@@ -87,13 +87,24 @@ options:
     description: Seconds ECS ignores failing load balancer health checks of a new task.
     type: int
     default: 0
+  pause_first_deployment:
+    description:
+      - Create the service (or move it from CODE_DEPLOY) with its PAUSE hooks. ECS runs the lifecycle hooks for a
+        new service's first deployment and for the deployment the move starts; with its pause such a deployment waits
+        for promote.yml. Without it (the default) the service starts without its PAUSE hooks, and the next run of
+        this module adds them in place.
+    type: bool
+    default: false
   migrate_from_codedeploy:
     description:
       - A service with the CODE_DEPLOY deployment controller moves to ECS-native blue/green in place
         (UpdateService with C(deploymentController) ECS, this deployment configuration and load balancer), as the ECS
-        developer guide's migration documents it; its tasks keep serving. The target group its PRIMARY task set
-        serves from becomes O(target_group_arn)'s role, the other one of the pair the alternate, whichever order they
-        are given in. Refused while a CodeDeploy deployment is in progress (more than one task set).
+        developer guide's migration documents it; its tasks keep serving while the service deployment the move
+        starts (UpdateService with loadBalancers starts one) runs new tasks into the other target group, every
+        lifecycle hook and the traffic shift (follow it with M(ecs_service_deployment)). The target group its
+        PRIMARY task set serves from becomes O(target_group_arn)'s role, the other one of the pair the alternate,
+        whichever order they are given in. Refused while a CodeDeploy deployment is in progress (more than one
+        task set).
       - Without it, such a service is refused with the pointer to playbooks/migrate_controller.yml.
     type: bool
     default: false
@@ -252,6 +263,7 @@ def main():
         deployment_configuration=dict(type="dict", required=True),
         health_check_grace_period_seconds=dict(type="int", default=0),
         migrate_from_codedeploy=dict(type="bool", default=False),
+        pause_first_deployment=dict(type="bool", default=False),
         tags=dict(type="dict", default={}),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
@@ -276,6 +288,21 @@ def main():
         module.fail_json_aws(e, msg=f"ECS refused a call for service {params['name']}")
 
 
+def first_configuration(params):
+    """The deployment configuration a new service is created (or a CODE_DEPLOY one moved) with: without its PAUSE
+    hooks, unless pause_first_deployment. ECS runs the lifecycle hooks for a service's first deployment too, and the
+    move's UpdateService (with loadBalancers) starts a deployment: a manual-promote pause would hold a first one with
+    no version serving, nothing to approve it over, and a move until someone promotes it. Provisioning sets the whole
+    configuration once that deployment ended (in place: deploymentConfiguration "doesn't trigger a new service
+    deployment", UpdateService API reference)."""
+    configuration = params["deployment_configuration"]
+    if params["pause_first_deployment"]:
+        return configuration
+    hooks = configuration.get("lifecycleHooks") or []
+    kept = [hook for hook in hooks if hook.get("targetType") != "PAUSE"]
+    return {**configuration, "lifecycleHooks": kept} if len(kept) != len(hooks) else configuration
+
+
 def create(module, client):
     params = module.params
     if module.check_mode:
@@ -290,7 +317,7 @@ def create(module, client):
         launchType="FARGATE",
         platformVersion=params["platform_version"],
         deploymentController={"type": "ECS"},
-        deploymentConfiguration=params["deployment_configuration"],
+        deploymentConfiguration=first_configuration(params),
         loadBalancers=load_balancers(params),
         networkConfiguration={
             "awsvpcConfiguration": {
@@ -310,7 +337,8 @@ def create(module, client):
 
 def migrate(module, client, current):
     """CODE_DEPLOY -> ECS in place (the ECS developer guide's migration): one UpdateService; the task set's tasks
-    keep serving from their target group, which ECS treats as production from then on."""
+    keep serving from their target group while the service deployment it starts moves the service to new tasks in
+    the other group of the pair."""
     params = module.params
     task_sets = [t for t in current.get("taskSets") or [] if t.get("status") in ("PRIMARY", "ACTIVE")]
     if len(task_sets) != 1:
@@ -332,7 +360,7 @@ def migrate(module, client, current):
         cluster=params["cluster"],
         service=params["name"],
         deploymentController={"type": "ECS"},
-        deploymentConfiguration=params["deployment_configuration"],
+        deploymentConfiguration=first_configuration(params),
         loadBalancers=load_balancers(request_params),
         aws_retry=True,
     )["service"]

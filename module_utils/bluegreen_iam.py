@@ -86,7 +86,15 @@ REASONS = {
         "ECS shifts test and production traffic by the forward weights of this load balancer's listener rules only "
         "(what AmazonECSInfrastructureRolePolicyForLoadBalancers grants on every load balancer)."
     ),
-    ("ecs-load-balancer", "ReadTheListenerRules"): "ECS reads the rules it modifies; DescribeRules takes *.",
+    ("ecs-load-balancer", "ReadTheLoadBalancer"): (
+        "ECS checks the listener rules and target groups a deployment names, and waits for the new revision's targets "
+        "to be healthy (ECS developer guide, troubleshooting blue/green: DescribeTargetHealth is denied otherwise). "
+        "Describe* of Elastic Load Balancing support no resource type: they take *."
+    ),
+    ("ecs-load-balancer", "RegisterTheTasks"): (
+        "ECS registers the new revision's tasks in one of the service's two target groups and deregisters the old "
+        "revision's (and a rolled-back revision's) tasks, in these two target groups only."
+    ),
     ("ecs-hooks", "InvokeTheHooks"): "ECS invokes this service's hook functions, no other function.",
     ("hooks", "ReadTheAppSpec"): "GetDeployment never returns the AppSpec: it is read by sha256 from the application.",
     ("hooks", "ReportAndListTargets"): (
@@ -301,7 +309,7 @@ def role_policies(
         _statement(
             "FindTheMigrationTask",
             ["ecs:ListTasks"],
-            [regional("ecs", f"container-instance/{cluster}/*")],
+            "*",
             {"ArnEquals": {"ecs:cluster": regional("ecs", f"cluster/{cluster}")}},
         ),
     ]
@@ -389,16 +397,36 @@ def role_policies(
         return found
     del found["codedeploy"]
     found["hooks"]["description"] = "The lifecycle hook functions check an ECS service deployment"
+    # ECS makes every Elastic Load Balancing call of a blue/green deployment with this role (session
+    # ECSNetworkingWithELB): it registers the new revision's tasks in a target group and deregisters the old ones,
+    # reads their health, and moves the listener rules' weights. What AmazonECSInfrastructureRolePolicyForLoadBalancers
+    # grants on every load balancer, here on this service's own: its two target groups and its load balancer's rules
+    # (no ModifyListener: ECS modifies a listener only for a Network Load Balancer, whose rules it cannot weight).
+    balancer = names["load_balancer"]
     found["ecs-load-balancer"] = role(
         "ecs-load-balancer",
-        "ECS shifts the service's traffic by modifying its listener rules",
+        "ECS moves the service's tasks in and out of its target groups and shifts traffic with its listener rules",
         [
+            _statement(
+                "ReadTheLoadBalancer",
+                [
+                    "elasticloadbalancing:DescribeListeners",
+                    "elasticloadbalancing:DescribeRules",
+                    "elasticloadbalancing:DescribeTargetGroups",
+                    "elasticloadbalancing:DescribeTargetHealth",
+                ],
+                "*",
+            ),
+            _statement(
+                "RegisterTheTasks",
+                ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+                [regional("elasticloadbalancing", f"targetgroup/{g}/*") for g in names["target_groups"]],
+            ),
             _statement(
                 "ShiftTraffic",
                 ["elasticloadbalancing:ModifyRule"],
-                [regional("elasticloadbalancing", f"listener-rule/app/{names['load_balancer']}/*")],
+                [regional("elasticloadbalancing", f"listener-rule/app/{balancer}/*")],
             ),
-            _statement("ReadTheListenerRules", ["elasticloadbalancing:DescribeRules"], "*"),
         ],
     )
     found["ecs-hooks"] = role(
@@ -444,7 +472,14 @@ OPERATOR_REASONS = {
     ("inspect", "ReadTheRoles"): (
         "The roles of the environment's services and their inline policies (read before anything is written)."
     ),
-    ("inspect", "ReadTheCluster"): "The environment's cluster and its services.",
+    ("inspect", "ReadTheServiceDeployments"): (
+        "ECS-native: provisioning follows a new service's first deployment, which runs every lifecycle hook (the "
+        "migrations create the schema): its service deployment and revisions."
+    ),
+    ("inspect", "ReadTheCluster"): (
+        "The environment's cluster, its services and their tasks (provisioning follows the first migration task until "
+        "it stops)."
+    ),
     ("inspect", "ReadCodeDeploy"): (
         "The applications, deployment groups (with their tags) and deployment configs of the environment; the "
         "predefined CodeDeployDefault configs too."
@@ -456,7 +491,20 @@ OPERATOR_REASONS = {
         "The secrets the task definition names, to grant the execution role their full ARNs (secrets are named "
         "under <environment>/ by convention; another name needs its own statement)."
     ),
-    ("provision", "ManageTheRoles"): "The four roles of each service and their one inline policy.",
+    ("provision", "ManageTheRoles"): (
+        "The roles of each service and their one inline policy; CreateRole with tags is authorized for iam:TagRole "
+        "too (IAM user guide, permissions to tag IAM entities), which also re-tags a role whose tags changed."
+    ),
+    ("provision", "TagNewSecurityGroups"): (
+        "CreateSecurityGroup with tags is authorized for ec2:CreateTags too (the Service Authorization Reference's "
+        "dependent action), here only as part of creating a group (ec2:CreateAction). Tags changed on an existing "
+        "group need ec2:CreateTags / ec2:DeleteTags without that condition: not granted (docs/iam.md, tags)."
+    ),
+    ("provision", "TagNewServicesAndTasks"): (
+        "CreateService with tags, and RunTask of the first migration (tagged as a migration), are authorized for "
+        'ecs:TagResource too, only as part of creating them (ecs:CreateAction; ECS developer guide, "Grant permission '
+        'to tag resources on creation").'
+    ),
     ("provision", "PassTheTaskRoles"): (
         "The service's and the first migration task's definition carry the task roles (iam:PassedToService ecs-tasks)."
     ),
@@ -479,15 +527,16 @@ OPERATOR_REASONS = {
     ("provision", "RunTheFirstMigration"): (
         "A new service's database is migrated once before its first tasks start, as a task in the cluster."
     ),
-    ("provision", "TagTheFirstMigration"): "RunTask tags the migration task (ecs:TagResource with ecs:CreateAction).",
-    ("provision", "WatchTheTasks"): "The first migration task is followed until it stops.",
     ("provision", "TeardownLookups"): (
         "Teardown waits for the hook functions' network interfaces to go, keeps the cluster while another service "
         "is in it, and looks for the applications still using the environment's deployment config (none of these "
         "supports a resource type)."
     ),
     ("provision", "ManageCodeDeploy"): "The applications, deployment groups and the environment's deployment config.",
-    ("provision", "ManageTheHooks"): "The five hook functions of each service.",
+    ("provision", "ManageTheHooks"): (
+        "The five hook functions of each service; CreateFunction with tags is authorized for lambda:TagResource too "
+        "(Lambda developer guide, tags), which also re-tags a function whose tags changed."
+    ),
     ("provision", "ManageTheLogGroups"): "The services' and hook functions' log groups and their retention.",
     ("provision", "ManageTheAlarms"): "The alarms the deployment groups stop on.",
     ("deploy", "DescribeWithoutResourceTypes"): ("The network lookups and task definitions (no resource type: *)."),
@@ -530,6 +579,11 @@ OPERATOR_REASONS = {
     ),
     ("deploy", "ExplainAFailure"): (
         "A failed deploy says why: the replacement tasks ECS stopped and the hook functions' last log lines."
+    ),
+    ("deploy", "FindTheStoppedTasks"): (
+        "The replacement task set's stopped tasks are listed in this cluster. ListTasks without a container instance "
+        'is authorized on * ("... not authorized to perform: ecs:ListTasks on resource: *" is the error reported '
+        "for a statement scoped otherwise), narrowed by the ecs:cluster condition."
     ),
     ("operate", "FollowAndControlDeployments"): (
         "Status lists deployments; promote continues one; rollback stops one or redeploys the previous revision."
@@ -620,7 +674,6 @@ def operator_policies(
     balancers = regional("elasticloadbalancing", *each("loadbalancer/app/{name}/*"))
     target_groups = regional("elasticloadbalancing", f"targetgroup/{env}-*/*")
     listeners = regional("elasticloadbalancing", *each("listener/app/{name}/*"))
-    tag_key, tag_value = MIGRATION_TAG
     targets = _statement(
         "DeploymentTargets", ["codedeploy:ListDeploymentTargets", "codedeploy:BatchGetDeploymentTargets"], "*"
     )
@@ -660,7 +713,11 @@ def operator_policies(
             ],
             roles,
         ),
-        _statement("ReadTheCluster", ["ecs:DescribeClusters", "ecs:DescribeServices"], cluster + services),
+        _statement(
+            "ReadTheCluster",
+            ["ecs:DescribeClusters", "ecs:DescribeServices", "ecs:DescribeTasks"],
+            cluster + services + tasks,
+        ),
         _statement(
             "ReadCodeDeploy",
             [
@@ -679,7 +736,7 @@ def operator_policies(
     provision = [
         _statement(
             "ManageTheRoles",
-            ["iam:CreateRole", "iam:DeleteRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy"],
+            ["iam:CreateRole", "iam:TagRole", "iam:DeleteRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy"],
             roles,
         ),
         passes("PassTheTaskRoles", task_roles, "ecs-tasks.amazonaws.com"),
@@ -697,6 +754,12 @@ def operator_policies(
             "ManageTheSecurityGroups",
             ["ec2:CreateSecurityGroup", "ec2:AuthorizeSecurityGroupIngress", "ec2:DeleteSecurityGroup"],
             regional("ec2", "security-group/*", "vpc/*"),
+        ),
+        _statement(
+            "TagNewSecurityGroups",
+            ["ec2:CreateTags"],
+            regional("ec2", "security-group/*"),
+            {"StringEquals": {"ec2:CreateAction": "CreateSecurityGroup"}},
         ),
         _statement(
             "CreateTheLoadBalancers",
@@ -721,15 +784,14 @@ def operator_policies(
             ["ecs:CreateCluster", "ecs:DeleteCluster", "ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService"],
             cluster + services,
         ),
+        _statement(
+            "TagNewServicesAndTasks",
+            ["ecs:TagResource"],
+            services + tasks,
+            {"StringEquals": {"ecs:CreateAction": ["CreateService", "RunTask"]}},
+        ),
         _statement("RegisterTaskDefinitions", ["ecs:RegisterTaskDefinition"], families),
         _statement("RunTheFirstMigration", ["ecs:RunTask"], families, {"ArnEquals": {"ecs:cluster": cluster[0]}}),
-        _statement(
-            "TagTheFirstMigration",
-            ["ecs:TagResource"],
-            tasks,
-            {"StringEquals": {"ecs:CreateAction": "RunTask", f"aws:RequestTag/{tag_key}": tag_value}},
-        ),
-        _statement("WatchTheTasks", ["ecs:DescribeTasks"], tasks),
         _statement(
             "TeardownLookups", ["ec2:DescribeNetworkInterfaces", "ecs:ListServices", "codedeploy:ListApplications"], "*"
         ),
@@ -747,7 +809,9 @@ def operator_policies(
             ],
             applications + groups + configs[:1],
         ),
-        _statement("ManageTheHooks", ["lambda:CreateFunction", "lambda:DeleteFunction"], functions),
+        _statement(
+            "ManageTheHooks", ["lambda:CreateFunction", "lambda:TagResource", "lambda:DeleteFunction"], functions
+        ),
         _statement(
             "ManageTheLogGroups",
             ["logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy"],
@@ -789,11 +853,8 @@ def operator_policies(
             applications + groups,
         ),
         targets,
-        _statement(
-            "ExplainAFailure",
-            ["ecs:ListTasks", "ecs:DescribeTasks", "logs:FilterLogEvents"],
-            regional("ecs", f"container-instance/{env}/*") + tasks + hook_log_groups,
-        ),
+        _statement("ExplainAFailure", ["ecs:DescribeTasks", "logs:FilterLogEvents"], tasks + hook_log_groups),
+        _statement("FindTheStoppedTasks", ["ecs:ListTasks"], "*", {"ArnEquals": {"ecs:cluster": cluster[0]}}),
         _statement("ExplainAnAlarm", ["cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmHistory"], alarms),
         _statement("ReadTheAlarmMetrics", ["cloudwatch:GetMetricStatistics"], "*"),
         # The preflight (playbooks/verify.yml, which deploy.yml runs first): reads only.
@@ -858,7 +919,14 @@ def operator_policies(
     ]
     if controller == "ecs":
         inspect, provision, deploy, operate = _ecs_operator_statements(
-            inspect, provision, deploy, operate, regional=regional, each=each, env=env, arn=f"{arn}:iam::{account}"
+            inspect,
+            provision,
+            deploy,
+            operate,
+            regional=regional,
+            each=each,
+            env=env,
+            roles=f"{arn}:iam::{account}:role{path}",
         )
     statements = {"inspect": inspect, "provision": provision, "deploy": deploy, "operate": operate}
     policies = {
@@ -873,7 +941,7 @@ def operator_policies(
 # The CodeDeploy statements an environment of the ECS controller does without.
 _CODEDEPLOY_ONLY = {
     "inspect": {"ReadCodeDeploy"},
-    "provision": {"PassTheCodeDeployRole", "ManageCodeDeploy"},
+    "provision": {"PassTheCodeDeployRole", "ManageCodeDeploy", "RunTheFirstMigration"},
     "deploy": {"Deploy", "DeploymentTargets", "PreflightTheDeploymentConfig"},
     "operate": {"FollowAndControlDeployments", "StopAndContinue", "DeploymentTargets"},
 }
@@ -882,11 +950,14 @@ _CODEDEPLOY_ONLY = {
 # preflight of a CODE_DEPLOY service).
 _CODEDEPLOY_ONLY_ACTIONS = {
     "deploy": {"ecs:ListTasks", "ecs:DescribeTasks", "elasticloadbalancing:DescribeTargetHealth"},
+    # Provisioning's own first migration (ECS-native: the first deployment's migration hook runs it).
+    "inspect": {"ecs:DescribeTasks"},
 }
 
 
-def _ecs_operator_statements(inspect, provision, deploy, operate, *, regional, each, env: str, arn: str):
-    """The operator statements of an environment of the ECS controller (operator_policies(controller="ecs"))."""
+def _ecs_operator_statements(inspect, provision, deploy, operate, *, regional, each, env: str, roles: str):
+    """The operator statements of an environment of the ECS controller (operator_policies(controller="ecs")); `roles`
+    is the start of the environment's role ARNs, with their path (`arn:aws:iam::<account>:role/<path>/`)."""
 
     def without(statements: list[dict], access: str) -> list[dict]:
         kept = []
@@ -927,9 +998,17 @@ def _ecs_operator_statements(inspect, provision, deploy, operate, *, regional, e
         ["ecs:StopServiceDeployment", "ecs:ContinueServiceDeployment"],
         services + deployments,
     )
-    ecs_roles = [f"{arn}:role/{n}-{suffix}" for n in (env, f"{env}-*") for suffix in ("ecs-load-balancer", "ecs-hooks")]
+    ecs_roles = [f"{roles}{n}-{suffix}" for n in (env, f"{env}-*") for suffix in ("ecs-load-balancer", "ecs-hooks")]
+    # The first migration is the first deployment's hook's (hooks/run_migrations.py), not provisioning's: only a new
+    # service is tagged as it is created.
     provision = [
-        *without(provision, "provision"),
+        dict(s, Resource=services, Condition={"StringEquals": {"ecs:CreateAction": "CreateService"}})
+        if s["Sid"] == "TagNewServicesAndTasks"
+        else s
+        for s in without(provision, "provision")
+    ]
+    provision = [
+        *provision,
         _statement(
             "PassTheEcsRoles",
             ["iam:PassRole"],
@@ -947,7 +1026,7 @@ def _ecs_operator_statements(inspect, provision, deploy, operate, *, regional, e
     pass_hooks_role = _statement(
         "PassTheHookInvokeRole",
         ["iam:PassRole"],
-        [f"{arn}:role/{n}-ecs-hooks" for n in (env, f"{env}-*")],
+        [f"{roles}{n}-ecs-hooks" for n in (env, f"{env}-*")],
         {"StringEquals": {"iam:PassedToService": "ecs.amazonaws.com"}},
     )
     deploy = [
@@ -964,7 +1043,10 @@ def _ecs_operator_statements(inspect, provision, deploy, operate, *, regional, e
         follow,
         stop_continue,
     ]
-    return without(inspect, "inspect"), provision, deploy, operate
+    # Provisioning follows a new service's first deployment (ECS runs its hooks, the migrations among them): reads,
+    # in the inspect policy the provision credential carries too.
+    inspect = [*without(inspect, "inspect"), dict(follow, Sid="ReadTheServiceDeployments")]
+    return inspect, provision, deploy, operate
 
 
 def trust_policy(principal: str) -> dict:

@@ -43,6 +43,7 @@ from sandbox import config as sandbox_config
 from sandbox.api_calls import LAMBDA_APP_ID, ApiCalls
 from sandbox.ecs_agent import Agent
 from sandbox.iam_authority import Authority, Denied, RoleNotAssumable
+from sandbox.iam_requests import service_arn_cluster
 
 log = logging.getLogger("sandbox.aws")
 ACCOUNT = sandbox_config.ACCOUNT_ID
@@ -348,10 +349,19 @@ class DataPlane:
         endpoints; its output goes to CloudWatch Logs (/aws/lambda/<name>) as on AWS."""
         code = self.cfg.state / "lambda" / f"{function.function_name}-{function.code_sha_256[:16]}"
         if not code.exists():
-            tmp = code.with_suffix(".tmp")
+            # Unpacked once per code version into a folder of its own, then renamed into place: two first
+            # invocations at once (the hooks' zips carry the SDK, a few hundred files) never share a half-written one.
+            tmp = code.parent / f"{code.name}.{uuid.uuid4().hex}.tmp"
             with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as archive:
                 archive.extractall(tmp)
-            tmp.rename(code)
+            try:
+                tmp.rename(code)
+            except OSError:
+                if not code.exists():
+                    raise
+                import shutil
+
+                shutil.rmtree(tmp, ignore_errors=True)  # another invocation unpacked the same code first
         request_id = str(uuid.uuid4())
         # The function runs with its execution role's temporary credentials, in its environment (Lambda
         # developer guide, "Defined runtime environment variables"), where the SDKs' credential chain finds them.
@@ -382,6 +392,8 @@ class DataPlane:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.function_name}",
             "AWS_LAMBDA_REQUEST_ID": request_id,
+            # Where the function's code is (/var/task on AWS): the runner searches it first, as Lambda does.
+            "LAMBDA_TASK_ROOT": str(code),
             "_HANDLER": function.handler,
         }
         # A function in a VPC reaches the AWS APIs only through its subnet's NAT gateway or VPC endpoints.
@@ -791,6 +803,38 @@ def refuse_code_deploy_service_updates() -> None:
     EC2ContainerServiceBackend.update_service = update_service
 
 
+def refuse_service_arns_of_other_clusters() -> None:
+    """DescribeServices and UpdateService look a service up in the request's cluster (`default` when it names none,
+    API reference), whatever cluster a long service ARN names: ECS refuses an ARN of another cluster,
+    InvalidParameterException "Invalid identifier: Identifier is for cluster <the ARN's>. Your cluster is <the
+    request's>" (reported for DescribeServices and DescribeTasks; UpdateService **assumed** alike). moto looked the
+    ARN's last part up as a name in the request's cluster instead: ClusterNotFoundException without a `default`
+    cluster, or a same-named service of another cluster. ListServiceDeployments does take the ARN's cluster
+    (answer_service_deployments). Ledger: "A service named by its ARN alone"."""
+    from moto.ecs.exceptions import InvalidParameterException
+    from moto.ecs.responses import EC2ContainerServiceResponse
+
+    def checked(original, identifiers):
+        def answer(self):
+            cluster = str(self._get_param("cluster") or "default").rsplit("/", 1)[-1]
+            for identifier in identifiers(self):
+                named = service_arn_cluster(identifier)
+                if named is not None and named != cluster:
+                    raise InvalidParameterException(
+                        f"Invalid identifier: Identifier is for cluster {named}. Your cluster is {cluster}"
+                    )
+            return original(self)
+
+        return answer
+
+    EC2ContainerServiceResponse.describe_services = checked(
+        EC2ContainerServiceResponse.describe_services, lambda r: r._get_param("services") or []
+    )
+    EC2ContainerServiceResponse.update_service = checked(
+        EC2ContainerServiceResponse.update_service, lambda r: [r._get_param("service")]
+    )
+
+
 def patch_ecs_native(plane: DataPlane) -> None:
     """ECS-native blue/green (sandbox/ecs_native.py): moto drops a service's deploymentConfiguration and has no
     service deployments or revisions; the sandbox keeps them, runs the deployments, and answers ListServiceDeployments,
@@ -881,7 +925,47 @@ def patch_ecs_native(plane: DataPlane) -> None:
         return updated
 
     EC2ContainerServiceBackend.update_service = update_service
+    show_deployments_as_described(native)
     answer_service_deployments(native)
+
+
+def show_deployments_as_described(native: ecs_native.Native) -> None:
+    """DescribeServices shows each ECS-controlled service's deployments as of the request (Native.show; the agent
+    refreshes them each tick as well)."""
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    original = EC2ContainerServiceBackend.describe_services
+
+    def describe_services(self, cluster_str, service_names_or_arns):
+        found, failures = original(self, cluster_str, service_names_or_arns)
+        for service in found:
+            native.show(service)
+        return found, failures
+
+    EC2ContainerServiceBackend.describe_services = describe_services
+
+
+def _service_deployments_page(briefs: list[dict], size: int, token: str | None) -> dict[str, Any]:
+    """One page of ListServiceDeployments, in the order Native.list_deployments gives (oldest first, **assumed**).
+    The nextToken is opaque and names the position after the page's last deployment (its createdAt and ARN), so
+    pages neither repeat nor skip one when deployments are created or change status in between. A token that is
+    not one of these: ValueError."""
+    import base64
+    import binascii
+
+    if token:
+        try:
+            after = json.loads(base64.urlsafe_b64decode(token.encode()))
+            after = (float(after[0]), str(after[1]))
+        except (binascii.Error, ValueError, TypeError, IndexError, KeyError) as e:
+            raise ValueError(f"not a nextToken: {token}") from e
+        briefs = [b for b in briefs if (b["createdAt"].timestamp(), b["serviceDeploymentArn"]) > after]
+    page: dict[str, Any] = {"serviceDeployments": briefs[:size]}
+    if len(briefs) > size:
+        last = briefs[size - 1]
+        position = [last["createdAt"].timestamp(), last["serviceDeploymentArn"]]
+        page["nextToken"] = base64.urlsafe_b64encode(json.dumps(position).encode()).decode()
+    return page
 
 
 def answer_service_deployments(native: ecs_native.Native) -> None:
@@ -900,16 +984,20 @@ def answer_service_deployments(native: ecs_native.Native) -> None:
             raise ServiceNotFoundException() from None
 
     def list_service_deployments(self):
-        service = service_of(self.ecs_backend, self._get_param("cluster", "default"), self._get_param("service"))
-        size = self._get_param("maxResults") or 20
-        if not 1 <= int(size) <= 100:
+        # With no cluster, a long service ARN's own cluster (AWS's sample hooks call it so; ledger: "A service named
+        # by its ARN alone"), not `default` as the reference says of a request that names none.
+        named = self._get_param("service")
+        cluster = self._get_param("cluster") or service_arn_cluster(named) or "default"
+        service = service_of(self.ecs_backend, cluster, named)
+        size = self._get_param("maxResults")
+        size = 20 if size is None else int(size)
+        if not 1 <= size <= 100:
             raise InvalidParameterException("maxResults must be between 1 and 100.")
         briefs = native.list_deployments(service.arn, self._get_param("status"), self._get_param("createdAt"))
-        start = int(self._get_param("nextToken") or 0)
-        page: dict[str, Any] = {"serviceDeployments": briefs[start : start + int(size)]}
-        if start + int(size) < len(briefs):
-            page["nextToken"] = str(start + int(size))
-        return ActionResult(page)
+        try:
+            return ActionResult(_service_deployments_page(briefs, size, self._get_param("nextToken")))
+        except ValueError:
+            raise InvalidParameterException("The nextToken is not valid.") from None
 
     def describe_service_deployments(self):
         arns = self._get_param("serviceDeploymentArns") or []
@@ -1190,6 +1278,7 @@ def main() -> None:
     copy_functions_without_the_logs_backend()
     drain_deleted_services(plane)
     patch_ecs_native(plane)
+    refuse_service_arns_of_other_clusters()
     patch_service_quotas(plane)
     patch_simulate_principal_policy()
     cloudwatch.patch_cloudwatch(plane.alarms, plane.series)

@@ -224,6 +224,7 @@ class Agent:
                 running_total += running
                 pending_total += pending
             service.running_count, service.pending_count = running_total, pending_total
+            self.plane.native.show(service)
             if service.status == "DRAINING" and not any(
                 t.cluster == service.cluster_name
                 and t.task.group == f"service:{service.name}"
@@ -516,7 +517,11 @@ class Agent:
         if task.target_group_arn and task.port:
             elbv2 = self.plane.backend("elbv2")
             group = elbv2.target_groups.get(task.target_group_arn)
-            if group is not None:
+            # A blue/green service's tasks are registered as its load balancer role (sandbox/ecs_native.py).
+            refused = self.plane.native.authorize_targets(task.task_set_id, "RegisterTargets", task.target_group_arn)
+            if refused:
+                log.info("task %s not registered: %s", task.task.id, refused)
+            elif group is not None:
                 group.register([{"Id": task.ip, "Port": task.port}])
                 task.registered = True
         if task.port:
@@ -530,7 +535,14 @@ class Agent:
         if task.registered:
             elbv2 = self.plane.backend("elbv2")
             group = elbv2.target_groups.get(task.target_group_arn)
-            if group is not None and task.target_group_arn and task.ip in group.targets:
+            refused = (
+                self.plane.native.authorize_targets(task.task_set_id, "DeregisterTargets", task.target_group_arn)
+                if group is not None and task.target_group_arn and task.ip in group.targets
+                else None
+            )
+            if refused:  # the target stays registered, and fails its health checks once the task stops
+                log.info("task %s not deregistered: %s", task.task.id, refused)
+            elif group is not None and task.target_group_arn and task.ip in group.targets:
                 group.deregister([{"Id": task.ip}])
                 delay = float(group.attributes.get("deregistration_delay.timeout_seconds", 300))
                 self.draining[(task.target_group_arn, task.ip)] = time.monotonic() + delay

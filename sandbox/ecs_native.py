@@ -17,8 +17,10 @@ ECS for such services, following the ECS API reference and developer guide ("Ama
   reads; IN_PROGRESS invokes again after callBackDelay (default 30 s) with the returned hookDetails; FAILED, an
   error, an invalid answer or the hook's timeout (timeoutConfiguration, default 1440 minutes, action ROLLBACK)
   rolls back. PAUSE hooks wait for ContinueServiceDeployment. Hooks of one stage run at the same time.
-- Listener rules are modified as the load balancer's role (advancedConfiguration.roleArn, assumed by
-  ecs.amazonaws.com), through the ELB API: its permissions are enforced.
+- Every Elastic Load Balancing call of a deployment is made as the load balancer's role (advancedConfiguration.roleArn,
+  assumed by ecs.amazonaws.com): the reads of the rules, listeners and target groups, each task's registration and
+  deregistration (the agent asks authorize_targets), the target health, the rules' weights. Its permissions are
+  enforced: a refusal rolls the deployment back.
 - The deployment's alarms (deploymentConfiguration.alarms, rollback true) roll it back when one is in ALARM, from
   the start until the bake time ends. The deployment circuit breaker is for rolling updates only: not used here.
 - A rollback (FAILED hook, alarm, StopServiceDeployment ROLLBACK, ContinueServiceDeployment ROLLBACK) runs the
@@ -26,10 +28,12 @@ ECS for such services, following the ECS API reference and developer guide ("Ama
   stops the new revision's tasks: ROLLBACK_SUCCESSFUL (ROLLBACK_FAILED if that fails).
 
 Minutes and callBackDelay are on the sandbox's time scale. What the guide does not say is marked **assumed** in
-docs/fidelity-ledger.md: the first deployment of a new service runs no hooks and shifts no traffic; a second
-UpdateService during a deployment stops the first (STOPPED) and starts a new one with RECONCILE_SERVICE.
-StopServiceDeployment takes ROLLBACK only (its API reference: "The valid values are ROLLBACK"; botocore's model
-also lists ABORT, which the sandbox refuses).
+docs/fidelity-ledger.md: a new service's first deployment runs every stage and hook with no source revision and
+shifts production in one step; a move from CODE_DEPLOY starts a deployment of the same task definition (UpdateService
+with loadBalancers triggers one); a second UpdateService during a deployment stops the first (STOPPED) and starts a
+new one with RECONCILE_SERVICE; DescribeServices lists the deployment's revisions (PRIMARY IN_PROGRESS, ACTIVE)
+until it ends. StopServiceDeployment takes ROLLBACK only (its API reference: "The valid values are ROLLBACK";
+botocore's model also lists ABORT, which the sandbox refuses).
 """
 
 from __future__ import annotations
@@ -47,12 +51,16 @@ import botocore.exceptions
 from botocore.config import Config as BotoConfig
 
 from module_utils.bluegreen_ecs import ACTIVE_STATUSES, DEFAULT_CALLBACK_DELAY_SECONDS, traffic_steps
+from sandbox.iam_authority import Denied, RoleNotAssumable
 
 log = logging.getLogger("sandbox.ecs_native")
 BLUE_GREEN = ("BLUE_GREEN", "LINEAR", "CANARY")
 # How long a new revision's tasks may take to run before the deployment rolls back (assumed: ECS keeps trying).
 SCALE_UP_TIMEOUT_MINUTES = 10
 ECS_PRINCIPAL = "ecs.amazonaws.com"
+# The session name ECS uses with the load balancer role (ECS developer guide, "Amazon ECS infrastructure IAM role for
+# load balancers": CloudTrail shows roleSessionName ECSNetworkingWithELB).
+ELB_SESSION = "ECSNetworkingWithELB"
 RULE_PROPAGATION_SECONDS = 0.6
 
 
@@ -81,6 +89,9 @@ class RevisionTasks:
     pending_count: int = 0
     stabilityStatus: str = "STABILIZING"
     stabilityStatusAt: datetime | None = None
+    # Why ECS could not register the group's tasks in its target group (the load balancer role was denied).
+    failure: str | None = None
+    shown_at: datetime | None = None  # when DescribeServices first listed the group's deployment
 
 
 def with_defaults(config: dict) -> dict:
@@ -125,6 +136,8 @@ class Native:
         self.production: dict[str, str] = {}  # service ARN -> the revision serving production
         self.numbers = itertools.count(int(time.time()) % 10**6)
         self.boto = BotoConfig(retries={"mode": "standard", "max_attempts": 5}, user_agent_appid="sandbox-ecs")
+        self.clients: dict[tuple[str, str, str], object] = {}
+        self.client_lock = threading.Lock()  # boto3's default session is not thread-safe
 
     # --- what the patched ECS API tells it -------------------------------------------------------------------
 
@@ -133,22 +146,28 @@ class Native:
         return (configuration or {}).get("strategy") in BLUE_GREEN
 
     def service_created(self, service, configuration: dict | None) -> None:
-        """A new ECS-controlled service runs its first revision, blue/green or rolling (ROLLING, the default
-        strategy: its tasks run in its target group, if it has one; later rolling updates are not modelled and
-        are refused, sandbox/aws.py)."""
+        """A new ECS-controlled service's first deployment. A blue/green one runs as every later one does, lifecycle
+        hooks included: ECS invokes them for CreateService as for UpdateService (AWS's sample hooks for ECS blue/green
+        tell the two apart by the service's deployments), with no source revision and nothing to shift production
+        from (one step to 100 %: **assumed**). A rolling one (ROLLING, the default strategy) runs its tasks in its
+        target group, if it has one; later rolling updates are not modelled and are refused (sandbox/aws.py)."""
         with self.lock:
             self.configs[service.arn] = dict(configuration or {})
             if (service.deployment_controller or {}).get("type", "ECS") != "ECS" or not service.task_definition:
                 return
-            revision = self._revision(service)
-            target_group = (service.load_balancers or [{}])[0].get("targetGroupArn")
-            group = self._group(service, revision, target_group)
-            arn = self._first_deployment(service, revision, group)
-        threading.Thread(target=self._initial, args=(arn,), name=f"ecs-{arn[-8:]}", daemon=True).start()
+            if self.is_blue_green(configuration):
+                arn = self._new_deployment(service, source=None, reconcile=False)
+                runner = self.run
+            else:
+                revision = self._revision(service)
+                target_group = (service.load_balancers or [{}])[0].get("targetGroupArn")
+                group = self._group(service, revision, target_group)
+                arn = self._first_deployment(service, revision, group)
+                runner = self._initial
+        threading.Thread(target=runner, args=(arn,), name=f"ecs-{arn[-8:]}", daemon=True).start()
 
     def _first_deployment(self, service, revision: dict, group: RevisionTasks) -> str:
-        """The deployment of a service's first revision (created, or moved from CODE_DEPLOY): its tasks run, nothing
-        else happens (assumed); production is that revision."""
+        """The deployment of a rolling service's first revision: its tasks run; production is that revision."""
         arn = self._deployment_arn(service)
         self.deployments[arn] = {
             "serviceDeploymentArn": arn,
@@ -168,6 +187,18 @@ class Native:
         self.production[service.arn] = revision["serviceRevisionArn"]
         return arn
 
+    # UpdateService parameters of which the API reference says "This parameter triggers a new service deployment"
+    # (moto's names); taskDefinition does when it names another revision, forceNewDeployment always.
+    TRIGGERS = (
+        "network_configuration",
+        "platform_version",
+        "load_balancers",
+        "service_registries",
+        "service_connect_configuration",
+        "volume_configurations",
+        "vpc_lattice_configurations",
+    )
+
     def service_updated(self, service, properties: dict, previous_task_definition: str | None) -> None:
         with self.lock:
             if "deployment_configuration" in properties:
@@ -176,7 +207,8 @@ class Native:
             if not self.is_blue_green(self.configs.get(service.arn)):
                 return
             changed = service.task_definition != previous_task_definition
-            if not (changed or properties.get("force_new_deployment")):
+            triggered = [k for k in self.TRIGGERS if properties.get(k) is not None]
+            if not (changed or triggered or properties.get("force_new_deployment")):
                 return
             previous = [
                 d
@@ -185,37 +217,42 @@ class Native:
             ]
             for old in previous:
                 old["_superseded"] = True
-            revision = self._revision(service)
-            arn = self._deployment_arn(service)
-            source = self.production.get(service.arn)
-            self.deployments[arn] = {
-                "serviceDeploymentArn": arn,
-                "serviceArn": service.arn,
-                "clusterArn": service.cluster_arn,
-                "createdAt": _now(),
-                "targetServiceRevision": {"arn": revision["serviceRevisionArn"]},
-                "sourceServiceRevisions": [{"arn": source}] if source else [],
-                "status": "PENDING",
-                "deploymentConfiguration": json.loads(json.dumps(self.configs[service.arn])),
-                "alarms": self._alarm_monitor(self.configs[service.arn]),
-                "lifecycleHookDetails": [],
-                "_reconcile": bool(previous),
-                "_requests": [],
-            }
-            service.current_service_deployment = arn
+            arn = self._new_deployment(service, self.production.get(service.arn), reconcile=bool(previous))
         threading.Thread(target=self.run, args=(arn,), name=f"ecs-{arn[-8:]}", daemon=True).start()
 
+    def _new_deployment(self, service, source: str | None, reconcile: bool) -> str:
+        """A service deployment of the service's task definition, PENDING until its thread runs it."""
+        revision = self._revision(service)
+        arn = self._deployment_arn(service)
+        self.deployments[arn] = {
+            "serviceDeploymentArn": arn,
+            "serviceArn": service.arn,
+            "clusterArn": service.cluster_arn,
+            "createdAt": _now(),
+            "targetServiceRevision": {"arn": revision["serviceRevisionArn"]},
+            "sourceServiceRevisions": [{"arn": source}] if source else [],
+            "status": "PENDING",
+            "deploymentConfiguration": json.loads(json.dumps(self.configs[service.arn])),
+            "alarms": self._alarm_monitor(self.configs[service.arn]),
+            "lifecycleHookDetails": [],
+            "_reconcile": reconcile,
+            "_requests": [],
+        }
+        service.current_service_deployment = arn
+        return arn
+
     def service_migrated(self, service, task_set) -> None:
-        """deploymentController CODE_DEPLOY -> ECS (sandbox/aws.py migrate_controller): the PRIMARY task set's
-        tasks become the first service revision's, kept running where they serve (**assumed**: the guide does
-        not say whether ECS replaces them; keeping them is what "reuse the same Elastic Load Balancing resources"
-        without downtime needs), recorded as a deployment that succeeds once they run, with no hooks."""
+        """deploymentController CODE_DEPLOY -> ECS (sandbox/aws.py migrate_controller), which sends loadBalancers: the
+        PRIMARY task set's tasks become the service revision production runs (they keep serving where they serve),
+        and, as UpdateService with loadBalancers "triggers a new service deployment" (API reference), a deployment
+        of the same task definition starts from it: new tasks in the other target group, every lifecycle hook, the
+        traffic shift and the bake time, as any deployment (the ECS guide does not say more: **assumed**)."""
         with self.lock:
             self.configs[service.arn] = dict(getattr(service, "deployment_configuration", None) or {})
             service.task_definition = task_set.task_definition
-            revision = self._revision(service)
+            source = self._revision(service)
             serving = task_set.load_balancers[0]["targetGroupArn"]
-            revision["resolvedConfiguration"]["loadBalancers"][0]["targetGroupArn"] = serving
+            source["resolvedConfiguration"]["loadBalancers"][0]["targetGroupArn"] = serving
             group = RevisionTasks(
                 id=task_set.id,  # the same tasks (the agent keeps each task of a live group)
                 service_arn=service.arn,
@@ -227,9 +264,12 @@ class Native:
             )
             self.groups.setdefault(service.arn, []).append(group)
             service.task_sets = []
-            arn = self._first_deployment(service, revision, group)
-        log.info("service %s moved from CODE_DEPLOY to ECS: task set %s is revision %s", service.arn, task_set.id, arn)
-        threading.Thread(target=self._initial, args=(arn,), name=f"ecs-{arn[-8:]}", daemon=True).start()
+            self.production[service.arn] = source["serviceRevisionArn"]
+            arn = self._new_deployment(service, source["serviceRevisionArn"], reconcile=False)
+        log.info(
+            "service %s moved from CODE_DEPLOY to ECS: task set %s serves; deployment %s", service.arn, task_set.id, arn
+        )
+        threading.Thread(target=self.run, args=(arn,), name=f"ecs-{arn[-8:]}", daemon=True).start()
 
     def service_deleted(self, service) -> None:
         """DeleteService: the service's revisions no longer run (the agent stops their tasks); a new service of
@@ -242,6 +282,109 @@ class Native:
     def groups_of(self, service) -> list[RevisionTasks]:
         with self.lock:
             return list(self.groups.get(service.arn, []))
+
+    def show(self, service) -> None:
+        """DescribeServices' `deployments` of an ECS-controlled service (the agent calls this as it reports counts).
+        The reference documents rolloutState for rolling updates only; what AWS is observed to show for BLUE_GREEN,
+        LINEAR and CANARY (**assumed** from other tools' users: blue and green both listed and running until the
+        deployment ends, bake time included, so the services-stable waiter does not return before): while a service
+        deployment is active, its new revision's tasks as the PRIMARY entry (rolloutState IN_PROGRESS) and every
+        other revision's as ACTIVE; once it ended, one PRIMARY entry (COMPLETED) for the revision that serves, with
+        the service's task definition."""
+        if (service.deployment_controller or {}).get("type", "ECS") != "ECS":
+            return
+        with self.lock:
+            if service.arn not in self.configs:
+                return
+            current = self.deployments.get(getattr(service, "current_service_deployment", "") or "")
+            groups = list(self.groups.get(service.arn, []))
+            active = current is not None and current["status"] in ACTIVE_STATUSES
+            new = current.get("_green") or current.get("_group") if current else None
+            revision = self.revisions.get(current["targetServiceRevision"]["arn"], {}) if current else {}
+        entries = []
+        for group in groups:
+            primary = group.id == new if active else group is groups[-1]
+            entries.append(self._shown(service, group, "PRIMARY" if primary else "ACTIVE", active))
+        if active and not any(e["status"] == "PRIMARY" for e in entries) and current is not None:
+            # Before SCALE_UP: the new revision has no task yet.
+            planned = RevisionTasks(
+                id=f"ecs-svc/{current['serviceDeploymentArn'].rsplit('/', 1)[-1]}",
+                service_arn=service.arn,
+                task_definition=revision.get("taskDefinition") or service.task_definition,
+                load_balancers=[],
+                network_configuration=revision.get("networkConfiguration"),
+                launch_type=revision.get("launchType"),
+                platform_version=revision.get("platformVersion"),
+                computed_desired_count=service.desired_count,
+            )
+            entries.append(self._shown(service, planned, "PRIMARY", True))
+        entries.sort(key=lambda e: e["status"] != "PRIMARY")
+        service.deployments = entries
+
+    def _shown(self, service, group: RevisionTasks, status: str, active: bool) -> dict:
+        if group.shown_at is None:
+            group.shown_at = _now()
+        created = group.shown_at
+        entry = {
+            "id": group.id,
+            "status": status,
+            "taskDefinition": group.task_definition,
+            "desiredCount": group.computed_desired_count or service.desired_count,
+            "pendingCount": group.pending_count,
+            "runningCount": group.running_count,
+            "failedTasks": 0,
+            "createdAt": created,
+            "updatedAt": group.stabilityStatusAt or created,
+            "launchType": group.launch_type or service.launch_type,
+            "platformVersion": group.platform_version or service.platform_version,
+            "platformFamily": "Linux",
+            "networkConfiguration": group.network_configuration,
+        }
+        if status == "PRIMARY":
+            state = "IN_PROGRESS" if active else "COMPLETED"
+            entry["rolloutState"] = state
+            entry["rolloutStateReason"] = (
+                f"ECS deployment {group.id} in progress." if active else f"ECS deployment {group.id} completed."
+            )
+        return entry
+
+    def load_balancer_role(self, service_arn: str) -> str | None:
+        """The role ECS makes a blue/green service's Elastic Load Balancing calls with (advancedConfiguration.roleArn);
+        None for a rolling service (ECS's service-linked role registers its tasks)."""
+        with self.lock:
+            if not self.is_blue_green(self.configs.get(service_arn)):
+                return None
+        try:
+            service = self._service(service_arn)
+        except StopIteration:
+            return None
+        return ((service.load_balancers or [{}])[0].get("advancedConfiguration") or {}).get("roleArn")
+
+    def authorize_targets(self, group_id: str | None, action: str, target_group_arn: str) -> str | None:
+        """The agent registers or deregisters a revision's task (RegisterTargets / DeregisterTargets): as the load
+        balancer role for a blue/green service, as every call ECS makes to Elastic Load Balancing for its deployments
+        (ECS developer guide, troubleshooting blue/green deployments). Returns why it was refused, else None; a
+        refused registration fails the group (the deployment rolls back, _wait_running)."""
+        group = self._group_by_id(group_id)
+        role = self.load_balancer_role(group.service_arn) if group is not None else None
+        if group is None or not role:
+            return None
+        authority = self.plane.authority
+        try:
+            authority.assume_for_service(role, ECS_PRINCIPAL, ELB_SESSION)
+            authority.require(
+                authority.role_session(role, ELB_SESSION),
+                f"elasticloadbalancing:{action}",
+                [(target_group_arn, {})],
+                "ecs-agent",
+            )
+        except (Denied, RoleNotAssumable) as e:
+            verb = action.replace("Targets", "").lower()
+            refusal = f"Failed to {verb} targets in target group {target_group_arn}: {e}"
+            with self.lock:
+                group.failure = group.failure or refusal
+            return refusal
+        return None
 
     # --- the API moto lacks ----------------------------------------------------------------------------------
 
@@ -262,7 +405,9 @@ class Native:
         return shown
 
     def list_deployments(self, service_arn: str, statuses: list[str] | None, created: dict | None = None) -> list[dict]:
-        """Newest first (assumed: the reference names no order), filtered by status and createdAt {before, after}."""
+        """Oldest first (**assumed**: the reference names no order; the opposite of what a reader taking the first as
+        the latest expects, so that such a reader fails here), filtered by status and createdAt {before, after}.
+        Ties in createdAt go by ARN: the handler's nextToken resumes after a (createdAt, ARN) position."""
         created = created or {}
         with self.lock:
             found = [
@@ -272,7 +417,7 @@ class Native:
                 and (not created.get("after") or d["createdAt"].timestamp() >= _epoch(created["after"]))
                 and (not created.get("before") or d["createdAt"].timestamp() <= _epoch(created["before"]))
             ]
-        found.sort(key=lambda d: d["createdAt"], reverse=True)
+        found.sort(key=lambda d: (d["createdAt"], d["serviceDeploymentArn"]))
         return [
             {
                 "serviceDeploymentArn": d["serviceDeploymentArn"],
@@ -388,38 +533,39 @@ class Native:
         self._finish(deployment, "SUCCESSFUL", "ECS deployment completed.")
 
     def _check_networking(self, deployment: dict) -> None:
-        """Both target groups must be forwarded to by the production or the test listener rule (ECS developer guide,
+        """ECS reads the listener rules, their listeners and the target groups the revision names, as the load balancer
+        role (an AccessDenied rolls the deployment back, as the ECS guide's troubleshooting page for blue/green shows).
+        Both target groups must be forwarded to by the production or the test listener rule (ECS developer guide,
         "Migrating from a CodeDeploy blue/green to an Amazon ECS blue/green service deployment": else the deployment
         rolls back with this message)."""
         revision = self.revisions[deployment["targetServiceRevision"]["arn"]]
         balancer = revision["loadBalancers"][0]
         advanced = balancer.get("advancedConfiguration") or {}
-        rules = {rule.arn: rule for listener in self._listeners() for rule in list(listener.rules.values())}
+        rule_arns = [a for a in (advanced.get("productionListenerRule"), advanced.get("testListenerRule")) if a]
+        pair = [balancer["targetGroupArn"], advanced.get("alternateTargetGroupArn")]
+        elbv2 = self._client("elbv2", advanced["roleArn"], ELB_SESSION)
+        try:
+            rules = elbv2.describe_rules(RuleArns=rule_arns)["Rules"] if rule_arns else []
+            listeners = sorted({arn.replace(":listener-rule/", ":listener/").rsplit("/", 1)[0] for arn in rule_arns})
+            if listeners:
+                elbv2.describe_listeners(ListenerArns=listeners)
+            elbv2.describe_target_groups(TargetGroupArns=[g for g in pair if g])
+        except botocore.exceptions.ClientError as e:
+            raise Rollback(f"Service deployment rolled back: {e.response['Error']['Message']}") from None
         forwarded: set[str] = set()
-        for arn in (advanced.get("productionListenerRule"), advanced.get("testListenerRule")):
-            rule = rules.get(arn or "")
-            for action in rule.actions if rule is not None else []:
-                data = action.data
-                forwarded.update(
-                    g["TargetGroupArn"] for g in (data.get("ForwardConfig") or {}).get("TargetGroups") or []
-                )
-                if data.get("TargetGroupArn"):
-                    forwarded.add(data["TargetGroupArn"])
-        if not {balancer["targetGroupArn"], advanced.get("alternateTargetGroupArn")} <= forwarded:
+        for rule in rules:
+            for action in rule.get("Actions") or []:
+                weighted = (action.get("ForwardConfig") or {}).get("TargetGroups") or []
+                forwarded.update(g["TargetGroupArn"] for g in weighted)
+                if action.get("TargetGroupArn"):
+                    forwarded.add(action["TargetGroupArn"])
+        if not set(pair) <= forwarded:
             raise Rollback(
                 "Service deployment rolled back because of invalid networking configuration. Both targetGroup and "
                 "alternateTargetGroup must be associated with the productionListenerRule or testListenerRule."
             )
 
-    def _listeners(self) -> list:
-        elbv2 = self.plane.backend("elbv2")
-        return [
-            listener
-            for balancer in list(elbv2.load_balancers.values())
-            for listener in list(balancer.listeners.values())
-        ]
-
-    def _scale_up(self, deployment: dict, service) -> tuple[RevisionTasks, dict, str | None, str]:
+    def _scale_up(self, deployment: dict, service) -> tuple[RevisionTasks, dict, str, str]:
         """SCALE_UP: the new revision's tasks, in the target group of the pair production does not use."""
         self._set_stage(deployment, "SCALE_UP")
         revision = self.revisions[deployment["targetServiceRevision"]["arn"]]
@@ -433,6 +579,7 @@ class Native:
             else None
         )
         green = next(arn for arn in pair if arn != blue)
+        other = next(arn for arn in pair if arn != green)  # blue, or (a first deployment) the pair's empty group
         resolved = {"targetGroupArn": green}
         if advanced.get("productionListenerRule"):
             resolved["productionListenerRule"] = advanced["productionListenerRule"]
@@ -441,9 +588,9 @@ class Native:
         with self.lock:
             deployment.update(_green=group.id, _blue_group=blue, _green_group=green)
         self._wait_running(deployment, group)
-        return group, advanced, blue, green
+        return group, advanced, other, green
 
-    def _shift_production(self, deployment: dict, config: dict, advanced: dict, blue: str | None, green: str) -> None:
+    def _shift_production(self, deployment: dict, config: dict, advanced: dict, blue: str, green: str) -> None:
         """PRODUCTION_TRAFFIC_SHIFT, step by step (PRE_PRODUCTION_TRAFFIC_SHIFT hooks before each step,
         PRODUCTION_TRAFFIC_SHIFT hooks after it), with the step bake time between steps."""
         filled = with_defaults(config)
@@ -453,7 +600,9 @@ class Native:
             step_minutes = float(filled["canaryConfiguration"]["canaryBakeTimeInMinutes"])
         else:
             step_minutes = 0.0
-        for index, percent in enumerate(traffic_steps(filled)):
+        # A first deployment has no production traffic to move: one step (**assumed**).
+        steps = traffic_steps(filled) if deployment["sourceServiceRevisions"] else [100.0]
+        for index, percent in enumerate(steps):
             self._set_stage(deployment, "PRODUCTION_TRAFFIC_SHIFT")
             self._hooks(deployment, "PRE_PRODUCTION_TRAFFIC_SHIFT", step=index)
             self._weights(advanced, advanced["productionListenerRule"], blue, green, percent)
@@ -679,6 +828,8 @@ class Native:
         while True:
             if not deployment.get("_initial"):
                 self._check(deployment)
+            if group.failure:
+                raise Rollback(f"Service deployment rolled back: {group.failure}")
             desired = group.computed_desired_count
             if (
                 desired
@@ -707,30 +858,42 @@ class Native:
         return states.count("healthy") >= wanted
 
     def _target_states(self, group: RevisionTasks) -> list[str]:
-        """The health of the group's own tasks in its target group (another service's may share the group)."""
+        """The health of the group's own tasks in its target group (another service's may share the group), read with
+        DescribeTargetHealth as the load balancer role (a rolling service's: as ECS's service-linked role)."""
         if not group.load_balancers:
             return []
-        target_group = self.plane.backend("elbv2").target_groups.get(group.load_balancers[0]["targetGroupArn"])
-        if target_group is None:
-            return []
+        arn = group.load_balancers[0]["targetGroupArn"]
         mine = {
             task.ip
             for task in list(self.plane.agent.tasks.values())
             if task.task_set_id == group.id and task.state in ("PENDING", "RUNNING")
         }
+        role = self.load_balancer_role(group.service_arn)
+        if role:
+            try:
+                described = self._client("elbv2", role, ELB_SESSION).describe_target_health(TargetGroupArn=arn)
+            except botocore.exceptions.ClientError as e:
+                raise Rollback(f"Service deployment rolled back: {e.response['Error']['Message']}") from None
+            return [
+                d["TargetHealth"]["State"] for d in described["TargetHealthDescriptions"] if d["Target"]["Id"] in mine
+            ]
+        target_group = self.plane.backend("elbv2").target_groups.get(arn)
+        if target_group is None:
+            return []
         return [
             self.plane.target_health(target_group, dict(t)).status
             for t in list(target_group.targets.values())
             if t["Id"] in mine
         ]
 
-    def _weights(self, advanced: dict, rule_arn: str, blue: str | None, green: str, green_percent: float) -> None:
-        """The rule forwards green_percent to the new revision's target group, the rest to the previous one, as
-        the load balancer role (ModifyRule)."""
-        groups = [{"TargetGroupArn": green, "Weight": round(green_percent)}]
-        if blue:
-            groups.insert(0, {"TargetGroupArn": blue, "Weight": round(100 - green_percent)})
-        elbv2 = self._client("elbv2", advanced["roleArn"])
+    def _weights(self, advanced: dict, rule_arn: str, blue: str, green: str, green_percent: float) -> None:
+        """The rule forwards green_percent to the new revision's target group, the rest to the other group of the
+        pair (the previous revision's; empty on a first deployment), as the load balancer role (ModifyRule)."""
+        groups = [
+            {"TargetGroupArn": blue, "Weight": round(100 - green_percent)},
+            {"TargetGroupArn": green, "Weight": round(green_percent)},
+        ]
+        elbv2 = self._client("elbv2", advanced["roleArn"], ELB_SESSION)
         # ECS reads the rule it rewrites (assumed; AmazonECSInfrastructureRolePolicyForLoadBalancers grants it).
         elbv2.describe_rules(RuleArns=[rule_arn])
         elbv2.modify_rule(RuleArn=rule_arn, Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}])
@@ -738,17 +901,25 @@ class Native:
         # step once traffic follows it.
         time.sleep(RULE_PROPAGATION_SECONDS)
 
-    def _client(self, service: str, role_arn: str):
-        credentials = self.plane.authority.assume_for_service(role_arn, ECS_PRINCIPAL, "ECS")
-        return boto3.client(
-            service,
-            region_name=self.cfg.region,
-            endpoint_url=self.cfg.aws_endpoint,
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-            config=self.boto,
-        )
+    def _client(self, service: str, role_arn: str, session: str = "ECS"):
+        """A client signing as ECS with the role's temporary credentials (kept while they are valid)."""
+        credentials = self.plane.authority.assume_for_service(role_arn, ECS_PRINCIPAL, session)
+        key = (service, role_arn, credentials["AccessKeyId"])
+        with self.client_lock:
+            client = self.clients.get(key)
+            if client is not None:
+                return client
+            client = boto3.client(
+                service,
+                region_name=self.cfg.region,
+                endpoint_url=self.cfg.aws_endpoint,
+                aws_access_key_id=credentials["AccessKeyId"],
+                aws_secret_access_key=credentials["SecretAccessKey"],
+                aws_session_token=credentials["SessionToken"],
+                config=self.boto,
+            )
+            self.clients[key] = client
+            return client
 
     def _retire(self, service, keep: str) -> None:
         for group in self.groups_of(service):

@@ -49,6 +49,19 @@ def privileges(prefix: str) -> dict[str, Any]:
 NEWER_THAN_THE_REFERENCE = {"ecs:ContinueServiceDeployment": {"service", "service-deployment"}}
 
 
+# Where AWS authorizes an action otherwise than the reference's resource column says, the evidence: the request
+# parameter that names the resource, without which the action is authorized on "*" (the error AWS answers names
+# "on resource: *"), and where that was observed.
+AUTHORIZED_ON_STAR_WITHOUT = {
+    "ecs:ListTasks": (
+        "containerInstance",
+        "Without a container instance ListTasks is authorized on * and scoped by the ecs:cluster condition: "
+        "'is not authorized to perform: ecs:ListTasks on resource: *' (github.com/cdklabs/construct-hub/pull/1207, "
+        "github.com/fabfuel/ecs-deploy/issues/119, github.com/widdix/complete-aws-iam-reference/issues/74)",
+    ),
+}
+
+
 def resource_types(action: str) -> set[str]:
     """The resource types an action supports ("" = none, the action takes "*"); empty if the action is unknown."""
     if action in NEWER_THAN_THE_REFERENCE:
@@ -63,6 +76,16 @@ def iam_action(signing_name: str, operation: str) -> str:
     return f"{prefix}:{ACTION_NAMES.get((prefix, operation), operation)}"
 
 
+def service_arn_cluster(service: object) -> str | None:
+    """The cluster a long service ARN names (`arn:<partition>:ecs:<region>:<account>:service/<cluster>/<name>`);
+    None for a name or a short ARN (`service/<name>`, the format before long ARNs), which name none."""
+    parts = str(service or "").split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "ecs":
+        return None
+    path = parts[5].split("/")
+    return path[1] if len(path) == 3 and path[0] == "service" else None
+
+
 class Request:
     """One API request, seen by the extractors: the region, the parameters, the URL path, the moto backends."""
 
@@ -75,7 +98,11 @@ class Request:
     # --- ECS --------------------------------------------------------------------------------------------
     @property
     def cluster(self) -> str:
-        return str(self.params.get("cluster") or "default").rsplit("/", 1)[-1]
+        # A service named by its long ARN and no cluster is the ARN's service, in the ARN's cluster: the resource IAM
+        # sees, whether ECS then finds it (ListServiceDeployments) or refuses the request (UpdateService). Ledger:
+        # "A service named by its ARN alone".
+        named = self.params.get("cluster") or service_arn_cluster(self.params.get("service"))
+        return str(named or "default").rsplit("/", 1)[-1]
 
     @property
     def cluster_context(self) -> dict:
@@ -189,25 +216,24 @@ def _ecs_run_task(request: Request, name: str) -> Authorizations:
     definition_arn = request.task_definition_arn(p["taskDefinition"])
     tags = p.get("tags") or []
     definition = request.task_definition(definition_arn)
-    found: Authorizations = [
+    return [
         (f"ecs:{name}", [(definition_arn, {**request.cluster_context, **request.request_tags(tags)})]),
         ("iam:PassRole", request.passed_roles(definition, p.get("overrides"), "ecs-tasks.amazonaws.com")),
     ]
-    if tags:
-        # Tagging on creation is authorized as ecs:TagResource with ecs:CreateAction (ECS developer guide,
-        # "Grant permission to tag resources on creation").
-        new = request.arn("ecs", f"task/{request.cluster}/{uuid.uuid4().hex}")
-        context = {"ecs:CreateAction": name, **request.cluster_context, **request.request_tags(tags)}
-        found.append(("ecs:TagResource", [(new, context)]))
-    return found
 
 
 def _ecs_tasks(request: Request, name: str) -> Authorizations:
     p = request.params
     if name == "ListTasks":
-        return [
-            (f"ecs:{name}", [(request.arn("ecs", f"container-instance/{request.cluster}/*"), request.cluster_context)])
-        ]
+        instance = p.get("containerInstance")
+        if not instance:  # AUTHORIZED_ON_STAR_WITHOUT
+            return [(f"ecs:{name}", [("*", request.cluster_context)])]
+        arn = (
+            instance
+            if instance.startswith("arn:")
+            else request.arn("ecs", f"container-instance/{request.cluster}/{instance}")
+        )
+        return [(f"ecs:{name}", [(arn, request.cluster_context)])]
     tasks = [request.task_arn(t) for t in (p.get("tasks") or [p.get("task")]) if t]
     return [(f"ecs:{name}", [(arn, request.task_context(arn)) for arn in tasks])]
 
@@ -446,6 +472,78 @@ EXTRACTORS: dict[str, Callable[[Request, str], Authorizations | None]] = {
 _unmapped: set[str] = set()
 
 
+# --- tagging on creation ------------------------------------------------------------------------------------------
+# A creating call that carries tags is authorized a second time, for the service's tag action on the new resource,
+# with the request's tags (aws:RequestTag/<key>, aws:TagKeys) and, where the service has one, its CreateAction key
+# naming the creating operation. Each row as the service documents it: the Service Authorization Reference's
+# "dependent actions" (EC2 CreateSecurityGroup -> ec2:CreateTags; Elastic Load Balancing's creates -> AddTags); the
+# ECS developer guide, "Grant permission to tag resources on creation"; the Lambda developer guide, "Using tags on
+# Lambda functions" (lambda:TagResource "to call TagResource or perform tagging on create"); the IAM user guide,
+# "Permissions required to tag IAM entities" (CreateRole with tags needs iam:TagRole). CodeDeploy, CloudWatch Logs
+# and CloudWatch document no second authorization: none here (the project's creates there are checked by the first).
+# creating action -> (tag action, the request parameter holding the tags, the CreateAction condition key or "")
+TAG_ON_CREATE = {
+    **{
+        f"ecs:{name}": ("ecs:TagResource", "tags", "ecs:CreateAction")
+        for name in (
+            "CreateCapacityProvider",
+            "CreateCluster",
+            "CreateService",
+            "CreateTaskSet",
+            "RegisterContainerInstance",
+            "RegisterTaskDefinition",
+            "RunTask",
+            "StartTask",
+        )
+    },
+    "ec2:CreateSecurityGroup": ("ec2:CreateTags", "TagSpecifications", "ec2:CreateAction"),
+    **{
+        f"elasticloadbalancing:{name}": ("elasticloadbalancing:AddTags", "Tags", "elasticloadbalancing:CreateAction")
+        for name in ("CreateLoadBalancer", "CreateTargetGroup", "CreateListener", "CreateRule")
+    },
+    "lambda:CreateFunction": ("lambda:TagResource", "Tags", ""),
+    "iam:CreateRole": ("iam:TagRole", "Tags", ""),
+}
+
+
+def tags_of(value) -> dict[str, str]:
+    """The tags a request carries, in any of the services' shapes: a map (Lambda), a list of {key, value} (ECS) or
+    {Key, Value} (IAM, Elastic Load Balancing), or EC2's TagSpecification with its Tag list."""
+    if isinstance(value, dict) and ("Key" in value or "key" in value):
+        return {str(value.get("Key", value.get("key"))): str(value.get("Value", value.get("value", "")))}
+    if isinstance(value, dict) and not any(isinstance(v, dict | list) for v in value.values()):
+        return {str(k): str(v) for k, v in value.items() if k != "ResourceType"}
+    found: dict[str, str] = {}
+    for item in value.values() if isinstance(value, dict) else value if isinstance(value, list) else []:
+        found.update(tags_of(item))
+    return found
+
+
+def _created(action: str, found: Authorizations, request: Request) -> str:
+    """The ARN of what a creating call makes (for a listener or a rule, the request's own resource is its parent)."""
+    resource = found[0][1][0][0]
+    if action == "elasticloadbalancing:CreateListener":
+        return resource.replace(":loadbalancer/", ":listener/") + "/*"
+    if action == "elasticloadbalancing:CreateRule":
+        return resource.replace(":listener/", ":listener-rule/") + "/*"
+    if action in {"ecs:RunTask", "ecs:StartTask"}:
+        return request.arn("ecs", f"task/{request.cluster}/{uuid.uuid4().hex}")
+    return resource
+
+
+def _tag_on_create(action: str, found: Authorizations, request: Request) -> Authorizations:
+    tag_action, parameter, create_key = TAG_ON_CREATE[action]
+    tags = tags_of(request.params.get(parameter) or {})
+    if not tags or not found or not found[0][1]:
+        return []
+    context = dict(found[0][1][0][1])
+    context.update({f"aws:RequestTag/{k}": v for k, v in tags.items()})
+    context["aws:TagKeys"] = sorted(tags)
+    if create_key:
+        context[create_key] = action.partition(":")[2]
+    return [(tag_action, [(_created(action, found, request), context)])]
+
+
 def authorizations(action: str, request: Request) -> Authorizations:
     """The (action, [(resource, context)]) pairs IAM authorizes for a request, the request's own action first."""
     prefix, _, name = action.partition(":")
@@ -460,4 +558,6 @@ def authorizations(action: str, request: Request) -> Authorizations:
             _unmapped.add(action)
             log.info("%s supports resource-level permissions the sandbox does not name yet: authorized on *", action)
     found = found or [(action, [("*", {})])]
+    if action in TAG_ON_CREATE:
+        found = [*found, *_tag_on_create(action, found, request)]
     return [(a, pairs) for a, pairs in found if pairs]

@@ -11,11 +11,15 @@ import shutil
 import signal
 import socket
 import ssl
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
 import httpx2 as httpx
 
+from module_utils.bluegreen_ecs import newest_first, service_deployment_briefs
 from sandbox.canary import bad_canary
 from sandbox.harness import PROD_PORT, REPO
 from sandbox.observe import LoadGenerator
@@ -149,14 +153,86 @@ def _deploy_until_shifting(box, version: str):
 
 
 def _ecs_deployments(box) -> list[dict]:
+    """Every service deployment of the environment's service, newest first (ListServiceDeployments names no order
+    and pages; DescribeServiceDeployments takes 20 ARNs a call)."""
     ecs, model = box.client("ecs"), box.names()
-    arns = [
-        d["serviceDeploymentArn"]
-        for d in ecs.list_service_deployments(cluster=model["cluster"], service=model["ecs_service"], maxResults=20)[
-            "serviceDeployments"
-        ]
+    briefs = service_deployment_briefs(
+        ecs.list_service_deployments, cluster=model["cluster"], service=model["ecs_service"], maxResults=100
+    )
+    arns = [b["serviceDeploymentArn"] for b in briefs]
+    found = []
+    for start in range(0, len(arns), 20):
+        found += ecs.describe_service_deployments(serviceDeploymentArns=arns[start : start + 20])["serviceDeployments"]
+    return newest_first(found)
+
+
+def _watch_service(box):
+    """Start the AWS CLI's `ecs wait services-stable` on the environment's service and poll DescribeServices each
+    second beside it; the returned function waits for the waiter and gives what was seen."""
+    model = box.names()
+    started = time.time()
+    waiter = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "aws"),
+            *("ecs", "wait", "services-stable"),
+            *("--cluster", model["cluster"], "--services", model["ecs_service"]),
+        ],
+        env=box.client_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    views: list[dict] = []
+    ecs = box.client("ecs")
+
+    def poll() -> None:
+        while waiter.poll() is None:
+            (service,) = ecs.describe_services(cluster=model["cluster"], services=[model["ecs_service"]])["services"]
+            views.append(
+                {
+                    "at": time.time(),
+                    "deployments": [
+                        (d["status"], d.get("rolloutState"), d["taskDefinition"].rsplit("/", 1)[-1], d["runningCount"])
+                        for d in service["deployments"]
+                    ],
+                    "task_definition": service["taskDefinition"].rsplit("/", 1)[-1],
+                    "running": service["runningCount"],
+                    "desired": service["desiredCount"],
+                }
+            )
+            time.sleep(1)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+
+    def seen() -> dict:
+        output, _ = waiter.communicate(timeout=900)
+        returned = time.time()
+        poller.join(timeout=10)
+        deployment = _ecs_deployments(box)[0]
+        return {
+            "code": waiter.returncode,
+            "output": output,
+            "started": started,
+            "returned": returned,
+            "finished": deployment["finishedAt"].timestamp() if deployment.get("finishedAt") else None,
+            "status": deployment["status"],
+            "views": views,
+        }
+
+    return seen
+
+
+def _migration_exit_codes(box) -> list:
+    """The exit codes of the environment's migration tasks so far (tagged as migrations by whoever started them)."""
+    ecs, model = box.client("ecs"), box.names()
+    arns = ecs.list_tasks(cluster=model["cluster"], family=model["task_family"], desiredStatus="STOPPED")["taskArns"]
+    tasks = ecs.describe_tasks(cluster=model["cluster"], tasks=arns, include=["TAGS"])["tasks"] if arns else []
+    return [
+        task["containers"][0].get("exitCode")
+        for task in tasks
+        if {"key": "bluegreen:purpose", "value": "migration"} in (task.get("tags") or [])
     ]
-    return ecs.describe_service_deployments(serviceDeploymentArns=arns)["serviceDeployments"] if arns else []
 
 
 def _active(box) -> dict | None:
@@ -189,11 +265,21 @@ def ecs_environment(sandbox, folder: Path) -> dict:
     try:
         seen["provision"] = box.playbook("playbooks/provision.yml").stdout
         seen["served_first"] = _served(box)
+        (seen["first_deployment"],) = _ecs_deployments(box)
+        seen["first_migrations"] = _migration_exit_codes(box)
         # Zero downtime: a LINEAR deploy (20 % a step) and the rollback after it, under load.
         version = box.next_version()
         load = LoadGenerator(box.balancer["DNSName"], PROD_PORT, rate=30).start()
         try:
-            seen["deploy"] = box.playbook("deploy.yml", "-e", f"image_tag={version}").stdout
+            deploy = box.start_playbook("deploy.yml", "-e", f"image_tag={version}")
+            box.wait_for("the service deployment", lambda: _active(box) is not None, timeout=180)
+            # A client that follows the service, not its deployment: the AWS CLI's services-stable waiter, and what
+            # DescribeServices shows meanwhile.
+            watched = _watch_service(box)
+            output, _ = deploy.communicate(timeout=900)
+            assert deploy.returncode == 0, output[-4000:]
+            seen["deploy"] = output
+            seen["service_view"] = watched()
             seen["served_deployed"] = _served(box)
             during_deploy = len(load.samples)
             seen["rollback_after"] = box.playbook("playbooks/rollback.yml").stdout

@@ -39,6 +39,25 @@ def test_provision_makes_an_ecs_native_service_with_listener_rules_and_no_codede
     assert seen["served_first"] == {"1.0.0": 10}
 
 
+def test_a_new_services_first_deployment_runs_every_hook_and_its_migrations_create_the_schema(seen):
+    """ECS invokes the lifecycle hooks for CreateService too (AWS's sample hooks tell a first deployment from an
+    update): provisioning follows that deployment instead of migrating beside it, the migration hook creates the
+    schema before the test-traffic hook's smoke requests (the reverse of a later deployment's order), and the
+    service starts without its manual-promote pause, which nothing would continue."""
+    output = words(seen["provision"])
+    assert "Follow the new service's first deployment" in output
+    for stage in ("PRE_SCALE_UP", "POST_SCALE_UP", "POST_TEST_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"):
+        assert f"stage {stage}" in output, output[-3000:]
+    for hook in ("validate-before-install", "validate-deployment", "validate-test-traffic", "run-migrations"):
+        assert f"orders-ecs-{hook}" in output, output[-3000:]
+    assert "deployment SUCCESSFUL" in output
+    first = seen["first_deployment"]
+    assert first["sourceServiceRevisions"] == []
+    assert first["status"] == "SUCCESSFUL"
+    # The migration hook ran the first schema's migration: one task, which exited 0; provisioning ran none itself.
+    assert seen["first_migrations"] == [0], seen["first_migrations"]
+
+
 def test_a_linear_deploy_and_the_rollback_after_it_under_load_lose_no_request(seen):
     load = seen["load"]
     assert load["failed"] == [], load["failed"][:5]
@@ -54,6 +73,29 @@ def test_a_linear_deploy_and_the_rollback_after_it_under_load_lose_no_request(se
     assert seen["served_deployed"] == {load["version"]: 10}
     assert "redeployed" in seen["rollback_after"]
     assert load["version"] not in seen["served_rolled_back"]
+
+
+def test_describe_services_follows_an_ecs_native_deployment_and_services_stable_waits_for_its_end(seen):
+    """DescribeServices' deployments during a LINEAR deployment as AWS is observed to show them: the new revision
+    PRIMARY (IN_PROGRESS) and the previous ACTIVE, both running, until the deployment ends, bake time included; then
+    one PRIMARY, COMPLETED, of the new task definition. The AWS CLI's services-stable waiter returns only after the
+    service deployment finished."""
+    view = seen["service_view"]
+    assert view["code"] == 0, view["output"]
+    assert view["status"] == "SUCCESSFUL"
+    assert view["finished"] is not None, view
+    assert view["returned"] >= view["finished"], view
+    during = [v for v in view["views"] if v["at"] < view["finished"]]
+    assert any(len(v["deployments"]) == 2 for v in during), during[-5:]
+    for v in during:
+        if len(v["deployments"]) == 2:
+            (primary, active) = v["deployments"]
+            assert (primary[0], primary[1], active[0]) == ("PRIMARY", "IN_PROGRESS", "ACTIVE"), v
+    last = view["views"][-1]
+    ((status, rollout, definition, running),) = last["deployments"]
+    assert (status, rollout) == ("PRIMARY", "COMPLETED"), last
+    assert definition == last["task_definition"], last
+    assert running == last["desired"], last
 
 
 def test_readiness_failure_rolls_back_at_post_test_traffic_shift(seen):
@@ -182,7 +224,10 @@ def test_migrate_controller_moves_a_live_service_under_load_without_a_failed_req
     assert moved["failed"] == [], moved["failed"][:5]
     assert moved["samples"] > 100
     version = migration["before"]["version"]
-    assert moved["by_version"] == {version: moved["samples"]}  # the same tasks served throughout
+    assert moved["by_version"] == {version: moved["samples"]}  # the same version throughout
+    # UpdateService with loadBalancers starts a service deployment: the move followed it through its hooks.
+    assert "deployment SUCCESSFUL" in words(moved["output"]), moved["output"][-4000:]
+    assert "orders-mig-run-migrations" in words(moved["output"])
     assert moved["served"] == {version: 20}
     assert migration["service"]["controller"] == "ECS"
     assert migration["service"]["strategy"] == "LINEAR"

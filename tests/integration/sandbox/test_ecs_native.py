@@ -169,9 +169,9 @@ def _environment(box: Sandbox, home: Path) -> Environment:
         Name=MODEL["load_balancer"], Subnets=subnets["public"], SecurityGroups=[alb_group]
     )["LoadBalancers"][0]
     groups = []
-    for color in ("blue", "green"):
+    for name in MODEL["target_groups"]:  # the project's load balancer role registers targets in these two only
         arn = elbv2.create_target_group(
-            Name=f"nat-{color}",
+            Name=name,
             Protocol="HTTP",
             Port=8000,
             VpcId=vpc,
@@ -329,11 +329,23 @@ def _first_deployment(env: Environment) -> dict:
 
 
 def test_a_new_service_serves_its_first_revision_when_its_targets_are_healthy(env: Environment) -> None:
-    assert _first_deployment(env)["status"] == "SUCCESSFUL"
+    """A blue/green service's first deployment runs as any other (its stages, hooks and rules), from no source
+    revision; DescribeServices then shows one PRIMARY deployment, COMPLETED, as the services-stable waiter needs."""
+    first = _first_deployment(env)
+    assert first["status"] == "SUCCESSFUL"
+    assert first["sourceServiceRevisions"] == []
     assert env.versions() == Counter({"1.0.0": 20})
     service = env.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
     assert service["deploymentConfiguration"]["strategy"] == "BLUE_GREEN"  # kept, unlike moto
     assert service["deploymentController"] == {"type": "ECS"}
+    (shown,) = service["deployments"]
+    assert (shown["status"], shown["rolloutState"], shown["runningCount"]) == ("PRIMARY", "COMPLETED", 2)
+    assert shown["taskDefinition"] == service["taskDefinition"]
+    # The pair stays in both rules, the group production does not use at 0 (the next deployment's green).
+    for rule in env.rules.values():
+        (forward,) = env.client("elbv2").describe_rules(RuleArns=[rule])["Rules"][0]["Actions"]
+        weights = {g["TargetGroupArn"]: g["Weight"] for g in forward["ForwardConfig"]["TargetGroups"]}
+        assert weights == {env.target_groups[0]: 100, env.target_groups[1]: 0}
 
 
 def test_a_linear_deployment_shifts_step_by_step_then_retires_the_old_revision(env: Environment) -> None:
@@ -587,10 +599,25 @@ def test_the_service_deployment_apis_keep_the_api_references_limits(env: Environ
     whole = ecs.list_service_deployments(cluster=CLUSTER, service=SERVICE, maxResults=100)["serviceDeployments"]
     assert paged == [b["serviceDeploymentArn"] for b in whole]
     created = [b["createdAt"] for b in whole]
-    assert created == sorted(created, reverse=True)  # newest first
+    # Oldest first (assumed: no order is documented), so that a reader taking the first as the newest fails here.
+    assert created == sorted(created)
     assert len(ecs.list_service_deployments(cluster=CLUSTER, service=SERVICE)["serviceDeployments"]) == min(
         20, len(whole)
     )
+    # Every deployment once over pages of one; a token is opaque, and one that is not ECS's is refused.
+    token, one_by_one = None, []
+    while True:
+        page = ecs.list_service_deployments(
+            cluster=CLUSTER, service=SERVICE, maxResults=1, **({"nextToken": token} if token else {})
+        )
+        one_by_one += [b["serviceDeploymentArn"] for b in page["serviceDeployments"]]
+        token = page.get("nextToken")
+        if not token:
+            break
+    assert one_by_one == paged
+    for refused in ({"maxResults": 0}, {"maxResults": 101}, {"nextToken": "2"}):
+        with pytest.raises(ecs.exceptions.InvalidParameterException):
+            ecs.list_service_deployments(cluster=CLUSTER, service=SERVICE, **refused)
     with pytest.raises(ecs.exceptions.InvalidParameterException, match="maximum of 20"):
         ecs.describe_service_deployments(serviceDeploymentArns=paged[:1] * 21)
     with pytest.raises(ecs.exceptions.InvalidParameterException, match="the valid values are ROLLBACK"):
@@ -599,6 +626,25 @@ def test_the_service_deployment_apis_keep_the_api_references_limits(env: Environ
         ecs.stop_service_deployment(serviceDeploymentArn=paged[0], stopType="ROLLBACK")
     found = ecs.describe_service_deployments(serviceDeploymentArns=[paged[0], paged[0] + "-gone"])
     assert [f["reason"] for f in found["failures"]] == ["MISSING"]
+
+
+def test_a_service_named_by_its_arn_alone_is_found_where_aws_finds_it(env: Environment) -> None:
+    """Issue 31, defect 11: AWS's sample approval hook lists a service's deployments by the service's ARN alone, and
+    ECS finds them in the ARN's cluster; DescribeServices (reported) and UpdateService (assumed) stay in the request's
+    cluster, `default` when it names none, and refuse an ARN of another."""
+    ecs = env.client("ecs")
+    arn = ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]["serviceArn"]
+    assert arn.endswith(f":service/{CLUSTER}/{SERVICE}")  # a long ARN: it names its cluster
+    by_arn = ecs.list_service_deployments(service=arn)["serviceDeployments"]
+    by_name = ecs.list_service_deployments(cluster=CLUSTER, service=SERVICE)["serviceDeployments"]
+    assert by_arn
+    assert [b["serviceDeploymentArn"] for b in by_arn] == [b["serviceDeploymentArn"] for b in by_name]
+    refused = f"Invalid identifier: Identifier is for cluster {CLUSTER}. Your cluster is default"
+    with pytest.raises(ecs.exceptions.InvalidParameterException, match=refused):
+        ecs.describe_services(services=[arn])
+    with pytest.raises(ecs.exceptions.InvalidParameterException, match=refused):
+        ecs.update_service(service=arn, desiredCount=2)
+    assert ecs.describe_services(cluster=CLUSTER, services=[arn])["services"][0]["serviceArn"] == arn
 
 
 def test_a_target_group_no_listener_rule_forwards_to_rolls_the_deployment_back(env: Environment) -> None:
@@ -620,6 +666,39 @@ def test_a_target_group_no_listener_rule_forwards_to_rolls_the_deployment_back(e
         "alternateTargetGroup must be associated with the productionListenerRule or testListenerRule."
     )
     time.sleep(1)  # the load balancer follows the restored rules
+    assert env.versions() == before
+
+
+def test_a_load_balancer_role_that_may_not_register_targets_rolls_the_deployment_back(env: Environment) -> None:
+    """ECS registers the new revision's tasks as the load balancer role (ECS developer guide, "Troubleshooting Amazon
+    ECS blue/green deployments"): a role that may read and modify the rules but not register targets fails the
+    deployment with the AccessDenied the guide quotes, and production keeps its version."""
+    iam = env.client("iam")
+    name = env.elb_role.rsplit("/", 1)[-1]
+    kept = iam.get_role_policy(RoleName=name, PolicyName="least-privilege")["PolicyDocument"]
+    reads = ["DescribeRules", "DescribeListeners", "DescribeTargetGroups", "DescribeTargetHealth"]
+    no_registration = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": [f"elasticloadbalancing:{a}" for a in ["ModifyRule", *reads]],
+                "Resource": "*",
+            }
+        ],
+    }
+    env.configure(strategy="BLUE_GREEN", bakeTimeInMinutes=0)
+    before = env.versions()
+    iam.put_role_policy(RoleName=name, PolicyName="least-privilege", PolicyDocument=json.dumps(no_registration))
+    try:
+        done, _ = env.watch(env.deploy("9.0.0-unregistered"))
+    finally:
+        iam.put_role_policy(RoleName=name, PolicyName="least-privilege", PolicyDocument=json.dumps(kept))
+    assert done["status"] == "ROLLBACK_SUCCESSFUL", done
+    reason = done["rollback"]["reason"]
+    assert "is not authorized to perform: elasticloadbalancing:RegisterTargets on resource: " in reason, reason
+    assert ":targetgroup/nat-local-" in reason, reason
+    assert ":assumed-role/nat-local-ecs-load-balancer/ECSNetworkingWithELB" in reason, reason
     assert env.versions() == before
 
 

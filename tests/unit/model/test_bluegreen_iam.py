@@ -14,7 +14,7 @@ from module_utils import bluegreen_iam
 from module_utils.bluegreen_iam import MIGRATION_TAG, REASONS, docs_markdown, ecr_repository_arn, role_policies
 from module_utils.bluegreen_model import names
 from sandbox import iam_policy
-from sandbox.iam_requests import NEWER_THAN_THE_REFERENCE
+from sandbox.iam_requests import AUTHORIZED_ON_STAR_WITHOUT, NEWER_THAN_THE_REFERENCE
 from tests.conftest import REPO_ROOT
 
 ACCOUNT = "123456789012"
@@ -57,7 +57,9 @@ def resource_types(action: str) -> set[str]:
 def test_each_action_is_real_and_star_only_where_the_action_supports_no_resource_type(role, statement):
     for action in statement["Action"]:
         types = resource_types(action)  # KeyError: no such action in the reference
-        if statement["Resource"] == "*":
+        if statement["Resource"] == "*" and action in AUTHORIZED_ON_STAR_WITHOUT:
+            assert statement.get("Condition"), f"{role} {statement['Sid']}: {action} on * needs a condition"
+        elif statement["Resource"] == "*":
             assert types == {""}, f"{role} {statement['Sid']}: {action} supports {types - {''}}: name the resource"
         else:
             assert types - {""}, f"{role} {statement['Sid']}: {action} supports no resource type: it needs *"
@@ -255,11 +257,22 @@ def test_the_ecs_roles_allow_what_the_sandboxs_ecs_does_and_nothing_wider():
     assert allowed("ecs-load-balancer", "elasticloadbalancing:ModifyRule", rule)
     assert not allowed("ecs-load-balancer", "elasticloadbalancing:ModifyRule", other_rule)
     assert not allowed("ecs-load-balancer", "elasticloadbalancing:ModifyListener", rule)
+    # ECS registers, deregisters and reads the health of the tasks with the same role (ECS developer guide,
+    # troubleshooting blue/green deployments), in the service's own two target groups only.
+    for color in ("blue", "green"):
+        group = f"arn:aws:elasticloadbalancing:eu-west-1:{ACCOUNT}:targetgroup/orders-prod-{color}/0123456789abcdef"
+        assert allowed("ecs-load-balancer", "elasticloadbalancing:RegisterTargets", group)
+        assert allowed("ecs-load-balancer", "elasticloadbalancing:DeregisterTargets", group)
+    another = f"arn:aws:elasticloadbalancing:eu-west-1:{ACCOUNT}:targetgroup/billing-prod-blue/0123456789abcdef"
+    assert not allowed("ecs-load-balancer", "elasticloadbalancing:RegisterTargets", another)
+    for read in ("DescribeTargetHealth", "DescribeTargetGroups", "DescribeListeners", "DescribeRules"):
+        assert allowed("ecs-load-balancer", f"elasticloadbalancing:{read}", "*")
     assert allowed("ecs-hooks", "lambda:InvokeFunction", function)
     assert not allowed("ecs-hooks", "lambda:InvokeFunction", function.replace("orders-prod", "billing-prod"))
     cluster = {"ecs:cluster": f"arn:aws:ecs:eu-west-1:{ACCOUNT}:cluster/orders-prod"}
-    instances = f"arn:aws:ecs:eu-west-1:{ACCOUNT}:container-instance/orders-prod/*"
-    assert allowed("hooks", "ecs:ListTasks", instances, cluster)
+    # ListTasks without a container instance is authorized on *, in this cluster only.
+    assert allowed("hooks", "ecs:ListTasks", "*", cluster)
+    assert not allowed("hooks", "ecs:ListTasks", "*", {"ecs:cluster": cluster["ecs:cluster"].replace("prod", "dev")})
     deployment = f"arn:aws:ecs:eu-west-1:{ACCOUNT}:service-deployment/orders-prod/orders-prod/abc"
     assert allowed("hooks", "ecs:DescribeServiceDeployments", deployment)
     assert not allowed(
@@ -300,3 +313,35 @@ def test_the_ecs_controllers_operator_policies_reach_their_service_deployments_a
     assert allowed("provision", "elasticloadbalancing:CreateRule", listener)
     every = [a for p in policies["policies"].values() for s in p["statements"] for a in s["Action"]]
     assert not [a for a in every if a.startswith("codedeploy:")]
+
+
+@pytest.mark.parametrize("controller", ["codedeploy", "ecs"])
+def test_every_role_an_operator_passes_carries_the_inventorys_iam_path(controller):
+    """With iam_path /orders/, each role is arn:aws:iam::<account>:role/orders/<name>: every iam:PassRole statement
+    names that ARN (a statement without the path denies CreateService, each deploy and each rollback)."""
+    policies = bluegreen_iam.operator_policies(
+        names("orders", "prod"),
+        partition="aws",
+        account=ACCOUNT,
+        region="eu-west-1",
+        path="/orders/",
+        controller=controller,
+    )
+    allowed = evaluator(policies)
+    passed = [
+        resource
+        for policy in policies["policies"].values()
+        for statement in policy["statements"]
+        if "iam:PassRole" in statement["Action"]
+        for resource in statement["Resource"]
+    ]
+    assert passed
+    assert all(r.startswith(f"arn:aws:iam::{ACCOUNT}:role/orders/orders-prod") for r in passed), passed
+    if controller == "ecs":
+        to_ecs = {"iam:PassedToService": "ecs.amazonaws.com"}
+        for role in ("ecs-hooks", "ecs-load-balancer"):
+            assert allowed(
+                "provision", "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/orders/orders-prod-{role}", to_ecs
+            )
+            assert not allowed("provision", "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/orders-prod-{role}", to_ecs)
+        assert allowed("deploy", "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/orders/orders-prod-ecs-hooks", to_ecs)

