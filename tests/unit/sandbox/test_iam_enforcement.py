@@ -19,7 +19,7 @@ from sandbox import iam_policy
 from sandbox.config import ACCOUNT_ID
 from sandbox.iam_authority import Authority, Caller, Denied, Unauthenticated
 from sandbox.iam_moto import error_response
-from sandbox.iam_requests import TAG_ON_CREATE, Request, authorizations, iam_action, resource_types
+from sandbox.iam_requests import TAG_ON_CREATE, Request, authorizations, iam_action, resource_type_of, resource_types
 
 
 @pytest.fixture
@@ -339,3 +339,36 @@ def test_a_service_named_by_its_long_arn_alone_is_authorized_as_that_service_in_
     for named in ("web", f"arn:aws:ecs:eu-west-1:{ACCOUNT_ID}:service/web"):
         ((_, [(resource, _)]),) = authorizations("ecs:ListServiceDeployments", request({"service": named}))
         assert resource == f"arn:aws:ecs:eu-west-1:{ACCOUNT_ID}:service/default/web"
+
+
+@pytest.mark.parametrize(
+    ("action", "params"),
+    [
+        ("ec2:CreateVpc", {"CidrBlock": "10.0.0.0/16"}),
+        ("ec2:CreateSubnet", {"VpcId": "vpc-1", "CidrBlock": "10.0.1.0/24"}),
+        ("ec2:CreateRouteTable", {"VpcId": "vpc-1"}),
+        ("ec2:CreateRoute", {"RouteTableId": "rtb-1", "NatGatewayId": "nat-1"}),
+        ("ec2:AssociateRouteTable", {"RouteTableId": "rtb-1", "SubnetId": "subnet-1"}),
+        ("ec2:CreateInternetGateway", {}),
+        ("ec2:AttachInternetGateway", {"InternetGatewayId": "igw-1", "VpcId": "vpc-1"}),
+        ("ec2:AllocateAddress", {"Domain": "vpc"}),
+        ("ec2:CreateNatGateway", {"SubnetId": "subnet-1", "AllocationId": "eipalloc-1"}),
+        ("iam:CreatePolicy", {"PolicyName": "orders-prod-deploy", "Path": "/"}),
+        ("iam:GetPolicy", {"PolicyArn": f"arn:aws:iam::{ACCOUNT_ID}:policy/orders-prod-deploy"}),
+        ("iam:GetUser", {"UserName": "nobody-here"}),
+        ("iam:AttachUserPolicy", {"UserName": "nobody-here", "PolicyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}),
+        ("iam:ListAttachedUserPolicies", {"UserName": "nobody-here"}),
+        ("ecs:ListTasks", {"cluster": "orders"}),
+        ("ecs:CreateService", {"cluster": "orders", "serviceName": "orders"}),
+        ("elasticloadbalancing:CreateTargetGroup", {"Name": "orders-blue"}),
+    ],
+)
+def test_each_authorization_names_a_resource_of_a_type_the_reference_gives_the_action(action, params):
+    """The sandbox's rows held against the Service Authorization Reference (tests/e2e/test_teardown.py holds every
+    decision of a whole run the same way): each resource a request is authorized on is of one of the action's
+    resource types, by its ARN format, or "*" only where the action has none (or a recorded departure)."""
+    found = authorizations(action, request(params))
+    assert found[0][0] == action
+    for needed, pairs in found:
+        for resource, _context in pairs:
+            assert resource_type_of(needed, resource) is not None, (needed, resource)
