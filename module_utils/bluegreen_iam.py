@@ -470,7 +470,8 @@ OPERATOR_REASONS = {
         "beforehand: the VPCs of this account and region."
     ),
     ("inspect", "ReadTheRoles"): (
-        "The roles of the environment's services and their inline policies (read before anything is written)."
+        "The roles of the environment's services and their inline policies (read before anything is written). Under "
+        "an iam_path, also by the name without the path: a role that does not exist yet is looked up as role/<name>."
     ),
     ("inspect", "ReadTheServiceDeployments"): (
         "ECS-native: provisioning follows a new service's first deployment, which runs every lifecycle hook (the "
@@ -711,7 +712,9 @@ def operator_policies(
                 "iam:ListAttachedRolePolicies",
                 "iam:ListInstanceProfilesForRole",
             ],
-            roles,
+            # A role not created yet has no path IAM could know: its existence check (GetRole) is authorized on
+            # role/<name>, without the path (the sandbox does the same; the ledger, IAM rows).
+            roles + ([f"{arn}:iam::{account}:role/{env}-*"] if path != "/" else []),
         ),
         _statement(
             "ReadTheCluster",
