@@ -223,6 +223,21 @@ def _watch_service(box):
     return seen
 
 
+def _hooks_invoked(box, deployment_arn: str) -> dict[str, list[str]]:
+    """Each hook function's log lines about a service deployment (its id), by function suffix."""
+    logs, model = box.client("logs"), box.names()
+    deployment_id = deployment_arn.rsplit("/", 1)[-1]
+    return {
+        suffix: [
+            e["message"]
+            for e in logs.filter_log_events(logGroupName=f"/aws/lambda/{name}", filterPattern=f'"{deployment_id}"')[
+                "events"
+            ]
+        ]
+        for suffix, name in model["hook_functions"].items()
+    }
+
+
 def _migration_exit_codes(box) -> list:
     """The exit codes of the environment's migration tasks so far (tagged as migrations by whoever started them)."""
     ecs, model = box.client("ecs"), box.names()
@@ -267,6 +282,7 @@ def ecs_environment(sandbox, folder: Path) -> dict:
         seen["served_first"] = _served(box)
         (seen["first_deployment"],) = _ecs_deployments(box)
         seen["first_migrations"] = _migration_exit_codes(box)
+        seen["first_hooks"] = _hooks_invoked(box, seen["first_deployment"]["serviceDeploymentArn"])
         # Zero downtime: a LINEAR deploy (20 % a step) and the rollback after it, under load.
         version = box.next_version()
         load = LoadGenerator(box.balancer["DNSName"], PROD_PORT, rate=30).start()

@@ -46,11 +46,10 @@ def test_a_new_services_first_deployment_runs_every_hook_and_its_migrations_crea
     service starts without its manual-promote pause, which nothing would continue."""
     output = words(seen["provision"])
     assert "Follow the new service's first deployment" in output
-    for stage in ("PRE_SCALE_UP", "POST_SCALE_UP", "POST_TEST_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"):
-        assert f"stage {stage}" in output, output[-3000:]
-    for hook in ("validate-before-install", "validate-deployment", "validate-test-traffic", "run-migrations"):
-        assert f"orders-ecs-{hook}" in output, output[-3000:]
-    assert "deployment SUCCESSFUL" in output
+    assert "deployment SUCCESSFUL" in output, output[-3000:]
+    # Every hook was invoked for it and succeeded (each function's own log, by the deployment's id).
+    for hook, lines in seen["first_hooks"].items():
+        assert any('"message": "Succeeded"' in line for line in lines), (hook, lines[-3:])
     first = seen["first_deployment"]
     assert first["sourceServiceRevisions"] == []
     assert first["status"] == "SUCCESSFUL"
