@@ -168,23 +168,33 @@ class Native:
 
     def _first_deployment(self, service, revision: dict, group: RevisionTasks) -> str:
         """The deployment of a rolling service's first revision: its tasks run; production is that revision."""
+        arn = self._record(
+            service,
+            revision,
+            None,
+            startedAt=_now(),
+            status="IN_PROGRESS",
+            lifecycleStage="SCALE_UP",
+            deploymentConfiguration=self.configs[service.arn],
+            _group=group.id,
+            _initial=True,
+        )
+        self.production[service.arn] = revision["serviceRevisionArn"]
+        return arn
+
+    def _record(self, service, revision: dict, source: str | None, **fields) -> str:
+        """A new ServiceDeployment of the service (its current one), from `source` (a revision ARN) to `revision`."""
         arn = self._deployment_arn(service)
         self.deployments[arn] = {
             "serviceDeploymentArn": arn,
             "serviceArn": service.arn,
             "clusterArn": service.cluster_arn,
             "createdAt": _now(),
-            "startedAt": _now(),
             "targetServiceRevision": {"arn": revision["serviceRevisionArn"]},
-            "sourceServiceRevisions": [],
-            "status": "IN_PROGRESS",
-            "lifecycleStage": "SCALE_UP",
-            "deploymentConfiguration": self.configs[service.arn],
-            "_group": group.id,
-            "_initial": True,
+            "sourceServiceRevisions": [{"arn": source}] if source else [],
+            **fields,
         }
         service.current_service_deployment = arn
-        self.production[service.arn] = revision["serviceRevisionArn"]
         return arn
 
     # UpdateService parameters of which the API reference says "This parameter triggers a new service deployment"
@@ -222,24 +232,17 @@ class Native:
 
     def _new_deployment(self, service, source: str | None, reconcile: bool) -> str:
         """A service deployment of the service's task definition, PENDING until its thread runs it."""
-        revision = self._revision(service)
-        arn = self._deployment_arn(service)
-        self.deployments[arn] = {
-            "serviceDeploymentArn": arn,
-            "serviceArn": service.arn,
-            "clusterArn": service.cluster_arn,
-            "createdAt": _now(),
-            "targetServiceRevision": {"arn": revision["serviceRevisionArn"]},
-            "sourceServiceRevisions": [{"arn": source}] if source else [],
-            "status": "PENDING",
-            "deploymentConfiguration": json.loads(json.dumps(self.configs[service.arn])),
-            "alarms": self._alarm_monitor(self.configs[service.arn]),
-            "lifecycleHookDetails": [],
-            "_reconcile": reconcile,
-            "_requests": [],
-        }
-        service.current_service_deployment = arn
-        return arn
+        return self._record(
+            service,
+            self._revision(service),
+            source,
+            status="PENDING",
+            deploymentConfiguration=json.loads(json.dumps(self.configs[service.arn])),
+            alarms=self._alarm_monitor(self.configs[service.arn]),
+            lifecycleHookDetails=[],
+            _reconcile=reconcile,
+            _requests=[],
+        )
 
     def service_migrated(self, service, task_set) -> None:
         """deploymentController CODE_DEPLOY -> ECS (sandbox/aws.py migrate_controller), which sends loadBalancers: the

@@ -421,10 +421,10 @@ def _ec2(request: Request, name: str) -> Authorizations | None:
     if name in _EC2_CREATES or name in ("CreateRoute", "AssociateRouteTable", "AttachInternetGateway"):
         # Only the resources the reference authorizes the action on (CreateRoute: its route table, not its target).
         supported = resource_types(f"ec2:{name}")
-        named = [_ec2_id_arn(request, str(p[k])) for k in _EC2_ID_PARAMETERS if p.get(k)]
+        named = [arn for k in _EC2_ID_PARAMETERS if p.get(k) and (arn := _ec2_id_arn(request, str(p[k])))]
         created = [request.arn("ec2", f"{_EC2_CREATES[name]}/*")] if name in _EC2_CREATES else []
-        arns = [arn for arn in [*created, *named] if arn and arn.split(":", 5)[5].split("/")[0] in supported]
-        return [(f"ec2:{name}", [(arn, {}) for arn in arns])]
+        authorized = [arn for arn in [*created, *named] if arn.split(":", 5)[5].split("/")[0] in supported]
+        return [(f"ec2:{name}", [(arn, {}) for arn in authorized])]
     return None
 
 
