@@ -139,9 +139,6 @@ UNEXERCISED = {
         "listeners forward by their default action, and the sandbox's CodeDeploy routes by the default action only."
     ),
     ("codedeploy", "ShiftTraffic", "elasticloadbalancing:ModifyRule"): "As DescribeRules.",
-    ("deploy", "PreflightWithoutResourceTypes", "ssm:DescribeParameters"): (
-        "The preflight looks up a task's SSM parameters; the sandbox's service reads a Secrets Manager secret only."
-    ),
 }
 
 # The same for the ECS controller's environment (`orders-ecs` in the end-to-end run): actions its scenarios do not
@@ -157,9 +154,11 @@ UNEXERCISED_ON_THE_ECS_PATH = {
         "Provision puts back a target group setting that drifted from the inventory: the same role, proven by the "
         "CodeDeploy environment's drift scenario."
     ),
-    ("deploy", "PreflightWithoutResourceTypes", "ssm:DescribeParameters"): UNEXERCISED[
-        ("deploy", "PreflightWithoutResourceTypes", "ssm:DescribeParameters")
-    ],
+    ("deploy", "PreflightWithoutResourceTypes", "ssm:DescribeParameters"): (
+        "The preflight looks up a task's SSM parameters: proven on the CodeDeploy environment "
+        "(tests/e2e/test_preflight.py, a task secret that is an SSM parameter); the ECS environment's secret is a "
+        "Secrets Manager one."
+    ),
 }
 
 _ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([^:@]+)")

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sandbox.config import ACCOUNT_ID
 from sandbox.harness import NAMES
 
 
@@ -145,6 +146,11 @@ def test_private_subnets_without_a_nat_route_are_found_and_fail_later_without_ve
     ec2.delete_route(RouteTableId=table["RouteTableId"], DestinationCidrBlock="0.0.0.0/0")
     try:
         code, output = verify(sandbox, "-e", "image_tag=1.0.0")
+        # A task that reads an SSM parameter instead needs the ssm endpoint, not Secrets Manager's.
+        sandbox.client("ssm").put_parameter(Name="/orders-local/flag", Value="on", Type="String", Overwrite=True)
+        parameter = f"arn:aws:ssm:eu-west-1:{ACCOUNT_ID}:parameter/orders-local/flag"
+        secrets = json.dumps({"ecs_service_secrets": {"FLAG": parameter}})
+        _, ssm_output = verify(sandbox, "-e", "image_tag=1.0.0", "-e", secrets)
         task = ecs.run_task(
             cluster=NAMES["cluster"],
             taskDefinition=service["taskSets"][0]["taskDefinition"],
@@ -178,6 +184,9 @@ def test_private_subnets_without_a_nat_route_are_found_and_fail_later_without_ve
     assert "secretsmanager (Secrets Manager (the task's secrets))" in network_lines[0]
     assert "codedeploy (CodeDeploy (to report the hook's result))" in network_lines[0]
     assert "the image's registry (not ECR: only a NAT gateway reaches it)" in network_lines[0]
+    (ssm_line, _) = [line for line in failed_lines(ssm_output) if line.startswith("FAILED network:")]
+    assert "ssm (SSM Parameter Store (the task's parameters))" in ssm_line, ssm_line
+    assert "secretsmanager" not in ssm_line, ssm_line
     assert any(line.startswith("FAILED reachability: test listener") and "no NAT gateway" in line for line in lines)
     # ... and what happens without the preflight.
     assert "CannotPullContainerError" in stopped[0]["stoppedReason"], stopped[0]
