@@ -562,7 +562,20 @@ TAG_ON_CREATE = {
             "StartTask",
         )
     },
-    "ec2:CreateSecurityGroup": ("ec2:CreateTags", "TagSpecifications", "ec2:CreateAction"),
+    **{
+        f"ec2:{name}": ("ec2:CreateTags", "TagSpecifications", "ec2:CreateAction")
+        for name in (
+            "CreateSecurityGroup",
+            "AuthorizeSecurityGroupIngress",
+            "CreateVpc",
+            "CreateSubnet",
+            "CreateRouteTable",
+            "CreateInternetGateway",
+            "AllocateAddress",
+            "CreateNatGateway",
+            "CreateNetworkInterface",
+        )
+    },
     **{
         f"elasticloadbalancing:{name}": ("elasticloadbalancing:AddTags", "Tags", "elasticloadbalancing:CreateAction")
         for name in ("CreateLoadBalancer", "CreateTargetGroup", "CreateListener", "CreateRule")
@@ -592,6 +605,8 @@ def _created(action: str, found: Authorizations, request: Request) -> str:
         return resource.replace(":loadbalancer/", ":listener/") + "/*"
     if action == "elasticloadbalancing:CreateRule":
         return resource.replace(":listener/", ":listener-rule/") + "/*"
+    if action == "ec2:AuthorizeSecurityGroupIngress":  # the new rules are tagged, not their group
+        return request.arn("ec2", "security-group-rule/*")
     if action in {"ecs:RunTask", "ecs:StartTask"}:
         return request.arn("ecs", f"task/{request.cluster}/{uuid.uuid4().hex}")
     return resource

