@@ -134,6 +134,9 @@ class Native:
         self.deployments: dict[str, dict] = {}  # deployment ARN -> ServiceDeployment (+ "_" private keys)
         self.groups: dict[str, list[RevisionTasks]] = {}  # service ARN -> its revisions' task groups
         self.production: dict[str, str] = {}  # service ARN -> the revision serving production
+        # group id -> service ARN of the groups retired or rolled back: their tasks are still deregistered as the
+        # service's load balancer role while they drain.
+        self.retired: dict[str, str] = {}
         self.numbers = itertools.count(int(time.time()) % 10**6)
         self.boto = BotoConfig(retries={"mode": "standard", "max_attempts": 5}, user_agent_appid="sandbox-ecs")
         self.clients: dict[tuple[str, str, str], object] = {}
@@ -369,8 +372,10 @@ class Native:
         (ECS developer guide, troubleshooting blue/green deployments). Returns why it was refused, else None; a
         refused registration fails the group (the deployment rolls back, _wait_running)."""
         group = self._group_by_id(group_id)
-        role = self.load_balancer_role(group.service_arn) if group is not None else None
-        if group is None or not role:
+        with self.lock:
+            service_arn = group.service_arn if group is not None else self.retired.get(group_id or "")
+        role = self.load_balancer_role(service_arn) if service_arn else None
+        if not role:
             return None
         authority = self.plane.authority
         try:
@@ -384,8 +389,9 @@ class Native:
         except (Denied, RoleNotAssumable) as e:
             verb = action.replace("Targets", "").lower()
             refusal = f"Failed to {verb} targets in target group {target_group_arn}: {e}"
-            with self.lock:
-                group.failure = group.failure or refusal
+            if group is not None:
+                with self.lock:
+                    group.failure = group.failure or refusal
             return refusal
         return None
 
@@ -934,6 +940,7 @@ class Native:
             groups = self.groups.get(group.service_arn, [])
             if group in groups:
                 groups.remove(group)
+            self.retired[group.id] = group.service_arn
 
     # --- records ---------------------------------------------------------------------------------------------
 

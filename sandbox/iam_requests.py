@@ -418,7 +418,7 @@ def _ec2(request: Request, name: str) -> Authorizations | None:
         arns = [_ec2_id_arn(request, str(i)) for i in (ids if isinstance(ids, list) else [ids])]
         if arns and all(arns):
             return [(f"ec2:{name}", [(arn, {}) for arn in arns if arn])]
-    if name in _EC2_CREATES or name in ("CreateRoute", "AssociateRouteTable", "AttachInternetGateway"):
+    if name in _EC2_CREATES or name in ("CreateRoute", "DeleteRoute", "AssociateRouteTable", "AttachInternetGateway"):
         # Only the resources the reference authorizes the action on (CreateRoute: its route table, not its target).
         supported = resource_types(f"ec2:{name}")
         named = [arn for k in _EC2_ID_PARAMETERS if p.get(k) and (arn := _ec2_id_arn(request, str(p[k])))]

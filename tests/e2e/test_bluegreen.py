@@ -445,7 +445,10 @@ def test_a_deployment_created_without_sha256_passes_its_hooks(sandbox):
     served = serving(sandbox)
     codedeploy = sandbox.client("codedeploy")
     application, group = NAMES["codedeploy_application"], NAMES["deployment_group"]
-    digest = sandbox.latest()["revision"]["appSpecContent"]["sha256"]
+    # The AppSpec of the revision production serves: the newest deployment that succeeded (the one before may have
+    # failed or been rolled back, and a rollback's revision is the one it returned to).
+    succeeded = [d for d in sandbox.deployments() if d["status"] == "Succeeded"]
+    digest = max(succeeded, key=lambda d: d["createTime"])["revision"]["appSpecContent"]["sha256"]
     content = codedeploy.get_application_revision(
         applicationName=application, revision={"revisionType": "AppSpecContent", "appSpecContent": {"sha256": digest}}
     )["revision"]["appSpecContent"]["content"]

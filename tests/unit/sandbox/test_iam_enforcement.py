@@ -348,6 +348,7 @@ def test_a_service_named_by_its_long_arn_alone_is_authorized_as_that_service_in_
         ("ec2:CreateSubnet", {"VpcId": "vpc-1", "CidrBlock": "10.0.1.0/24"}),
         ("ec2:CreateRouteTable", {"VpcId": "vpc-1"}),
         ("ec2:CreateRoute", {"RouteTableId": "rtb-1", "NatGatewayId": "nat-1"}),
+        ("ec2:DeleteRoute", {"RouteTableId": "rtb-1", "DestinationCidrBlock": "0.0.0.0/0"}),
         ("ec2:AssociateRouteTable", {"RouteTableId": "rtb-1", "SubnetId": "subnet-1"}),
         ("ec2:CreateInternetGateway", {}),
         ("ec2:AttachInternetGateway", {"InternetGatewayId": "igw-1", "VpcId": "vpc-1"}),
