@@ -3,7 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-REQS   := requirements/service.txt requirements/ops.txt requirements/dev.txt requirements/constraints.txt
+REQS   := requirements/service.txt requirements/ops.txt requirements/dev.txt requirements/constraints.txt \
+          requirements/lambda-runtime.txt
+# The SDK the sandbox's Lambda runtime bundles (sandbox/lambda_runner.py's RUNTIME_SDK, inside the venv).
+LAMBDA_RUNTIME := $(VENV)/lambda-runtime
 
 .DEFAULT_GOAL := help
 .PHONY: help venv haproxy lint test test-unit demo sandbox-up sandbox-down serve migrate bench bench-sandbox bench-controllers bench-blast-radius lock clean
@@ -16,6 +19,10 @@ $(STAMP): $(REQS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade 'pip>=25,<26'
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -r requirements/dev.txt
+	# Older than the SDK above, as AWS's runtime SDK is: apart from the venv's site-packages, exact pins, no resolving.
+	rm -rf $(LAMBDA_RUNTIME)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --target $(LAMBDA_RUNTIME) \
+		-r requirements/lambda-runtime.txt
 	touch $@
 
 venv: $(STAMP)  ## create .venv with the pinned dependencies (quick when up to date)

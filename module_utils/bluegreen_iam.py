@@ -154,11 +154,6 @@ UNEXERCISED_ON_THE_ECS_PATH = {
         "Provision puts back a target group setting that drifted from the inventory: the same role, proven by the "
         "CodeDeploy environment's drift scenario."
     ),
-    ("deploy", "PreflightWithoutResourceTypes", "ssm:DescribeParameters"): (
-        "The preflight looks up a task's SSM parameters: proven on the CodeDeploy environment "
-        "(tests/e2e/test_preflight.py, a task secret that is an SSM parameter); the ECS environment's secret is a "
-        "Secrets Manager one."
-    ),
 }
 
 _ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([^:@]+)")

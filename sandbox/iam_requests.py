@@ -501,6 +501,15 @@ def _iam(request: Request, name: str) -> Authorizations | None:
     return [(f"iam:{name}", [(arn, {})])]
 
 
+def _ssm(request: Request, name: str) -> Authorizations | None:
+    """A parameter by its name (a name that starts with / has no second slash in its ARN)."""
+    p = request.params
+    names = p.get("Names") or ([p["Name"]] if p.get("Name") else [])
+    if not names:
+        return None
+    return [(f"ssm:{name}", [(request.arn("ssm", f"parameter/{str(n).lstrip('/')}"), {}) for n in names])]
+
+
 def _ecr(request: Request, name: str) -> Authorizations | None:
     p = request.params
     if not p.get("repositoryName"):
@@ -524,6 +533,7 @@ def _servicequotas(request: Request, name: str) -> Authorizations | None:
 
 EXTRACTORS: dict[str, Callable[[Request, str], Authorizations | None]] = {
     "ecr": _ecr,
+    "ssm": _ssm,
     "acm": _acm,
     "servicequotas": _servicequotas,
     "ecs": _ecs,
@@ -581,6 +591,7 @@ TAG_ON_CREATE = {
         for name in ("CreateLoadBalancer", "CreateTargetGroup", "CreateListener", "CreateRule")
     },
     "lambda:CreateFunction": ("lambda:TagResource", "Tags", ""),
+    "ecr:CreateRepository": ("ecr:TagResource", "tags", ""),
     "iam:CreateRole": ("iam:TagRole", "Tags", ""),
 }
 

@@ -250,6 +250,18 @@ TABLE: dict[str, Row] = {
     "ssm:DescribeParameters": _row(STAR),
     "sts:AssumeRole": _row("role"),
     "sts:GetCallerIdentity": _row(STAR),
+    # The tests' and the administrator's own calls (seeding, checking), authorized as any other.
+    "ecr:CreateRepository": _row("repository", also=("ecr:TagResource",)),
+    "ecr:TagResource": _row("repository"),
+    "ecr:DeleteRepository": _row("repository"),
+    "ecr:PutImage": _row("repository"),
+    "elasticloadbalancing:DeregisterTargets": _row("targetgroup"),
+    "iam:DeletePolicyVersion": _row("policy"),
+    "iam:ListRoles": _row(),
+    "logs:DescribeLogStreams": _row("log-group"),
+    "logs:GetLogEvents": _row("log-stream"),
+    "ssm:PutParameter": _row("parameter"),
+    "ssm:GetParameters": _row("parameter"),
 }
 
 

@@ -2,8 +2,9 @@
 stdin, the function's settings in the environment (as the Lambda runtime sets them). Prints what the handler
 logs, then a marker line and the JSON result; exits 1 when the handler raised (an unhandled error).
 
-Run by the sandbox's Lambda (aws.py) with only the zip on the path, so a handler that imports something its
-zip lacks fails here as it would on AWS.
+Run by the sandbox's Lambda (aws.py) with only the zip, the runtime's SDK and the standard library on the path, so
+a handler that imports something its zip lacks fails here as it would on AWS, and one that imports boto3 without
+packaging it gets the runtime's older one.
 """
 
 from __future__ import annotations
@@ -13,10 +14,15 @@ import json
 import logging
 import os
 import sys
+import sysconfig
 import time
 import traceback
 
 RESULT_MARKER = "__SANDBOX_RESULT__ "
+# The AWS SDK the runtime bundles (/var/runtime on AWS): boto3 and botocore OLDER than the SDK the project pins, as
+# AWS's runtime SDK lags PyPI ("depends on the runtime version and your AWS Region"; requirements/lambda-runtime.txt
+# holds the version and why). The Makefile's venv target installs it inside the venv that runs the sandbox.
+RUNTIME_SDK = os.path.join(sys.prefix, "lambda-runtime")
 
 
 class Context:
@@ -56,15 +62,30 @@ def install_log_handler() -> None:
     logging.getLogger().addHandler(handler)
 
 
+def standard_library(path: list[str]) -> list[str]:
+    """The entries of `path` that hold the interpreter's standard library (pythonXY.zip, lib/pythonX.Y, lib-dynload):
+    under the base interpreter's lib folder, none of them a site-packages."""
+    library = os.path.dirname(os.path.abspath(sysconfig.get_path("stdlib")))
+    return [
+        entry
+        for entry in path
+        if os.path.abspath(entry).startswith(library + os.sep)
+        and not {"site-packages", "dist-packages"} & set(os.path.abspath(entry).split(os.sep))
+    ]
+
+
 def main() -> int:
     install_log_handler()
     # As Lambda orders the search path: the function's code ($LAMBDA_TASK_ROOT, /var/task) first, then the runtime's
-    # libraries (the boto3 it bundles; here the sandbox's own site-packages stand for them), so a zip that packages
-    # its SDK imports its own (Lambda developer guide, python-image.html: "the runtime searches the
-    # $LAMBDA_TASK_ROOT (/var/task) directory first"). The function sees its zip, never the sandbox's folder.
+    # bundled SDK, then the standard library (Lambda developer guide, python-image.html: "the runtime searches the
+    # $LAMBDA_TASK_ROOT (/var/task) directory first"). Never the sandbox's venv: its boto3 is the project's new one,
+    # which would hide from a zip without its own SDK what AWS's older runtime SDK lacks (operations, response
+    # fields). Nothing of the venv is needed here: this runner and sitecustomize (already loaded) use the stdlib only.
+    if not os.path.isdir(RUNTIME_SDK):
+        print(f"The Lambda runtime's SDK is not installed at {RUNTIME_SDK}: run make venv", file=sys.stderr)
+        return 1
     task_root = os.path.abspath(os.environ.get("LAMBDA_TASK_ROOT") or os.getcwd())
-    sandbox = os.path.dirname(os.path.abspath(__file__))
-    sys.path[:] = [task_root, *(p for p in sys.path if os.path.abspath(p) not in (task_root, sandbox))]
+    sys.path[:] = [task_root, RUNTIME_SDK, *standard_library(sys.path)]
     module_name, _, function_name = os.environ["_HANDLER"].rpartition(".")
     event = json.loads(sys.stdin.read() or "{}")
     try:

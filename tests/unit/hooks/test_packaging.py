@@ -17,6 +17,7 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 from hooks import build
 from sandbox import lambda_runner
@@ -263,19 +264,28 @@ def test_the_handler_and_its_clients_come_from_the_zip_alone(tmp_path: Path, hoo
     assert found["read"] == packaged
 
 
-def test_the_sandbox_runs_a_hook_with_the_sdk_of_its_zip_not_its_own(tmp_path: Path) -> None:
-    """The sandbox's Lambda runner (as sandbox/aws.py starts it) searches the function's code before the sandbox's
-    site-packages, which hold a boto3 too, as Lambda searches /var/task before the runtime's bundled SDK."""
-    built, code = unpacked(tmp_path, "validate-before-install")
+def run_in_the_sandbox(code: Path, handler: str, event: dict) -> tuple[dict, str]:
+    """One invocation through the sandbox's Lambda runner, started as sandbox/aws.py starts it (this interpreter, the
+    runner's script, the function's code as working directory and LAMBDA_TASK_ROOT): (the handler's result, its
+    output)."""
     environment = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(code.parent),
+        "AWS_CONFIG_FILE": str(code.parent / "no-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(code.parent / "no-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        # What Lambda sets: the Region, the execution role's credentials (a client is created without a call).
+        "AWS_REGION": "eu-west-1",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
         "PYTHONPATH": f"{Path(lambda_runner.__file__).parent / 'runtime'}{os.pathsep}{code}",
         "LAMBDA_TASK_ROOT": str(code),
-        "_HANDLER": built["handler"],
+        "_HANDLER": handler,
     }
-    result = subprocess.run(
+    completed = subprocess.run(
         [sys.executable, lambda_runner.__file__],
-        input="{}",  # not a lifecycle event: the hook fails before any call
+        input=json.dumps(event),
         cwd=code,
         env=environment,
         capture_output=True,
@@ -283,8 +293,66 @@ def test_the_sandbox_runs_a_hook_with_the_sdk_of_its_zip_not_its_own(tmp_path: P
         timeout=60,
         check=False,
     )
-    assert lambda_runner.RESULT_MARKER in result.stdout, result.stderr
-    (cold_start,) = [line for line in result.stdout.splitlines() if '"message": "cold start"' in line]
+    output, marker, result = completed.stdout.rpartition("\n" + lambda_runner.RESULT_MARKER)
+    assert marker, completed.stderr
+    return json.loads(result), output
+
+
+def test_the_sandbox_runs_a_hook_with_the_sdk_of_its_zip_not_its_own(tmp_path: Path) -> None:
+    """The sandbox's Lambda runner searches the function's code before the runtime's SDK, which holds a boto3 too,
+    as Lambda searches /var/task before the runtime's bundled SDK."""
+    built, code = unpacked(tmp_path, "validate-before-install")
+    # Not a lifecycle event: the hook fails before any call.
+    result, output = run_in_the_sandbox(code, built["handler"], {})
+    assert result["errorType"] == "ValueError"
+    (cold_start,) = [line for line in output.splitlines() if '"message": "cold start"' in line]
     logged = json.loads(cold_start.split("\t")[-1])
     assert logged["sdk"] == str(code / "boto3" / "__init__.py")
     assert (logged["boto3"], logged["botocore"]) == (PINS["boto3"], PINS["botocore"])
+
+
+# The SDK the sandbox's Lambda runtime bundles (requirements/lambda-runtime.txt; make venv installs it).
+RUNTIME_PINS = build.pinned_versions(REPO / "requirements" / "lambda-runtime.txt")
+
+# A handler put beside a hook's modules: what a hook importing boto3 would get, and whether the ECS client the hooks
+# create (hooks.common.client) knows ListServiceDeployments (hooks/facts.py calls it).
+SDK_PROBE = """
+import importlib.util
+import boto3, botocore
+from hooks import common
+
+def handler(event, context):
+    return {
+        "event": event,
+        "boto3": boto3.__version__,
+        "botocore": botocore.__version__,
+        "sdk": boto3.__file__,
+        "list_service_deployments": hasattr(common.client("ecs"), "list_service_deployments"),
+        "sees_the_venv": importlib.util.find_spec("yaml") is not None,
+    }
+"""
+
+
+def test_a_hook_without_its_own_sdk_gets_the_runtimes_older_one_in_the_sandbox(tmp_path: Path) -> None:
+    """As on AWS, whose runtime SDK lags the project's pin: the hook's modules alone (a zip from before the SDK was
+    packaged) import the runtime's boto3, whose ECS client has no ListServiceDeployments, so every ECS-native hook
+    would fail; the hook's real zip imports its own pinned SDK, which has it. Neither sees the sandbox's venv."""
+    built, code = unpacked(tmp_path / "packaged", "validate-before-install")
+    alone = tmp_path / "alone" / "task"
+    with zipfile.ZipFile(built["path"]) as archive:
+        archive.extractall(alone, [name for name in archive.namelist() if name.startswith("hooks/")])
+    found = {}
+    for name, folder in (("packaged", code), ("alone", alone)):
+        (folder / "sdk_probe.py").write_text(SDK_PROBE)
+        found[name], _output = run_in_the_sandbox(folder, "sdk_probe.handler", {"probe": name})
+        assert found[name]["event"] == {"probe": name}
+        assert found[name]["sees_the_venv"] is False
+
+    assert found["alone"]["sdk"] == os.path.join(lambda_runner.RUNTIME_SDK, "boto3", "__init__.py")
+    assert (found["alone"]["boto3"], found["alone"]["botocore"]) == (RUNTIME_PINS["boto3"], RUNTIME_PINS["botocore"])
+    assert Version(RUNTIME_PINS["botocore"]) < Version(PINS["botocore"])
+    assert found["alone"]["list_service_deployments"] is False
+
+    assert found["packaged"]["sdk"] == str(code / "boto3" / "__init__.py")
+    assert (found["packaged"]["boto3"], found["packaged"]["botocore"]) == (PINS["boto3"], PINS["botocore"])
+    assert found["packaged"]["list_service_deployments"] is True
