@@ -20,10 +20,10 @@ if _NAME not in sys.modules:
 _STAGES = "bluegreen_ecs_for_action"
 if _STAGES not in sys.modules:  # the pure model, by path too (module_utils is the modules' path, not the plugins')
     _spec = importlib.util.spec_from_file_location(
-        _STAGES, Path(__file__).resolve().parent.parent / "module_utils" / "bluegreen_ecs.py"
+        _STAGES, Path(__file__).resolve().parent.parent / "module_utils" / "model" / "ecs.py"
     )
     if _spec is None or _spec.loader is None:  # pragma: no cover - the file is in this repository
-        raise ImportError("module_utils/bluegreen_ecs.py is missing")
+        raise ImportError("module_utils/model/ecs.py is missing")
     sys.modules[_STAGES] = importlib.util.module_from_spec(_spec)
     _spec.loader.exec_module(sys.modules[_STAGES])
 

@@ -1,4 +1,4 @@
-"""Filters over the model of an environment and the playbooks' decisions (module_utils/bluegreen_*.py).
+"""Filters over the model of an environment and the playbooks' decisions (module_utils/model/, module_utils/iam/).
 
 bluegreen_names: "{{ bluegreen_app | bluegreen_names(bluegreen_env, service) }}"
 previous: "{{ succeeded_deployments | bluegreen_rollback_target }}"
@@ -11,32 +11,24 @@ ecs: "{{ config_name | bluegreen_ecs_deployment_configuration(custom_routing, ba
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
 from ansible.errors import AnsibleFilterError
 
+# Controller plugins are imported without ansible.cfg's module_utils path (that path is for modules, which AnsiballZ
+# ships as ansible.module_utils.*): import the same files as the tests and the sandbox do, from the repository root.
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.append(_ROOT)
 
-def _load(name: str):
-    """Ansible imports controller plugins without ansible.cfg's module_utils path (that path is for modules,
-    which AnsiballZ ships with their module_utils): load the shared file by its path in this repository."""
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).resolve().parent.parent / "module_utils" / f"{name}.py"
-        )
-        if spec is None or spec.loader is None:
-            raise ImportError(f"module_utils/{name}.py is missing next to filter_plugins/")
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
-
-model = _load("bluegreen_model")
-decisions = _load("bluegreen_decisions")
-iam = _load("bluegreen_iam")
-alarms = _load("bluegreen_alarms")
-ecs = _load("bluegreen_ecs")
+from module_utils.iam import policies as iam  # noqa: E402
+from module_utils.model import (  # noqa: E402
+    alarms,
+    decisions,
+    ecs,
+)
+from module_utils.model import names as model  # noqa: E402
 
 
 def bluegreen_names(app: str, env: str, service: str | None = None) -> dict:
@@ -61,7 +53,7 @@ def bluegreen_ecs_deployment_configuration(
     config_name: str, custom_routing: dict, bake_minutes, function_arns: dict, role_arn: str, **options
 ) -> dict:
     """The ECS-native service's deploymentConfiguration for the inventory's traffic plan and hooks
-    (module_utils/bluegreen_ecs.py); a plan ECS would refuse fails here, before anything changes."""
+    (module_utils/model/ecs.py); a plan ECS would refuse fails here, before anything changes."""
     try:
         return ecs.deployment_configuration(
             config_name, dict(custom_routing or {}), bake_minutes, dict(function_arns), role_arn, **options
@@ -72,7 +64,7 @@ def bluegreen_ecs_deployment_configuration(
 
 def bluegreen_ecs_with_plan(configuration: dict, config_name: str, custom_routing: dict, bake_minutes) -> dict:
     """The service's deploymentConfiguration with another traffic plan, hooks and alarms kept
-    (module_utils/bluegreen_ecs.py with_plan)."""
+    (module_utils/model/ecs.py with_plan)."""
     try:
         return ecs.with_plan(dict(configuration or {}), config_name, dict(custom_routing or {}), bake_minutes)
     except ecs.EcsPlanError as error:
@@ -81,18 +73,18 @@ def bluegreen_ecs_with_plan(configuration: dict, config_name: str, custom_routin
 
 def bluegreen_role_policies(names: dict, **facts) -> dict:
     """The service's roles and their statements: "{{ bluegreen_names | bluegreen_role_policies(partition=...,
-    account=..., region=..., path=..., secret_arns=..., ...) }}" (module_utils/bluegreen_iam.py)."""
+    account=..., region=..., path=..., secret_arns=..., ...) }}" (module_utils/iam/policies.py)."""
     return iam.role_policies(dict(names), **facts)
 
 
 def bluegreen_operator_policies(names: dict, **facts) -> dict:
-    """The environment's operator policies and which each access attaches (module_utils/bluegreen_iam.py):
+    """The environment's operator policies and which each access attaches (module_utils/iam/policies.py):
     "{{ bluegreen_names | bluegreen_operator_policies(partition=..., account=..., region=..., path=...) }}"."""
     return iam.operator_policies(dict(names), **facts)
 
 
 def bluegreen_alarm_specs(names: dict, load_balancer: str, target_groups: list, settings: dict | None = None) -> list:
-    """PutMetricAlarm requests for the service's alarms (module_utils/bluegreen_alarms.py)."""
+    """PutMetricAlarm requests for the service's alarms (module_utils/model/alarms.py)."""
     try:
         return alarms.alarm_specs(dict(names), load_balancer, list(target_groups), dict(settings or {}))
     except alarms.AlarmError as error:

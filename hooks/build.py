@@ -28,7 +28,7 @@ import zipfile
 from importlib import metadata
 from pathlib import Path
 
-from module_utils.bluegreen_model import LIFECYCLE_HOOKS
+from module_utils.model.names import LIFECYCLE_HOOKS
 
 PACKAGE = Path(__file__).resolve().parent
 CONSTRAINTS = PACKAGE.parent / "requirements" / "constraints.txt"
@@ -40,7 +40,7 @@ EXTRA_MODULES = {
     "validate-production": ("http_probe.py",),
 }
 # function suffix -> (handler module, lifecycle event, further modules it imports), in the model's order: the
-# model (module_utils/bluegreen_model.py) names the events and the functions, for the AppSpec and the roles.
+# model (module_utils/model/names.py) names the events and the functions, for the AppSpec and the roles.
 HOOKS = {suffix: (suffix.replace("-", "_"), event, EXTRA_MODULES.get(suffix, ())) for event, suffix in LIFECYCLE_HOOKS}
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 

@@ -11,7 +11,7 @@ Polled, and idempotent: the task is started with startedBy `codedeploy-<deployme
 one: from the state it carried (CodeDeploy's adapter polls within its one invocation), and under ECS, which may
 invoke a stage's hook again, also by ListTasks with that startedBy, else among the family's recently stopped tasks.
 
-Under ECS the test-traffic check runs at the same stage (module_utils/bluegreen_ecs.py CHECK_STAGES): the
+Under ECS the test-traffic check runs at the same stage (module_utils/model/ecs.py CHECK_STAGES): the
 migrations wait for it (its hook's status in DescribeServiceDeployments' lifecycleHookDetails) and do not run if
 it failed. AFTER_HOOK_FUNCTIONS (JSON list of function names) says which; by default the function named like this
 one with `validate-test-traffic` for `run-migrations`.
@@ -74,7 +74,7 @@ def network_configuration(facts, ecs) -> dict | None:
     return services[0].get("networkConfiguration") if services else None
 
 
-# The tag the migration task carries: the hook role may stop only tasks tagged so (module_utils/bluegreen_iam.py
+# The tag the migration task carries: the hook role may stop only tasks tagged so (module_utils/iam/policies.py
 # MIGRATION_TAG; a unit test keeps the two equal).
 MIGRATION_TAG = {"key": "bluegreen:purpose", "value": "migration"}
 

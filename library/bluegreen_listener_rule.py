@@ -88,7 +88,7 @@ try:
 except ImportError:  # pragma: no cover - AnsibleAWSModule reports it
     pass
 
-from ansible.module_utils.listener_rules import forwarded_to, only_to, pair_rule, weights
+from ansible.module_utils.model.listener_rules import forwarded_to, only_to, pair_rule, weights
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 

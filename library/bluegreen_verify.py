@@ -15,7 +15,7 @@ description:
     state, the deployment config given, and the Fargate vCPU quota.
   - Every finding is C(ok), C(failed) (with the fix) or C(not checked) (said plainly, never counted as a pass).
     The module never fails on a finding, the playbook decides (playbooks/verify.yml).
-  - Reads only, concurrently; the same in check mode. module_utils/bluegreen_verify.py has the checks.
+  - Reads only, concurrently; the same in check mode. module_utils/verify/checks.py has the checks.
 options:
   names:
     description: The model's names of the service (the C(bluegreen_names) filter).
@@ -118,7 +118,7 @@ seconds:
 
 import time
 
-from ansible.module_utils.bluegreen_verify import Verify, summary
+from ansible.module_utils.verify.checks import Verify, summary
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 try:

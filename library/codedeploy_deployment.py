@@ -314,7 +314,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.bluegreen_alarms import activated_alarms
 from ansible.module_utils.codedeploy import (
     ACTIVE_STATUSES,
     AUTO_ROLLBACK_EVENTS,
@@ -340,6 +339,7 @@ from ansible.module_utils.codedeploy import (
 )
 from ansible.module_utils.deployment_wait import wait_as_asked
 from ansible.module_utils.ecs_appspec import AppSpecError, parse, render_json, sha256, task_definition_of
+from ansible.module_utils.model.alarms import activated_alarms
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 

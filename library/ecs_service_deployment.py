@@ -204,16 +204,6 @@ try:
 except ImportError:  # pragma: no cover - AnsibleAWSModule reports it
     pass
 
-from ansible.module_utils.bluegreen_alarms import alarm_report
-from ansible.module_utils.bluegreen_ecs import (
-    STAGES,
-    failed_hooks,
-    failure_message,
-    is_failure,
-    paused_hook,
-    short,
-    snapshot,
-)
 from ansible.module_utils.codedeploy import hook_logged_reason, retry_decorator
 from ansible.module_utils.deployment_wait import wait_as_asked
 from ansible.module_utils.ecs_deployment import (
@@ -224,6 +214,16 @@ from ansible.module_utils.ecs_deployment import (
     describe_service,
     revision_task_definitions,
     wait_condition,
+)
+from ansible.module_utils.model.alarms import alarm_report
+from ansible.module_utils.model.ecs import (
+    STAGES,
+    failed_hooks,
+    failure_message,
+    is_failure,
+    paused_hook,
+    short,
+    snapshot,
 )
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 

@@ -74,10 +74,10 @@ try:
 except ImportError:  # pragma: no cover - AnsibleAWSModule reports it
     pass
 
-from ansible.module_utils.bluegreen_ecs import ACTIVE_STATUSES, snapshot
 from ansible.module_utils.codedeploy import retry_decorator
 from ansible.module_utils.deployment_wait import iso
 from ansible.module_utils.ecs_deployment import controller_of, describe_service, list_deployments
+from ansible.module_utils.model.ecs import ACTIVE_STATUSES, snapshot
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 DESCRIBE_BATCH = 20  # DescribeServiceDeployments and DescribeServiceRevisions: at most 20 ARNs

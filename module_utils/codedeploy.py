@@ -14,10 +14,11 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 
-from ansible.module_utils.bluegreen_alarms import activated_alarms, alarm_report
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible.module_utils.deployment_wait import BotoConnectionError, Watcher, iso  # noqa: F401 - re-exported
-from ansible.module_utils.ecs_appspec import AppSpecError, parse, task_definition_of
+
+from .deployment_wait import BotoConnectionError, Watcher, iso  # noqa: F401 - re-exported
+from .ecs_appspec import AppSpecError, parse, task_definition_of
+from .model.alarms import activated_alarms, alarm_report
 
 try:
     import botocore.exceptions

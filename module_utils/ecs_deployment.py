@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """ECS-native blue/green deployments (deploymentController ECS): API helpers and the wait.
 
-The pure part (stages, strategies, snapshots, progress lines, failure messages) is module_utils/bluegreen_ecs.py;
+The pure part (stages, strategies, snapshots, progress lines, failure messages) is module_utils/model/ecs.py;
 the wait loop is module_utils/deployment_wait.py, shared with CodeDeploy's. AWS behaviour followed: ECS API
 reference (UpdateService, ListServiceDeployments, DescribeServiceDeployments, StopServiceDeployment,
 ContinueServiceDeployment) and the developer guide's blue/green pages.
@@ -10,7 +10,8 @@ ContinueServiceDeployment) and the developer guide's blue/green pages.
 
 from __future__ import annotations
 
-from ansible.module_utils.bluegreen_ecs import (
+from .deployment_wait import Watcher
+from .model.ecs import (
     ACTIVE_STATUSES,
     TERMINAL_STATUSES,
     paused_hook,
@@ -18,7 +19,6 @@ from ansible.module_utils.bluegreen_ecs import (
     service_deployment_briefs,
     snapshot,
 )
-from ansible.module_utils.deployment_wait import Watcher
 
 
 def describe_deployment(client, arn):

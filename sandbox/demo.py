@@ -30,8 +30,8 @@ from pathlib import Path
 
 import boto3
 
-from module_utils.bluegreen_ecs import service_deployment_briefs
-from module_utils.bluegreen_model import names
+from module_utils.model.ecs import service_deployment_briefs
+from module_utils.model.names import names
 from sandbox import cli
 from sandbox import config as sandbox_config
 from sandbox.canary import CANARY, bad_canary, blast_radius

@@ -2,7 +2,7 @@
 
 moto stores none of it (it drops `deploymentConfiguration` and has no service deployments): this is the sandbox's
 ECS for such services, following the ECS API reference and developer guide ("Amazon ECS blue/green deployments",
-"Lifecycle hooks for Amazon ECS service deployments"; module_utils/bluegreen_ecs.py names the stages):
+"Lifecycle hooks for Amazon ECS service deployments"; module_utils/model/ecs.py names the stages):
 
 - A service revision is recorded at CreateService and at each UpdateService that changes the task definition (or
   forces a new deployment); each runs as a task group the agent keeps at the service's desired count (as it runs
@@ -50,7 +50,7 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config as BotoConfig
 
-from module_utils.bluegreen_ecs import ACTIVE_STATUSES, DEFAULT_CALLBACK_DELAY_SECONDS, traffic_steps
+from module_utils.model.ecs import ACTIVE_STATUSES, DEFAULT_CALLBACK_DELAY_SECONDS, traffic_steps
 from sandbox.iam_authority import Denied, RoleNotAssumable
 
 log = logging.getLogger("sandbox.ecs_native")

@@ -20,8 +20,8 @@ from pathlib import Path
 import boto3
 import httpx2 as httpx
 
-from module_utils.bluegreen_model import names
-from module_utils.listener_rules import served_from
+from module_utils.model.listener_rules import served_from
+from module_utils.model.names import names
 from sandbox import cli as sandbox_cli
 from sandbox import config as sandbox_config
 

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from hooks import build
-from module_utils.bluegreen_iam import role_policies
-from module_utils.bluegreen_model import names
+from module_utils.iam.policies import role_policies
+from module_utils.model.names import names
 from sandbox.harness import Sandbox
 from tests.support import free_port
 
@@ -164,7 +164,7 @@ def _environment(box: Sandbox, home: Path) -> Environment:
     )
     tasks_group = ec2.create_security_group(GroupName="nat-tasks", Description="nat tasks", VpcId=vpc)["GroupId"]
     # Named as the model names the load balancer of app "nat" in env "local": the load balancer role below is the
-    # project's own (module_utils/bluegreen_iam.py), scoped to that name.
+    # project's own (module_utils/iam/policies.py), scoped to that name.
     balancer = elbv2.create_load_balancer(
         Name=MODEL["load_balancer"], Subnets=subnets["public"], SecurityGroups=[alb_group]
     )["LoadBalancers"][0]

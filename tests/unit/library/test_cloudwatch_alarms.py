@@ -1,4 +1,4 @@
-"""The service's alarms (module_utils/bluegreen_alarms.py) and the module that converges them
+"""The service's alarms (module_utils/model/alarms.py) and the module that converges them
 (library/cloudwatch_alarms.py), against moto's CloudWatch: an alarm in metric math that did not change is not
 rewritten (amazon.aws.cloudwatch_metric_alarm would rewrite it every run), check mode predicts, retired kinds go;
 and the report a deploy stopped by alarms prints."""
@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import boto3
 import cloudwatch_alarms as module
 import pytest
-from ansible.module_utils.bluegreen_alarms import (
+from ansible.module_utils.model.alarms import (
     AlarmError,
     activated_alarms,
     alarm_report,
@@ -22,7 +22,7 @@ from ansible.module_utils.bluegreen_alarms import (
 )
 from moto import mock_aws
 
-from module_utils.bluegreen_model import names
+from module_utils.model.names import names
 
 LB = "app/orders-prod/50dc6c495c0c9188"
 GROUPS = ["targetgroup/orders-prod-blue/73e2d6bc24d8a067", "targetgroup/orders-prod-green/4a1b2c3d4e5f6a7b"]

@@ -8,7 +8,7 @@ import copy
 import ecs_bluegreen_service as module
 import pytest
 
-from module_utils import bluegreen_ecs
+from module_utils.model import ecs as bluegreen_ecs
 from tests.botocore_fake import AwsError
 from tests.unit.library.fake_aws import FakeService
 

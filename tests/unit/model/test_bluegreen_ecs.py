@@ -1,5 +1,5 @@
 """ECS-native blue/green, the pure part: traffic plans as ECS strategies, hooks at stages, the deployment's log
-lines (module_utils/bluegreen_ecs.py)."""
+lines (module_utils/model/ecs.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from ansible.errors import AnsibleFilterError
 from botocore.stub import Stubber
 
 from filter_plugins.bluegreen import FilterModule
-from module_utils import bluegreen_ecs as ecs
-from module_utils.bluegreen_model import LIFECYCLE_HOOKS
+from module_utils.model import ecs
+from module_utils.model.names import LIFECYCLE_HOOKS
 
 ROLE = "arn:aws:iam::123456789012:role/orders-prod-ecs-hooks"
 REVISION_111 = "arn:aws:ecs:eu-west-1:123456789012:service-revision/orders-prod/orders-prod/111"

@@ -1,4 +1,4 @@
-"""The model of an environment: every name, computed once (module_utils/bluegreen_model.py)."""
+"""The model of an environment: every name, computed once (module_utils/model/names.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from ansible.errors import AnsibleFilterError
 
 from filter_plugins.bluegreen import FilterModule
 from hooks import build
-from module_utils.bluegreen_model import LIFECYCLE_HOOKS, ModelError, names
+from module_utils.model.names import LIFECYCLE_HOOKS, ModelError, names
 
 
 def test_the_applications_own_service_keeps_the_environments_names():

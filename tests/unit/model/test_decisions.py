@@ -1,10 +1,10 @@
-"""The playbooks' decisions, in Python (module_utils/bluegreen_decisions.py)."""
+"""The playbooks' decisions, in Python (module_utils/model/decisions.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from module_utils.bluegreen_decisions import DecisionError, rollback_target, task_definition_drift
+from module_utils.model.decisions import DecisionError, rollback_target, task_definition_drift
 
 TD = "arn:aws:ecs:eu-west-1:123456789012:task-definition/orders-prod:"
 

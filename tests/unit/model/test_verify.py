@@ -1,4 +1,4 @@
-"""The preflight's reasoning (module_utils/bluegreen_verify.py) on AWS's answers: certificate names, the context a
+"""The preflight's reasoning (module_utils/verify/checks.py) on AWS's answers: certificate names, the context a
 conditioned statement needs in a simulation, security group rules, refusals. The checks themselves run against
 the sandbox in tests/e2e/test_preflight.py."""
 
@@ -11,8 +11,8 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from module_utils import bluegreen_verify as v
-from module_utils.bluegreen_model import names
+from module_utils.model.names import names
+from module_utils.verify import checks as v
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,7 @@ ECS_ROLES = {
 # The load balancer's, the hook functions' and the tasks' security groups.
 SECURITY_GROUPS = ("alb", "hooks", "service")
 COLORS = ("blue", "green")
-# The alarms on each target group (module_utils/bluegreen_alarms.py defines them).
+# The alarms on each target group (module_utils/model/alarms.py defines them).
 ALARM_KINDS = ("error-rate", "latency-p99", "unhealthy-hosts")
 
 _LABEL = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")

@@ -25,14 +25,9 @@ try:
 except ImportError:  # pragma: no cover - AnsibleAWSModule reports a missing botocore
     create_loader = None
 
-try:  # in a module, Ansible ships module_utils as ansible.module_utils; in the tests, from the repository root
-    from ansible.module_utils.bluegreen_ecs import ACTIVE_STATUSES as ECS_ACTIVE_STATUSES
-    from ansible.module_utils.bluegreen_ecs import EcsPlanError, service_deployment_briefs, traffic_plan
-    from ansible.module_utils.bluegreen_iam import operator_policies, role_policies
-except ImportError:
-    from module_utils.bluegreen_ecs import ACTIVE_STATUSES as ECS_ACTIVE_STATUSES
-    from module_utils.bluegreen_ecs import EcsPlanError, service_deployment_briefs, traffic_plan
-    from module_utils.bluegreen_iam import operator_policies, role_policies
+from ..iam.policies import operator_policies, role_policies
+from ..model.ecs import ACTIVE_STATUSES as ECS_ACTIVE_STATUSES
+from ..model.ecs import EcsPlanError, service_deployment_briefs, traffic_plan
 
 OK, FAILED, NOT_CHECKED = "ok", "failed", "not checked"
 # CodeDeploy's statuses of a deployment that has not ended.
@@ -335,7 +330,7 @@ class Verify:
         return [ok("inputs", f"deployment_config={name}", f"ECS config, traffic {routing.get('type', 'AllAtOnce')}")]
 
     def _ecs_traffic_plan(self, name: str) -> list[Finding]:
-        """The ECS controller maps a plan onto an ECS strategy (module_utils/bluegreen_ecs.py): a predefined
+        """The ECS controller maps a plan onto an ECS strategy (module_utils/model/ecs.py): a predefined
         CodeDeploy config, or the inventory's own with its custom routing."""
         routing = self.p.get("custom_traffic_routing") if name == self.p.get("traffic_config_name") else None
         try:
@@ -1043,7 +1038,7 @@ class Verify:
     # --- IAM ----------------------------------------------------------------------------------------------
 
     def iam_roles(self) -> list[Finding]:
-        """Each role allows what the model says it does (module_utils/bluegreen_iam.py, the statements the IAM
+        """Each role allows what the model says it does (module_utils/iam/policies.py, the statements the IAM
         issue proved necessary), on this deployment's resources: the secrets by the full ARNs found above."""
         secrets = self.p.get("secrets") or []
         roles = role_policies(

@@ -57,7 +57,7 @@ PER_STEP_STAGES = ("PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT")
 ROLLBACK_STAGES = ("TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT")
 PAUSE_FORBIDDEN_STAGES = ("TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT")
 
-# The five checks (module_utils/bluegreen_model.py LIFECYCLE_HOOKS, by function suffix) at the ECS stage where
+# The five checks (module_utils/model/names.py LIFECYCLE_HOOKS, by function suffix) at the ECS stage where
 # each sees what it saw under CodeDeploy: before the green tasks start; after they started; after test traffic
 # reached them (the test-traffic probes, then the migrations, in that order: the migration hook waits for the
 # test-traffic hook of the same stage, see hooks/ecs_event.py); after production traffic reached them.

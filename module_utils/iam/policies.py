@@ -22,20 +22,9 @@ from __future__ import annotations
 import json
 import re
 
-try:
-    from module_utils.bluegreen_model import ECS_ROLES as ECS_ROLE_PRINCIPALS
-    from module_utils.bluegreen_model import ROLES as ROLE_PRINCIPALS
-    from module_utils.bluegreen_model import names as model_names
-except ImportError:
-    try:  # in a module (library/bluegreen_verify.py): Ansible ships module_utils as ansible.module_utils
-        from ansible.module_utils.bluegreen_model import ECS_ROLES as ECS_ROLE_PRINCIPALS  # type: ignore[no-redef]
-        from ansible.module_utils.bluegreen_model import ROLES as ROLE_PRINCIPALS  # type: ignore[no-redef]
-        from ansible.module_utils.bluegreen_model import names as model_names  # type: ignore[no-redef]
-    except ImportError:  # loaded by path (filter_plugins/bluegreen.py loads bluegreen_model first)
-        from bluegreen_model import ECS_ROLES as ECS_ROLE_PRINCIPALS  # type: ignore[no-redef]
-        from bluegreen_model import ROLES as ROLE_PRINCIPALS  # type: ignore[no-redef]
-        from bluegreen_model import names as model_names  # type: ignore[no-redef]
-
+from ..model.names import ECS_ROLES as ECS_ROLE_PRINCIPALS
+from ..model.names import ROLES as ROLE_PRINCIPALS
+from ..model.names import names as model_names
 
 # The tag the migration task is started with (hooks/run_migrations.py): the hooks may stop only tasks that carry it.
 MIGRATION_TAG = ("bluegreen:purpose", "migration")
@@ -1055,7 +1044,7 @@ def trust_policy(principal: str) -> dict:
 
 def docs_markdown() -> str:
     """docs/iam.md: each role of a service (named for `orders` in `prod`, account 123456789012), its trust, and
-    each statement with its reason. `python -m module_utils.bluegreen_iam > docs/iam.md` writes it."""
+    each statement with its reason. `python -m module_utils.iam.policies > docs/iam.md` writes it."""
     account = "123456789012"
     roles = role_policies(
         model_names("orders", "prod"),
@@ -1070,7 +1059,7 @@ def docs_markdown() -> str:
     lines = [
         "# IAM: what each principal of a service may do",
         "",
-        "Generated from `module_utils/bluegreen_iam.py` (`python -m module_utils.bluegreen_iam > docs/iam.md`; a test",
+        "Generated from `module_utils/iam/policies.py` (`python -m module_utils.iam.policies > docs/iam.md`; a test",
         "keeps it in step), for the service `orders` in `prod`, account 123456789012, with an ECR image, a secret, an",
         "SSM parameter and a customer managed KMS key (without them, their statements are left out). Each role is",
         "trusted by its one service and carries one inline policy, `least-privilege`; no AWS managed policy.",
