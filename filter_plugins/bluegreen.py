@@ -1,12 +1,12 @@
 """Filters over the model of an environment and the playbooks' decisions (module_utils/model/, module_utils/iam/).
 
 bluegreen_names: "{{ bluegreen_app | bluegreen_names(bluegreen_env, service) }}"
-previous: "{{ succeeded_deployments | bluegreen_rollback_target }}"
 drift: "{{ serving_task_definition | bluegreen_task_definition_drift(wanted) }}"
 roles: "{{ bluegreen_names | bluegreen_role_policies(partition='aws', account=..., region=...) }}"
 alarms: "{{ bluegreen_names | bluegreen_alarm_specs(load_balancer_suffix, target_group_suffixes, settings) }}"
-ecs: "{{ config_name | bluegreen_ecs_deployment_configuration(custom_routing, bake_minutes, function_arns, role_arn,
-         manual_promote_minutes=0, alarm_names=[...]) }}"
+plan: "{{ bluegreen_traffic | bluegreen_traffic_plan(bluegreen_names) }}"
+ecs: "{{ bluegreen_plan | bluegreen_ecs_deployment_configuration(function_arns, role_arn, manual_promote_minutes=0,
+         alarm_names=[...]) }}"
 """
 
 from __future__ import annotations
@@ -22,11 +22,12 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 if _ROOT not in sys.path:
     sys.path.append(_ROOT)
 
-from module_utils.iam import policies as iam  # noqa: E402
+from module_utils import iam  # noqa: E402
 from module_utils.model import (  # noqa: E402
     alarms,
     decisions,
     ecs,
+    traffic,
 )
 from module_utils.model import names as model  # noqa: E402
 
@@ -38,10 +39,11 @@ def bluegreen_names(app: str, env: str, service: str | None = None) -> dict:
         raise AnsibleFilterError(str(error)) from error
 
 
-def bluegreen_rollback_target(succeeded: list[dict]) -> dict:
+def bluegreen_image_tag(value, what: str = "image_tag") -> str:
+    """The image tag, checked (module_utils/model/names.py): "{{ image_tag | bluegreen_image_tag }}"."""
     try:
-        return decisions.rollback_target(list(succeeded))
-    except decisions.DecisionError as error:
+        return model.image_tag(value, what)
+    except model.ModelError as error:
         raise AnsibleFilterError(str(error)) from error
 
 
@@ -49,36 +51,37 @@ def bluegreen_task_definition_drift(serving: dict, wanted: dict) -> list[str]:
     return decisions.task_definition_drift(serving, wanted)
 
 
-def bluegreen_ecs_deployment_configuration(
-    config_name: str, custom_routing: dict, bake_minutes, function_arns: dict, role_arn: str, **options
-) -> dict:
-    """The ECS-native service's deploymentConfiguration for the inventory's traffic plan and hooks
-    (module_utils/model/ecs.py); a plan ECS would refuse fails here, before anything changes."""
+def bluegreen_traffic_plan(value, names: dict, default: dict | None = None, what: str = "bluegreen_traffic") -> dict:
+    """The traffic plan checked (module_utils/model/traffic.py), with its word and CodeDeploy's deployment config:
+    "{{ bluegreen_traffic | bluegreen_traffic_plan(bluegreen_names) }}"; a deploy's override falls back on the
+    environment's plan: "{{ traffic | bluegreen_traffic_plan(bluegreen_names, bluegreen_plan, 'traffic') }}"."""
     try:
-        return ecs.deployment_configuration(
-            config_name, dict(custom_routing or {}), bake_minutes, dict(function_arns), role_arn, **options
-        )
-    except ecs.EcsPlanError as error:
+        checked = traffic.plan(value, {k: default[k] for k in traffic.KEYS} if default else None, what)
+    except traffic.TrafficPlanError as error:
         raise AnsibleFilterError(str(error)) from error
+    return {**checked, "word": traffic.word(checked), "codedeploy": traffic.codedeploy_config(checked, names)}
 
 
-def bluegreen_ecs_with_plan(configuration: dict, config_name: str, custom_routing: dict, bake_minutes) -> dict:
-    """The service's deploymentConfiguration with another traffic plan, hooks and alarms kept
-    (module_utils/model/ecs.py with_plan)."""
+def bluegreen_ecs_deployment_configuration(plan: dict, function_arns: dict, role_arn: str, **options) -> dict:
+    """The ECS-native service's deploymentConfiguration for the traffic plan and hooks (module_utils/model/ecs.py);
+    a plan ECS would refuse fails here, before anything changes."""
     try:
-        return ecs.with_plan(dict(configuration or {}), config_name, dict(custom_routing or {}), bake_minutes)
-    except ecs.EcsPlanError as error:
+        # Checked again (a role's argument may be a plan as the inventory says it); the derived keys are not a plan's.
+        checked = traffic.plan({k: v for k, v in dict(plan).items() if k not in ("word", "codedeploy")})
+        strategy = traffic.ecs_strategy(checked)
+        return ecs.deployment_configuration(strategy, dict(function_arns), role_arn, **options)
+    except (ecs.EcsPlanError, traffic.TrafficPlanError) as error:
         raise AnsibleFilterError(str(error)) from error
 
 
 def bluegreen_role_policies(names: dict, **facts) -> dict:
     """The service's roles and their statements: "{{ bluegreen_names | bluegreen_role_policies(partition=...,
-    account=..., region=..., path=..., secret_arns=..., ...) }}" (module_utils/iam/policies.py)."""
+    account=..., region=..., path=..., secret_arns=..., ...) }}" (module_utils/iam/)."""
     return iam.role_policies(dict(names), **facts)
 
 
 def bluegreen_operator_policies(names: dict, **facts) -> dict:
-    """The environment's operator policies and which each access attaches (module_utils/iam/policies.py):
+    """The environment's operator policies and which each access attaches (module_utils/iam/):
     "{{ bluegreen_names | bluegreen_operator_policies(partition=..., account=..., region=..., path=...) }}"."""
     return iam.operator_policies(dict(names), **facts)
 
@@ -100,12 +103,12 @@ class FilterModule:
     def filters(self) -> dict:
         return {
             "bluegreen_names": bluegreen_names,
-            "bluegreen_rollback_target": bluegreen_rollback_target,
             "bluegreen_task_definition_drift": bluegreen_task_definition_drift,
             "bluegreen_role_policies": bluegreen_role_policies,
             "bluegreen_operator_policies": bluegreen_operator_policies,
             "bluegreen_alarm_specs": bluegreen_alarm_specs,
             "bluegreen_retired_alarms": bluegreen_retired_alarms,
             "bluegreen_ecs_deployment_configuration": bluegreen_ecs_deployment_configuration,
-            "bluegreen_ecs_with_plan": bluegreen_ecs_with_plan,
+            "bluegreen_traffic_plan": bluegreen_traffic_plan,
+            "bluegreen_image_tag": bluegreen_image_tag,
         }

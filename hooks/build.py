@@ -32,7 +32,8 @@ from module_utils.model.names import LIFECYCLE_HOOKS
 
 PACKAGE = Path(__file__).resolve().parent
 CONSTRAINTS = PACKAGE.parent / "requirements" / "constraints.txt"
-SHARED = ("__init__.py", "common.py", "ecs_event.py", "facts.py")
+# What every handler imports (hooks/handler.py's layers): the plumbing, the facts, both adapters and the entry.
+SHARED = ("__init__.py", "codedeploy_event.py", "common.py", "ecs_event.py", "facts.py", "handler.py")
 
 # Further modules a handler imports, besides the shared ones.
 EXTRA_MODULES = {

@@ -16,6 +16,9 @@ the top level is read too). The function RETURNS its status: `{"hookStatus": "SU
 invokes it again with those hookDetails: a check that is not done yet (hooks.common.Pending) is polled that way,
 so a migration is never held in one invocation. A polled check's deadline spans its invocations: the first one's
 time travels in hookDetails, and a check still pending past it fails.
+
+An adapter: imports hooks.common and hooks.facts (which tells the checks the service revision's facts), and
+hooks/handler.py picks it for an event of this shape.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import logging
 import time
 
 from hooks import facts as deployment_facts
-from hooks.common import Budget, CheckFailed, Hook, Pending, client, env_float, log, logger
+from hooks.common import Budget, CheckFailed, Hook, Pending, env_float, log, logger
 
 STATE_KEY = "bluegreen"
 
@@ -125,34 +128,3 @@ def run_ecs_hook(name: str, event: dict, context, check) -> dict:
             seconds=round(budget.elapsed(), 2) if budget else None,
         )
     return result
-
-
-# --- the hooks of one stage, and a service's first deployment ----------------------------------------------------
-
-
-def service_deployment(hook: Hook) -> dict:
-    """The hook's service deployment as DescribeServiceDeployments gives it."""
-    found = client("ecs").describe_service_deployments(serviceDeploymentArns=[hook.deployment_arn])
-    return (found.get("serviceDeployments") or [{}])[0]
-
-
-def first_deployment(deployment: dict) -> bool:
-    """A service's first deployment (CreateService): ECS invokes the hooks for it too, with no source revision
-    (AWS's sample hooks tell it from an update by the service's deployments; the deployment's own
-    sourceServiceRevisions says the same)."""
-    return not deployment.get("sourceServiceRevisions")
-
-
-def wait_for_hooks(hook: Hook, deployment: dict, names: list[str], interval: float, before: str) -> None:
-    """The named hooks of this stage must have SUCCEEDED before `before`: Pending while they run, failed when one of
-    them failed or the deployment is stopping or rolling back."""
-    if str(deployment.get("status", "")).startswith(("ROLLBACK", "STOP")):
-        raise CheckFailed(f"the service deployment is {deployment['status']}: {before} not run")
-    for detail in deployment.get("lifecycleHookDetails") or []:
-        name = str(detail.get("targetArn", "")).rsplit(":", 1)[-1]
-        if name not in names:
-            continue
-        if detail.get("status") in ("FAILED", "TIMED_OUT"):
-            raise CheckFailed(f"hook {name} {detail['status']} at {hook.stage}: {before} not run")
-        if detail.get("status") != "SUCCEEDED":
-            raise Pending(f"waiting for hook {name} ({detail.get('status')}) before {before}", interval)

@@ -17,7 +17,11 @@ ECS-native (`load_ecs`): the event's target service revision -> DescribeServiceR
 container and port, network, the target group pair (the revision's and its alternate), the production and test
 listener rules, and the target group the green revision really uses (resolvedConfiguration); DescribeServices ->
 the alarms that roll the deployment back. The same DeploymentFacts either way: the checks do not know which
-controller runs them.
+controller runs them. DescribeServiceDeployments -> the service deployment itself (`service_deployment`): whether
+it is the service's first, and the status of the other hooks of its stage (`wait_for_hooks`).
+
+Imports hooks.common only: the adapters (hooks/codedeploy_event.py, hooks/ecs_event.py) tell a Hook how to load
+these facts, and the checks read them.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from hooks.common import CheckFailed, client, env_str, log
+from hooks.common import CheckFailed, Hook, Pending, client, env_str, log
 
 ACTIVE_STATUSES = ["Created", "Queued", "InProgress", "Baking", "Ready"]
 
@@ -417,3 +421,34 @@ def other_active_service_deployments(facts: DeploymentFacts) -> list[str]:
         for d in found
         if d.get("serviceDeploymentArn") != facts.service_deployment_arn
     ]
+
+
+# --- the service deployment: the hooks of one stage, and a service's first deployment -------------------------
+
+
+def service_deployment(hook: Hook) -> dict:
+    """The hook's service deployment as DescribeServiceDeployments gives it."""
+    found = client("ecs").describe_service_deployments(serviceDeploymentArns=[hook.deployment_arn])
+    return (found.get("serviceDeployments") or [{}])[0]
+
+
+def first_deployment(deployment: dict) -> bool:
+    """A service's first deployment (CreateService): ECS invokes the hooks for it too, with no source revision
+    (AWS's sample hooks tell it from an update by the service's deployments; the deployment's own
+    sourceServiceRevisions says the same)."""
+    return not deployment.get("sourceServiceRevisions")
+
+
+def wait_for_hooks(hook: Hook, deployment: dict, names: list[str], interval: float, before: str) -> None:
+    """The named hooks of this stage must have SUCCEEDED before `before`: Pending while they run, failed when one of
+    them failed or the deployment is stopping or rolling back."""
+    if str(deployment.get("status", "")).startswith(("ROLLBACK", "STOP")):
+        raise CheckFailed(f"the service deployment is {deployment['status']}: {before} not run")
+    for detail in deployment.get("lifecycleHookDetails") or []:
+        name = str(detail.get("targetArn", "")).rsplit(":", 1)[-1]
+        if name not in names:
+            continue
+        if detail.get("status") in ("FAILED", "TIMED_OUT"):
+            raise CheckFailed(f"hook {name} {detail['status']} at {hook.stage}: {before} not run")
+        if detail.get("status") != "SUCCEEDED":
+            raise Pending(f"waiting for hook {name} ({detail.get('status')}) before {before}", interval)

@@ -39,9 +39,9 @@ import time
 
 from botocore.exceptions import WaiterError
 
-from hooks import ecs_event
 from hooks import facts as deployment_facts
-from hooks.common import Budget, CheckFailed, Hook, Pending, client, env_float, env_json, env_str, handle
+from hooks.common import Budget, CheckFailed, Hook, Pending, client, env_float, env_json, env_str
+from hooks.handler import handle
 
 
 def migration_command() -> list[str]:
@@ -74,7 +74,7 @@ def network_configuration(facts, ecs) -> dict | None:
     return services[0].get("networkConfiguration") if services else None
 
 
-# The tag the migration task carries: the hook role may stop only tasks tagged so (module_utils/iam/policies.py
+# The tag the migration task carries: the hook role may stop only tasks tagged so (module_utils/iam/
 # MIGRATION_TAG; a unit test keeps the two equal).
 MIGRATION_TAG = {"key": "bluegreen:purpose", "value": "migration"}
 
@@ -178,10 +178,10 @@ def wait_for_earlier_hooks(hook: Hook, interval: float) -> None:
     """ECS: the hooks this one comes after (same stage) must have SUCCEEDED. Not on a service's first deployment:
     nothing serves yet, so nothing is at risk, and the test-traffic checks' smoke requests need the schema: there
     the migrations run first and the test-traffic check waits for them (hooks/validate_test_traffic.py)."""
-    deployment = ecs_event.service_deployment(hook)
-    if ecs_event.first_deployment(deployment):
+    deployment = deployment_facts.service_deployment(hook)
+    if deployment_facts.first_deployment(deployment):
         return
-    ecs_event.wait_for_hooks(hook, deployment, hooks_to_wait_for(), interval, "the migrations")
+    deployment_facts.wait_for_hooks(hook, deployment, hooks_to_wait_for(), interval, "the migrations")
 
 
 def check(hook: Hook) -> str:

@@ -16,7 +16,8 @@ Environment: ALLOW_LATEST_TAG (default false), HOOK_TIME_BUDGET_SECONDS, LOG_LEV
 from __future__ import annotations
 
 from hooks import facts as deployment_facts
-from hooks.common import CheckFailed, Hook, client, handle
+from hooks.common import CheckFailed, Hook, client
+from hooks.handler import handle
 
 
 def check_task_definition(facts) -> str:

@@ -23,7 +23,8 @@ import logging
 from typing import NamedTuple
 
 from hooks import facts as deployment_facts
-from hooks.common import Budget, BudgetExceeded, CheckFailed, Hook, Pending, client, env_float, handle, log
+from hooks.common import Budget, BudgetExceeded, CheckFailed, Hook, Pending, client, env_float, log
+from hooks.handler import handle
 
 
 def wait_for_steady_state(facts, budget: Budget, interval: float) -> dict:

@@ -17,7 +17,8 @@ Environment:
 
 from __future__ import annotations
 
-from hooks.common import BudgetExceeded, CheckFailed, Hook, client, env_float, env_json, env_str, handle
+from hooks.common import BudgetExceeded, CheckFailed, Hook, client, env_float, env_json, env_str
+from hooks.handler import handle
 from hooks.http_probe import percentile, request
 
 

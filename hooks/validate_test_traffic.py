@@ -21,7 +21,8 @@ from __future__ import annotations
 import logging
 import os
 
-from hooks import budgets, ecs_event
+from hooks import budgets
+from hooks import facts as deployment_facts
 from hooks.common import (
     Budget,
     BudgetExceeded,
@@ -31,9 +32,9 @@ from hooks.common import (
     env_float,
     env_json,
     env_str,
-    handle,
     log,
 )
+from hooks.handler import handle
 from hooks.http_probe import ProbeResult, percentile, request
 
 
@@ -159,10 +160,12 @@ def check(hook: Hook) -> str:
     if hook.controller == "ecs":
         # A service's first deployment creates the schema at this stage: the smoke requests wait for it (on later
         # deployments the migrations wait for these checks instead: hooks/run_migrations.py).
-        deployment = ecs_event.service_deployment(hook)
-        if ecs_event.first_deployment(deployment):
+        deployment = deployment_facts.service_deployment(hook)
+        if deployment_facts.first_deployment(deployment):
             interval = env_float("RETRY_INTERVAL_SECONDS", 2.0)
-            ecs_event.wait_for_hooks(hook, deployment, migrations_of_this_stage(), interval, "the smoke requests")
+            deployment_facts.wait_for_hooks(
+                hook, deployment, migrations_of_this_stage(), interval, "the smoke requests"
+            )
     facts = hook.facts()
     health_budget = health_check_budget(facts.target_group_names)
     log(logging.INFO, "retry budget from the target groups' health checks", seconds=health_budget)

@@ -15,7 +15,7 @@ description:
     state, the deployment config given, and the Fargate vCPU quota.
   - Every finding is C(ok), C(failed) (with the fix) or C(not checked) (said plainly, never counted as a pass).
     The module never fails on a finding, the playbook decides (playbooks/verify.yml).
-  - Reads only, concurrently; the same in check mode. module_utils/verify/checks.py has the checks.
+  - Reads only, concurrently; the same in check mode. module_utils/verify/ has the checks, a file per kind.
 options:
   names:
     description: The model's names of the service (the C(bluegreen_names) filter).
@@ -35,25 +35,18 @@ options:
     type: list
     elements: str
     default: []
-  deployment_config:
-    description: The deployment config this deployment would use; empty for the deployment group's own.
-    type: str
-    default: ""
+  traffic:
+    description:
+      - The traffic plan this deployment would use, as the bluegreen_traffic_plan filter checks it (with its
+        C(word) and C(codedeploy) config); empty to skip the check.
+    type: dict
+    default: {}
   controller:
     description: Who deploys the service (the inventory's C(bluegreen_controller)); V(ecs) checks the ECS controller's
       service, listener rules, roles and service deployments instead of CodeDeploy's.
     type: str
     choices: [codedeploy, ecs]
     default: codedeploy
-  traffic_config_name:
-    description: The inventory's traffic plan (C(codedeploy_deployment_config_name)); with V(ecs), a deploy's
-      O(deployment_config) must map onto an ECS strategy.
-    type: str
-    default: ""
-  custom_traffic_routing:
-    description: The inventory's custom routing of that plan (C(codedeploy_custom_traffic_routing)).
-    type: dict
-    default: {}
   active_deployment_allowed:
     description: An active deployment is a note, not a failure (deploy.yml follows or replaces it itself).
     type: bool
@@ -118,7 +111,7 @@ seconds:
 
 import time
 
-from ansible.module_utils.verify.checks import Verify, summary
+from ansible.module_utils.verify import Verify, summary
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 try:
@@ -134,10 +127,8 @@ def main():
             image_repository=dict(type="str", default=""),
             image_tag=dict(type="str", default=""),
             secrets=dict(type="list", elements="str", default=[]),
-            deployment_config=dict(type="str", default=""),
+            traffic=dict(type="dict", default={}),
             controller=dict(type="str", choices=["codedeploy", "ecs"], default="codedeploy"),
-            traffic_config_name=dict(type="str", default=""),
-            custom_traffic_routing=dict(type="dict", default={}),
             active_deployment_allowed=dict(type="bool", default=False),
             iam_path=dict(type="str", default="/"),
             kms_key_arns=dict(type="list", elements="str", default=[]),

@@ -61,7 +61,7 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.codedeploy import retry_decorator
+from ansible.module_utils.aws import retry_decorator
 from ansible.module_utils.model.alarms import differences
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 

@@ -79,8 +79,8 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.codedeploy import iso, retry_decorator
-from ansible.module_utils.codedeploy_tags import ensure_tags, resource_arn, tag_list
+from ansible.module_utils.aws import iso, retry_decorator
+from ansible.module_utils.codedeploy.tags import ensure_tags, resource_arn, tag_list
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 

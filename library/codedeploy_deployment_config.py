@@ -103,12 +103,11 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.codedeploy import (
+from ansible.module_utils.aws import iso, retry_decorator
+from ansible.module_utils.codedeploy.groups import (
     PREDEFINED_CONFIG_PREFIX,
     groups_using_config,
-    iso,
     normalize_routing,
-    retry_decorator,
     traffic_routing_config,
 )
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict

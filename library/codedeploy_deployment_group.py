@@ -170,15 +170,15 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.codedeploy import (
+from ansible.module_utils.aws import retry_decorator
+from ansible.module_utils.codedeploy.groups import (
     AUTO_ROLLBACK_EVENTS,
     TRIGGER_EVENTS,
     desired_group,
     group_changes,
     group_view,
-    retry_decorator,
 )
-from ansible.module_utils.codedeploy_tags import ensure_tags, resource_arn, tag_list
+from ansible.module_utils.codedeploy.tags import ensure_tags, resource_arn, tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")

@@ -147,7 +147,7 @@ import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.ecs_appspec import AppSpecError, build_appspec, render_json, render_yaml, sha256
+from ansible.module_utils.codedeploy.appspec import AppSpecError, build_appspec, render_json, render_yaml, sha256
 
 
 def write_if_changed(module, dest, content):

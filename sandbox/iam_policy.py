@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 ALLOW, DENY = "Allow", "Deny"
@@ -252,3 +252,64 @@ def principal_matches(statement: dict, principal: dict[str, str]) -> bool:
         value in _as_list(wanted.get(kind, [])) or "*" in _as_list(wanted.get(kind, []))
         for kind, value in principal.items()
     )
+
+
+# SimulatePrincipalPolicy's decisions (API reference, EvaluationResult), least strict first.
+SIMULATION_DECISIONS = {"allowed": "allowed", "implicit deny": "implicitDeny", "explicit deny": "explicitDeny"}
+
+
+def simulation_results(
+    actions: list[str],
+    resources: list[str],
+    context: dict,
+    policies: dict[str, dict | str],
+    *,
+    source_types: dict[str, str],
+    arn_template: Callable[[str], str],
+) -> list[dict]:
+    """SimulatePrincipalPolicy's EvaluationResults, as the API reference's EvaluationResult describes them: one per
+    action, whatever the number of resources. Its EvalDecision is the strictest of its resources' (explicitDeny,
+    then implicitDeny, then allowed); its MatchedStatements those of the resources that decided it; its
+    MissingContextValues those of every resource; its EvalResourceName the action's ARN template (`arn_template`,
+    "*" for an action without one), never a requested ARN. The decision on each requested ARN is in
+    ResourceSpecificResults; for "*" alone (ResourceArns ["*"] or none) there are none, and the missing context
+    values are the result's own. `source_types`: policy id -> SourcePolicyType."""
+    strictness = {decision: rank for rank, decision in enumerate(SIMULATION_DECISIONS.values())}
+    policies = {name: json.loads(d) if isinstance(d, str) else d for name, d in policies.items()}  # parsed once
+
+    def matched(labels: Iterable[str]) -> list[dict]:
+        return [
+            {"SourcePolicyId": label.rsplit("#", 1)[0], "SourcePolicyType": source_types[label.rsplit("#", 1)[0]]}
+            for label in dict.fromkeys(labels)
+        ]
+
+    results = []
+    for action in actions:
+        specific: list[dict] = []
+        for resource in resources or ["*"]:
+            request = Request(action, resource, context)
+            decision = evaluate(request, policies)
+            specific.append(
+                {
+                    "EvalResourceName": resource,
+                    "EvalResourceDecision": SIMULATION_DECISIONS[decision.reason],
+                    "MatchedStatements": list(decision.statements),
+                    "MissingContextValues": sorted(missing_context_keys(request, policies)),
+                }
+            )
+        overall = max((s["EvalResourceDecision"] for s in specific), key=strictness.__getitem__)
+        deciding = [label for s in specific if s["EvalResourceDecision"] == overall for label in s["MatchedStatements"]]
+
+        result = {
+            "EvalActionName": action,
+            "EvalResourceName": arn_template(action),
+            "EvalDecision": overall,
+            "MatchedStatements": matched(deciding),
+            "MissingContextValues": sorted({key for s in specific for key in s["MissingContextValues"]}),
+        }
+        if resources and resources != ["*"]:
+            result["ResourceSpecificResults"] = [
+                {**s, "MatchedStatements": matched(s["MatchedStatements"])} for s in specific
+            ]
+        results.append(result)
+    return results

@@ -10,19 +10,20 @@ class DecisionError(ValueError):
     """The decision cannot be taken; the message says why and what to do."""
 
 
-def rollback_target(succeeded: list[dict]) -> dict:
-    """The deployment to redeploy to roll back, from a deployment group's Succeeded deployments, newest first.
+def rollback_target(succeeded: list[dict], serving: str | None = None, redeployable=None) -> dict:
+    """The deployment to redeploy to roll back, from a service's successful deployments, newest first.
 
-    The newest one serves now. The target is the newest earlier one with another task definition: redeploying
-    the same revision (a re-deploy of what serves, or a deploy that was itself a rollback to it) would change
-    nothing. A deployment whose AppSpec cannot be read cannot be redeployed: it is passed over.
+    `serving` is the task definition production serves (by default the newest successful deployment's). The target
+    is the newest deployment of another task definition: redeploying the same revision (a re-deploy of what serves,
+    or a deploy that was itself a rollback to it) would change nothing. `redeployable(deployment)` passes over one
+    that cannot be deployed again (a CodeDeploy deployment whose AppSpec cannot be read).
     """
     if not succeeded:
-        raise DecisionError("The deployment group has no successful deployment: nothing to roll back to")
-    serving = succeeded[0].get("task_definition_arn")
-    for deployment in succeeded[1:]:
+        raise DecisionError("The service has no successful deployment: nothing to roll back to")
+    serving = serving or succeeded[0].get("task_definition_arn")
+    for deployment in succeeded:
         revision = deployment.get("task_definition_arn")
-        if revision and revision != serving and deployment.get("appspec_content"):
+        if revision and revision != serving and (redeployable is None or redeployable(deployment)):
             return deployment
     raise DecisionError(
         f"No earlier successful revision than {serving or '(unknown)'} among the last {len(succeeded)} successful "

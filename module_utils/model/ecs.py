@@ -21,7 +21,6 @@ ECS service deployments"):
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 CONTROLLERS = ("codedeploy", "ecs")
@@ -95,15 +94,6 @@ BAKE_MINUTES_MAX = 1440
 _LINEAR_PERCENT = (3.0, 100.0)
 _CANARY_PERCENT = (0.1, 100.0)
 
-# CodeDeploy's predefined ECS configurations, as ECS strategies (the same steps and minutes).
-PREDEFINED_PLANS: dict[str, dict] = {
-    "CodeDeployDefault.ECSAllAtOnce": {"type": "AllAtOnce"},
-    "CodeDeployDefault.ECSCanary10Percent5Minutes": {"type": "TimeBasedCanary", "percentage": 10, "interval": 5},
-    "CodeDeployDefault.ECSCanary10Percent15Minutes": {"type": "TimeBasedCanary", "percentage": 10, "interval": 15},
-    "CodeDeployDefault.ECSLinear10PercentEvery1Minutes": {"type": "TimeBasedLinear", "percentage": 10, "interval": 1},
-    "CodeDeployDefault.ECSLinear10PercentEvery3Minutes": {"type": "TimeBasedLinear", "percentage": 10, "interval": 3},
-}
-
 
 class EcsPlanError(ValueError):
     """A traffic plan or hook setting ECS would refuse; the message says what to change."""
@@ -131,24 +121,11 @@ def _bake(minutes: object, what: str) -> int:
     return int(minutes)
 
 
-def traffic_plan(config_name: str, custom_routing: dict | None) -> dict:
-    """The inventory's CodeDeploy traffic plan as {type, percentage, interval}: the custom routing when set, else
-    the predefined configuration's."""
-    if custom_routing:
-        return dict(custom_routing)
-    if config_name in PREDEFINED_PLANS:
-        return {**PREDEFINED_PLANS[config_name]}
-    raise EcsPlanError(
-        f"the deployment configuration {config_name!r} has no ECS equivalent known here: use one of "
-        f"{', '.join(sorted(PREDEFINED_PLANS))}, or describe the plan in codedeploy_custom_traffic_routing "
-        "({type: TimeBasedLinear | TimeBasedCanary | AllAtOnce, percentage, interval})"
-    )
-
-
 def deployment_strategy(plan: dict, bake_minutes: object) -> dict:
-    """deploymentConfiguration's strategy members for a traffic plan; `bake_minutes` is the bake time after the
-    production traffic shifted (CodeDeploy's wait before it terminates the original task set)."""
-    bake = _bake(bake_minutes, "the bake time (codedeploy_blue_termination_wait_minutes)")
+    """deploymentConfiguration's strategy members for a traffic plan ({type: AllAtOnce | TimeBasedLinear |
+    TimeBasedCanary, percentage, interval}: model/traffic.py ecs_strategy gives it); `bake_minutes` is the bake
+    time after the production traffic shifted."""
+    bake = _bake(bake_minutes, "the bake time (bluegreen_traffic.bake_minutes)")
     kind = plan.get("type")
     if kind == "AllAtOnce":
         return {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": bake}
@@ -255,18 +232,17 @@ def check_hooks(hooks: list[dict]) -> None:
 
 
 def deployment_configuration(
-    config_name: str,
-    custom_routing: dict | None,
-    bake_minutes: object,
+    strategy: dict,
     function_arns: dict,
     role_arn: str,
     *,
     manual_promote_minutes: object = 0,
     alarm_names: list[str] | None = None,
 ) -> dict:
-    """The service's whole deploymentConfiguration for the ECS controller: strategy, hooks and the alarms that
-    roll a deployment back (the circuit breaker is for rolling updates only: it is not set)."""
-    configuration = deployment_strategy(traffic_plan(config_name, custom_routing), bake_minutes)
+    """The service's whole deploymentConfiguration for the ECS controller: the traffic plan's strategy
+    (model/traffic.py ecs_strategy), hooks and the alarms that roll a deployment back (the circuit breaker is for
+    rolling updates only: it is not set)."""
+    configuration = dict(strategy)
     hooks = lifecycle_hooks(function_arns, role_arn, manual_promote_minutes=manual_promote_minutes)
     check_hooks(hooks)
     configuration["lifecycleHooks"] = hooks
@@ -281,17 +257,17 @@ def deployment_configuration(
 _STRATEGY_KEYS = ("strategy", "bakeTimeInMinutes", "linearConfiguration", "canaryConfiguration")
 
 
-def with_plan(configuration: dict, config_name: str, custom_routing: dict | None, bake_minutes: object) -> dict:
-    """The service's deploymentConfiguration with another traffic plan (a deploy's -e deployment_config, the
-    rollback's all-at-once): the strategy and bake time change; the hooks, alarms and percentages stay as
-    provisioned."""
+def with_strategy(configuration: dict, strategy: dict) -> dict:
+    """The service's deploymentConfiguration with another strategy (a deploy's traffic plan, a rollback's all at
+    once; model/traffic.py ecs_strategy): the strategy and bake time change, the hooks, alarms and percentages stay
+    as provisioned."""
     if not (configuration or {}).get("lifecycleHooks"):
         raise EcsPlanError(
             "the service has no lifecycle hooks in its deploymentConfiguration: provision it with "
             "bluegreen_controller: ecs (playbooks/provision.yml) before deploying"
         )
     kept = {k: v for k, v in configuration.items() if k not in _STRATEGY_KEYS}
-    return {**kept, **deployment_strategy(traffic_plan(config_name, custom_routing), bake_minutes)}
+    return {**kept, **strategy}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -330,172 +306,3 @@ def service_deployment_briefs(list_page, **request) -> list[dict]:
         token = page.get("nextToken")
         if not token:
             return newest_first(briefs)
-
-
-# ---------------------------------------------------------------------------------------------
-# A service deployment as a job log reads it
-# ---------------------------------------------------------------------------------------------
-
-_ARN_TAIL = re.compile(r"[^/:]+$")
-
-
-def short(arn: str | None) -> str:
-    """The last part of an ARN (a revision's number, a function's name)."""
-    if not arn:
-        return ""
-    match = _ARN_TAIL.search(arn)
-    return match.group(0) if match else arn
-
-
-def snapshot(deployment: dict) -> dict:
-    """What the wait compares between two polls of DescribeServiceDeployments (one serviceDeployment)."""
-    target = deployment.get("targetServiceRevision") or {}
-    hooks = [
-        {
-            "hook_id": hook.get("hookId"),
-            "target_type": hook.get("targetType"),
-            "target": short(hook.get("targetArn")) or hook.get("targetType"),
-            "status": hook.get("status"),
-        }
-        for hook in deployment.get("lifecycleHookDetails") or []
-    ]
-    alarms = deployment.get("alarms") or {}
-    rollback = deployment.get("rollback") or {}
-    return {
-        "service_deployment_arn": deployment.get("serviceDeploymentArn"),
-        "status": deployment.get("status"),
-        "status_reason": deployment.get("statusReason"),
-        "stage": deployment.get("lifecycleStage"),
-        "target_revision_arn": target.get("arn"),
-        "source_revision_arns": [r.get("arn") for r in deployment.get("sourceServiceRevisions") or []],
-        "traffic": {
-            "replacement": target.get("requestedProductionTrafficWeight"),
-            "test": target.get("requestedTestTrafficWeight"),
-        },
-        "tasks": {
-            "running": target.get("runningTaskCount"),
-            "requested": target.get("requestedTaskCount"),
-            "pending": target.get("pendingTaskCount"),
-        },
-        "hooks": hooks,
-        "alarms": {
-            "status": alarms.get("status"),
-            "triggered": list(alarms.get("triggeredAlarmNames") or []),
-        },
-        "rollback": {"reason": rollback.get("reason"), "revision_arn": rollback.get("serviceRevisionArn")},
-        "timings": {
-            "start_time": _iso(deployment.get("startedAt") or deployment.get("createdAt")),
-            "end_time": _iso(deployment.get("finishedAt")),
-            "duration_seconds": _seconds_between(
-                deployment.get("startedAt") or deployment.get("createdAt"), deployment.get("finishedAt")
-            ),
-        },
-    }
-
-
-def _iso(moment) -> str | None:
-    """A deployment's time (a datetime, as boto3 returns it) as ISO 8601; None when not there yet."""
-    return moment.isoformat() if hasattr(moment, "isoformat") else None
-
-
-def _seconds_between(start, end) -> float | None:
-    """Seconds from one of the deployment's times to another (datetimes, as boto3 returns them); None if either is
-    missing (not finished yet)."""
-    if start is None or end is None or not hasattr(start, "timestamp") or not hasattr(end, "timestamp"):
-        return None
-    return round(end.timestamp() - start.timestamp(), 1)
-
-
-def stage_seconds(progress: list[dict]) -> dict:
-    """Seconds spent in each lifecycle stage, from the wait's timeline ("stage X" and "deployment X" lines with their
-    ISO `time`): what CodeDeploy reports per lifecycle event, for the deploy's summary. A stage entered again (one
-    per traffic step) adds up."""
-    found: dict[str, float] = {}
-    current, since = None, 0.0
-    for entry in progress:
-        message = entry.get("message", "")
-        try:
-            at = datetime.fromisoformat(entry["time"].replace("Z", "+00:00")).timestamp()
-        except (KeyError, ValueError):
-            continue
-        if message.startswith("stage ") or message.startswith("deployment "):
-            if current is not None:
-                found[current] = round(found.get(current, 0.0) + at - since, 1)
-            current = message.split(" ", 1)[1] if message.startswith("stage ") else None
-            since = at
-    return found
-
-
-def is_terminal(snap: dict) -> bool:
-    return snap["status"] in TERMINAL_STATUSES
-
-
-def is_failure(snap: dict) -> bool:
-    return snap["status"] in ("STOPPED", *ROLLBACK_STATUSES)
-
-
-def paused_hook(snap: dict) -> dict | None:
-    """The PAUSE hook waiting for ContinueServiceDeployment, if any."""
-    for hook in snap["hooks"]:
-        if hook["target_type"] == "PAUSE" and hook["status"] == "AWAITING_ACTION":
-            return hook
-    return None
-
-
-def progress_lines(previous: dict | None, current: dict) -> list[str]:
-    """What changed between two snapshots, in the words of the CodeDeploy wait's lines (module_utils/codedeploy.py
-    progress_lines): the status, each stage as it starts, each hook as it changes, each traffic step."""
-    lines = []
-    status_line = None
-    if previous is None or previous["status"] != current["status"]:
-        before = previous["status"] if previous else None
-        status_line = f"deployment {current['status']}" + (f" (was {before})" if before else "")
-        if current["alarms"]["triggered"] and current["status"] in ROLLBACK_STATUSES:
-            status_line += f": rolled back by the alarm(s) {', '.join(current['alarms']['triggered'])}"
-        if not is_terminal(current):
-            lines.append(status_line)
-    if current["stage"] and (previous is None or previous["stage"] != current["stage"]):
-        lines.append(f"stage {current['stage']}")
-    before_hooks = {(h["hook_id"], h["target"]): h["status"] for h in (previous or {}).get("hooks", [])}
-    for hook in current["hooks"]:
-        if before_hooks.get((hook["hook_id"], hook["target"])) == hook["status"]:
-            continue
-        what = "PAUSE" if hook["target_type"] == "PAUSE" else hook["target"]
-        line = f"hook {what} {hook['status']}"
-        if hook["status"] == "AWAITING_ACTION":
-            line += ": waiting for promote.yml (ContinueServiceDeployment)"
-        lines.append(line)
-    old_traffic = ((previous or {}).get("traffic") or {}).get("replacement")
-    replacement = current["traffic"]["replacement"]
-    if replacement is not None and replacement != old_traffic:
-        lines.append(f"traffic: original {100 - replacement:g}% / replacement {replacement:g}%")
-    if status_line and is_terminal(current):
-        lines.append(status_line)
-    return lines
-
-
-def failed_hooks(snap: dict) -> list[dict]:
-    """The hooks of the snapshot's current stage that failed or timed out."""
-    return [h for h in snap["hooks"] if h["status"] in ("FAILED", "TIMED_OUT")]
-
-
-def failure_message(snap: dict) -> str:
-    """Why a deployment did not succeed, from what ECS says (status reason, rollback reason, alarms, hooks)."""
-    parts = [f"service deployment {short(snap['service_deployment_arn'])} ended {snap['status']}"]
-    if snap["stage"]:
-        parts.append(f"at stage {snap['stage']}")
-    message = " ".join(parts)
-    failed = failed_hooks(snap)
-    if failed:
-        message += "; hook " + ", ".join(f"{h['target']} {h['status']}" for h in failed)
-    if snap["alarms"]["triggered"]:
-        message += f"; alarm(s) {', '.join(snap['alarms']['triggered'])} in ALARM"
-    reason = snap["rollback"]["reason"] or snap["status_reason"]
-    if reason:
-        message += f": {reason}"
-    if snap["status"] == "ROLLBACK_SUCCESSFUL":
-        revision = short(snap["rollback"]["revision_arn"]) or ", ".join(short(a) for a in snap["source_revision_arns"])
-        message += f". Production is served by the previous revision{f' ({revision})' if revision else ''}."
-    elif snap["status"] == "ROLLBACK_FAILED":
-        message += ". The rollback FAILED: production may be split between revisions; see docs/runbooks/rollback.md."
-    return message

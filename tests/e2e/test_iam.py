@@ -15,7 +15,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from module_utils.iam.policies import MIGRATION_TAG
+from module_utils.iam import MIGRATION_TAG
 from sandbox.harness import APP, NAMES
 from sandbox.iam_analysis import needs, project_operator_policies, project_roles, read
 

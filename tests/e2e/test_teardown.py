@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import socket
 
-from module_utils.iam.policies import OPERATOR_ACCESS, UNEXERCISED, UNEXERCISED_ON_THE_ECS_PATH
+from module_utils.iam import OPERATOR_ACCESS, UNEXERCISED, UNEXERCISED_ON_THE_ECS_PATH
 from module_utils.model.names import names
 from sandbox import ledger
 from sandbox.harness import APP, NAMES, PROD_PORT
@@ -107,7 +107,7 @@ def test_every_authorization_of_the_run_follows_its_row_of_the_declared_table(sa
 def test_every_statement_of_every_role_and_operator_policy_was_needed_by_a_scenario(sandbox):
     """From the decision log of the whole run (every call of every principal, with the statements that allowed
     it): each action of each statement of the application's roles and of its environment's operator policies was
-    the only grant of some call, except the few module_utils/iam/policies.py keeps for an AWS path the sandbox
+    the only grant of some call, except the few module_utils/iam/ keeps for an AWS path the sandbox
     cannot take. A service's roles are the same statements under its own names: a call of the worker's role (the
     lane's scenarios run there) counts for the statement it shares with the application's. The table, with the
     first scenario and call that needed each, is written to the sandbox's logs/iam-analysis.md."""
@@ -153,7 +153,7 @@ def assert_every_statement_needed(
     kept = {(holder[key], sid, action) for key, sid, action in unexercised if (holder[key], sid) in statements}
     missing = set(unneeded(holders, found))
     assert missing - kept == set(), (
-        "statements nothing needed: remove them, or say in module_utils/iam/policies.py (UNEXERCISED, "
+        "statements nothing needed: remove them, or say in module_utils/iam/ (UNEXERCISED, "
         "UNEXERCISED_ON_THE_ECS_PATH) which path needs them\n" + table(holders, found)
     )
     assert kept - missing == set(), "the list of unexercised actions has one a scenario needed: take it off"

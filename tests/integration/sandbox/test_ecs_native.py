@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from hooks import build
-from module_utils.iam.policies import role_policies
+from module_utils.iam import role_policies
 from module_utils.model.names import names
 from sandbox.harness import Sandbox
 from tests.support import free_port
@@ -164,7 +164,7 @@ def _environment(box: Sandbox, home: Path) -> Environment:
     )
     tasks_group = ec2.create_security_group(GroupName="nat-tasks", Description="nat tasks", VpcId=vpc)["GroupId"]
     # Named as the model names the load balancer of app "nat" in env "local": the load balancer role below is the
-    # project's own (module_utils/iam/policies.py), scoped to that name.
+    # project's own (module_utils/iam/), scoped to that name.
     balancer = elbv2.create_load_balancer(
         Name=MODEL["load_balancer"], Subnets=subnets["public"], SecurityGroups=[alb_group]
     )["LoadBalancers"][0]
@@ -556,7 +556,7 @@ def test_the_ecs_bluegreen_service_module_converges_the_service_in_place(env: En
     assert after["taskDefinition"] == service["taskDefinition"]  # no deployment started
 
 
-def test_the_ecs_service_deployment_module_deploys_through_the_sandbox(env: Environment) -> None:
+def test_the_deployment_module_deploys_ecs_native_through_the_sandbox(env: Environment) -> None:
     """The module (and its action plugin, printing each change as it happens) against the sandbox's ECS."""
     env.configure(
         strategy="LINEAR",
@@ -568,7 +568,7 @@ def test_the_ecs_service_deployment_module_deploys_through_the_sandbox(env: Envi
     definition = env.register("7.0.0")
     summary = _playbook(
         env,
-        "ecs_service_deployment",
+        "bluegreen_deployment_ecs",
         "-e",
         f"cluster={CLUSTER}",
         "-e",
@@ -581,7 +581,7 @@ def test_the_ecs_service_deployment_module_deploys_through_the_sandbox(env: Envi
     assert summary["again"] is False
     assert summary["stopped"] is False
     assert "traffic: original 50% / replacement 50%" in summary["lines"]
-    assert summary["history"][0] == definition  # ecs_service_deployment_info, newest first
+    assert summary["history"][0] == definition  # bluegreen_deployment_info, newest first
     assert 2 <= len(summary["history"]) <= 3  # at most max_results
     assert summary["controller"] == "ECS"
     # The action plugin printed the lines while the deployment ran, with the deployment's id.

@@ -13,7 +13,7 @@ import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.awx.awx.plugins.module_utils import controller_api
 
-from module_utils.iam.policies import OPERATOR_ACCESS
+from module_utils.iam import OPERATOR_ACCESS
 
 REPO = Path(__file__).resolve().parents[3]
 PLAYBOOK = REPO / "playbooks" / "awx_configure.yml"

@@ -82,8 +82,8 @@ def create_environment(
     version: str = "2.0.0", image: str = IMAGE, port: int = 8000, sha256: bool = True, appspec_format: str = "json"
 ) -> Environment:
     """One ECS service behind an ALB with two target groups, a CodeDeploy group and a deployment, created as the
-    codedeploy_deployment module creates it (the AppSpec in JSON with its sha256), or as another client may (without
-    `sha256`, in YAML)."""
+    bluegreen_deployment module's CodeDeploy controller creates it (the AppSpec in JSON with its sha256), or as
+    another client may (without `sha256`, in YAML)."""
     ec2 = boto3.client("ec2", region_name=REGION)
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnets = [

@@ -7,12 +7,12 @@ import time
 
 import pytest
 
-from hooks import common
+from hooks import codedeploy_event, common
 from tests.unit.hooks.conftest import LambdaContext, event, reported
 
 
 def test_success_reports_succeeded(aws, environment) -> None:
-    result = common.run_hook("t", event(environment), LambdaContext(), lambda hook: "all good")
+    result = codedeploy_event.run_hook("t", event(environment), LambdaContext(), lambda hook: "all good")
     assert result == {"status": "Succeeded", "reason": None, "summary": "all good"}
     assert aws.requests("PutLifecycleEventHookExecutionStatus") == [
         {"deploymentId": environment.deployment_id, "lifecycleEventHookExecutionId": "exec-0001", "status": "Succeeded"}
@@ -24,7 +24,7 @@ def test_failed_check_reports_failed_with_the_reason_logged(aws, environment, ca
         raise common.CheckFailed("the replacement task set has 0 of 2 tasks")
 
     with caplog.at_level(logging.INFO, logger=common.SERVICE):
-        result = common.run_hook("t", event(environment), LambdaContext(), check)
+        result = codedeploy_event.run_hook("t", event(environment), LambdaContext(), check)
     assert result["status"] == "Failed"
     assert reported(aws) == [(environment.deployment_id, "Failed")]
     assert any('"reason": "the replacement task set has 0 of 2 tasks"' in r.message for r in caplog.records)
@@ -34,7 +34,7 @@ def test_unexpected_exception_still_reports_failed(aws, environment) -> None:
     def check(hook):
         return {}["missing"]
 
-    result = common.run_hook("t", event(environment), LambdaContext(), check)
+    result = codedeploy_event.run_hook("t", event(environment), LambdaContext(), check)
     assert result["status"] == "Failed"
     assert result["reason"] == "unexpected KeyError: 'missing'"
     assert reported(aws) == [(environment.deployment_id, "Failed")]
@@ -48,7 +48,7 @@ def test_budget_overrun_reports_failed_before_the_lambda_timeout(aws, environmen
             hook.budget.sleep(0.1, "waiting for something that never comes")
 
     started = time.monotonic()
-    result = common.run_hook("t", event(environment), LambdaContext(remaining_ms=60_000), check)
+    result = codedeploy_event.run_hook("t", event(environment), LambdaContext(remaining_ms=60_000), check)
     assert result["status"] == "Failed"
     assert result["reason"] == "time budget of 0.5s used up while waiting for something that never comes"
     assert time.monotonic() - started < 5
@@ -62,7 +62,7 @@ def test_budget_keeps_a_margin_inside_the_lambda_timeout() -> None:
 
 def test_camel_case_event_is_refused_loudly(aws) -> None:
     with pytest.raises(ValueError, match="expected a CodeDeploy lifecycle hook event \\(DeploymentId"):
-        common.run_hook(
+        codedeploy_event.run_hook(
             "t", {"deploymentId": "d-1", "lifecycleEventHookExecutionId": "x"}, LambdaContext(), lambda hook: "x"
         )
     assert reported(aws) == []
@@ -70,6 +70,6 @@ def test_camel_case_event_is_refused_loudly(aws) -> None:
 
 def test_bad_configuration_is_reported_as_failed(aws, environment, monkeypatch) -> None:
     monkeypatch.setenv("HOOK_TIME_BUDGET_SECONDS", "soon")
-    result = common.run_hook("t", event(environment), LambdaContext(), lambda hook: "x")
+    result = codedeploy_event.run_hook("t", event(environment), LambdaContext(), lambda hook: "x")
     assert result["reason"] == "environment variable HOOK_TIME_BUDGET_SECONDS='soon' is not a number"
     assert reported(aws) == [(environment.deployment_id, "Failed")]

@@ -50,7 +50,7 @@ def run_module(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[st
 
         monkeypatch.setattr(AnsibleAWSModule, "client", client)
         monkeypatch.setattr(
-            "ansible.module_utils.codedeploy_tags.get_aws_account_info",
+            "ansible.module_utils.codedeploy.tags.get_aws_account_info",
             lambda module: ("123456789012", "aws"),
         )
         aws = {"region": "eu-west-1"} if clients else {}  # only AWS modules take a region

@@ -1,4 +1,5 @@
-"""A scriptable CodeDeploy for module tests, checked against the real service model (tests/botocore_fake.py)."""
+"""A scriptable CodeDeploy and ECS for module tests, checked against the real service models
+(tests/botocore_fake.py)."""
 
 from __future__ import annotations
 
@@ -211,6 +212,8 @@ class FakeCodeDeploy(FakeService):
         )
 
     def add(self, deployment_id: str, steps, sha256: str = "old", content: str = "{}", **info) -> ScriptedDeployment:
+        # Created now, in the order added (a millisecond apart at the same moment): "newest first" is well defined.
+        info.setdefault("createTime", self.clock.at(self.clock.now + len(self.deployments) / 1000))
         scripted = ScriptedDeployment(self.clock, deployment_id, steps, **info)
         self.deployments[deployment_id] = scripted
         self.revisions[deployment_id] = {
@@ -284,13 +287,22 @@ class FakeCodeDeploy(FakeService):
         now = self.clock.now
         if params.get("autoRollbackEnabled"):
             rollback_id = f"d-RB{len(self.deployments):07d}"
+            # CodeDeploy's rollback deploys the group's last successful revision again.
+            good = [
+                i for i in self.deployments if i != params["deploymentId"] and self._info(i)["status"] == "Succeeded"
+            ]
+            last_good = max(good, key=lambda i: self._info(i)["createTime"], default=None)
+            revision = (
+                self.revisions[last_good]["appSpecContent"] if last_good else {"sha256": "rollback", "content": "{}"}
+            )
             self.add(
                 rollback_id,
                 [
                     (now, {"status": "InProgress", "weights": (50, 50)}),
                     (now + 4, {"status": "Succeeded", "weights": (100, 0)}),
                 ],
-                sha256="rollback",
+                sha256=revision["sha256"],
+                content=revision["content"],
                 creator="codeDeployRollback",
                 rollbackInfo={"rollbackTriggeringDeploymentId": params["deploymentId"]},
             )
@@ -465,3 +477,228 @@ class FakeCodeDeployResources(FakeService):
         self.tags[params["ResourceArn"]] = [
             t for t in self.tags.get(params["ResourceArn"], []) if t["Key"] not in params["TagKeys"]
         ]
+
+
+# ---------------------------------------------------------------------------------------------
+# ECS-native blue/green (the ECS controller)
+# ---------------------------------------------------------------------------------------------
+
+CLUSTER, SERVICE = "orders-prod", "orders-prod"
+ECS_ARN = "arn:aws:ecs:eu-west-1:123456789012"
+OLD_TD, NEW_TD = f"{ECS_ARN}:task-definition/orders-prod:41", f"{ECS_ARN}:task-definition/orders-prod:42"
+OLD_REV = f"{ECS_ARN}:service-revision/{CLUSTER}/{SERVICE}/111"
+NEW_REV = f"{ECS_ARN}:service-revision/{CLUSTER}/{SERVICE}/222"
+HOOK = f"{ECS_ARN}:function:orders-prod-"
+EPOCH = 1_795_000_000  # the fake clock's zero, as a time of day (deployments carry startedAt / finishedAt)
+# What a service provisioned with bluegreen_controller: ecs keeps besides its strategy: hooks, alarms, percentages.
+ECS_CONFIGURATION = {
+    "maximumPercent": 200,
+    "minimumHealthyPercent": 100,
+    "bakeTimeInMinutes": 5,
+    "linearConfiguration": {"stepPercent": 50.0, "stepBakeTimeInMinutes": 1},
+    "lifecycleHooks": [
+        {
+            "hookTargetArn": "arn:aws:lambda:eu-west-1:123456789012:function:orders-prod-validate-test-traffic",
+            "roleArn": "arn:aws:iam::123456789012:role/orders-prod-ecs-hooks",
+            "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+        }
+    ],
+    "alarms": {"alarmNames": ["orders-prod-error-rate-green"], "rollback": True, "enable": True},
+}
+
+
+def ecs_hook(name: str, status: str, kind: str = "AWS_LAMBDA") -> dict:
+    hook = {"hookId": name, "targetType": kind, "status": status}
+    if kind == "AWS_LAMBDA":
+        hook["targetArn"] = HOOK + name
+    return hook
+
+
+# A LINEAR 50 % deployment, step by step: (seconds since UpdateService, what changed).
+ECS_LINEAR = [
+    (
+        0.0,
+        {
+            "status": "IN_PROGRESS",
+            "lifecycleStage": "PRE_SCALE_UP",
+            "hooks": [ecs_hook("validate-before-install", "IN_PROGRESS")],
+        },
+    ),
+    (2.0, {"lifecycleStage": "SCALE_UP", "hooks": []}),
+    (6.0, {"lifecycleStage": "POST_SCALE_UP", "hooks": [ecs_hook("validate-deployment", "IN_PROGRESS")], "running": 2}),
+    (9.0, {"lifecycleStage": "TEST_TRAFFIC_SHIFT", "hooks": [], "test": 100.0}),
+    (
+        11.0,
+        {
+            "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT",
+            "hooks": [ecs_hook("validate-test-traffic", "IN_PROGRESS"), ecs_hook("run-migrations", "IN_PROGRESS")],
+        },
+    ),
+    (15.0, {"hooks": [ecs_hook("validate-test-traffic", "SUCCEEDED"), ecs_hook("run-migrations", "SUCCEEDED")]}),
+    (16.0, {"lifecycleStage": "PRODUCTION_TRAFFIC_SHIFT", "hooks": [], "prod": 50.0}),
+    (76.0, {"prod": 100.0}),
+    (
+        77.0,
+        {"lifecycleStage": "POST_PRODUCTION_TRAFFIC_SHIFT", "hooks": [ecs_hook("validate-production", "IN_PROGRESS")]},
+    ),
+    (80.0, {"lifecycleStage": "BAKE_TIME", "hooks": []}),
+    (140.0, {"lifecycleStage": "CLEAN_UP"}),
+    (142.0, {"status": "SUCCESSFUL"}),
+]
+
+
+class FakeEcs(FakeService):
+    """One ECS-native blue/green service; each deployment follows a script on the simulated clock."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__("ecs")
+        self.clock = clock
+        self.controller, self.strategy = "ECS", "LINEAR"
+        self.configuration = copy.deepcopy(ECS_CONFIGURATION)
+        self.task_definition = OLD_TD
+        self.deployments: dict[str, dict] = {}
+        self.next_script = ECS_LINEAR
+        # ListServiceDeployments may answer fewer than maxResults (its reference says so) and pages of 20 without it.
+        self.page_limit = 20
+        self.handlers.update(
+            DescribeServices=self._describe_services,
+            UpdateService=self._update_service,
+            ListServiceDeployments=self._list,
+            DescribeServiceDeployments=self._describe,
+            DescribeServiceRevisions=self._revisions,
+            StopServiceDeployment=self._stop,
+            ContinueServiceDeployment=self._continue,
+        )
+
+    def add(self, arn: str, task_definition: str, script, started: float = 0.0) -> None:
+        self.deployments[arn] = {"task_definition": task_definition, "script": list(script), "started": started}
+
+    def history(self, count: int) -> list[str]:
+        """`count` finished deployments a minute apart, alternating the two task definitions, the last one OLD_TD
+        (what the service runs); ECS lists them oldest first, two a page. Their ARNs, oldest first."""
+        arns = []
+        for index in range(count):
+            arn = f"{ECS_ARN}:service-deployment/{CLUSTER}/{SERVICE}/H{index}"
+            task_definition = OLD_TD if (count - index) % 2 else NEW_TD
+            self.add(arn, task_definition, ECS_LINEAR, started=-60.0 * (count - index) - 500)
+            arns.append(arn)
+        self.page_limit = 2
+        return arns
+
+    def state(self, arn: str) -> dict:
+        d = self.deployments[arn]
+        state = {"status": "PENDING", "lifecycleStage": None, "hooks": [], "running": 0, "prod": 0.0, "test": 0.0}
+        for at, changes in d["script"]:
+            if d["started"] + at > self.clock.now:
+                break
+            state.update(copy.deepcopy(changes))
+        return state
+
+    def _describe_services(self, params):
+        current = next(reversed(self.deployments), None)
+        task_definition = self.task_definition
+        if current and self.state(current)["status"] == "ROLLBACK_SUCCESSFUL":
+            task_definition = OLD_TD  # rolled back: the service runs its source revision again
+        service = {
+            "serviceName": SERVICE,
+            "status": "ACTIVE",
+            "taskDefinition": task_definition,
+            "deploymentController": {"type": self.controller},
+            "deploymentConfiguration": {**self.configuration, "strategy": self.strategy},
+        }
+        if current:
+            service["currentServiceDeployment"] = current
+        return {"services": [service], "failures": []}
+
+    def _update_service(self, params):
+        arn = f"{ECS_ARN}:service-deployment/{CLUSTER}/{SERVICE}/D{len(self.deployments) + 1}"
+        self.add(arn, params["taskDefinition"], self.next_script, started=self.clock.now)
+        self.task_definition = params["taskDefinition"]
+        if "deploymentConfiguration" in params:  # kept by the service, as UpdateService does
+            configuration = copy.deepcopy(params["deploymentConfiguration"])
+            self.strategy = configuration.pop("strategy", self.strategy)
+            self.configuration = configuration
+        return {"service": {"serviceName": SERVICE, "currentServiceDeployment": arn}}
+
+    def _brief(self, arn: str) -> dict:
+        revision = NEW_REV if self.deployments[arn]["task_definition"] == NEW_TD else OLD_REV
+        # Created in the order added (a millisecond apart when added at the same moment of the clock).
+        created = EPOCH + self.deployments[arn]["started"] + list(self.deployments).index(arn) / 1000
+        return {
+            "serviceDeploymentArn": arn,
+            "status": self.state(arn)["status"],
+            "targetServiceRevisionArn": revision,
+            "createdAt": datetime.fromtimestamp(created, UTC),
+        }
+
+    def _list(self, params):
+        """Oldest first, in pages of maxResults (20 by default), as the sandbox answers: ECS documents no order."""
+        briefs = sorted((self._brief(arn) for arn in self.deployments), key=lambda b: b["createdAt"])
+        briefs = [b for b in briefs if not params.get("status") or b["status"] in params["status"]]
+        start, size = int(params.get("nextToken") or 0), min(params.get("maxResults", 20), self.page_limit)
+        page = {"serviceDeployments": briefs[start : start + size]}
+        if start + size < len(briefs):
+            page["nextToken"] = str(start + size)
+        return page
+
+    def _describe(self, params):
+        found = []
+        for arn in params["serviceDeploymentArns"]:
+            state = self.state(arn)
+            deployment = {
+                "serviceDeploymentArn": arn,
+                "status": state["status"],
+                "targetServiceRevision": {
+                    "arn": self._brief(arn)["targetServiceRevisionArn"],
+                    "requestedTaskCount": 2,
+                    "runningTaskCount": state["running"],
+                    "pendingTaskCount": 0,
+                    "requestedProductionTrafficWeight": state["prod"],
+                    "requestedTestTrafficWeight": state["test"],
+                },
+                "sourceServiceRevisions": [{"arn": OLD_REV}],
+                "lifecycleHookDetails": state["hooks"],
+                "startedAt": datetime.fromtimestamp(EPOCH + self.deployments[arn]["started"], UTC),
+            }
+            if state["status"] in ("SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED"):
+                deployment["finishedAt"] = datetime.fromtimestamp(EPOCH + self.clock.now, UTC)
+            if state["lifecycleStage"]:
+                deployment["lifecycleStage"] = state["lifecycleStage"]
+            for key in ("rollback", "alarms", "statusReason"):
+                if key in state:
+                    deployment[key] = state[key]
+            found.append(deployment)
+        return {"serviceDeployments": found, "failures": []}
+
+    def _revisions(self, params):
+        return {
+            "serviceRevisions": [
+                {"serviceRevisionArn": a, "taskDefinition": NEW_TD if a == NEW_REV else OLD_TD}
+                for a in params["serviceRevisionArns"]
+            ],
+            "failures": [],
+        }
+
+    def _stop(self, params):
+        arn = params["serviceDeploymentArn"]
+        now = self.clock.now - self.deployments[arn]["started"]
+        self.deployments[arn]["script"] = [step for step in self.deployments[arn]["script"] if step[0] <= now] + [
+            (now + 0.5, {"status": "ROLLBACK_IN_PROGRESS", "prod": 0.0}),
+            (
+                now + 4.0,
+                {
+                    "status": "ROLLBACK_SUCCESSFUL",
+                    "rollback": {"reason": "Stopped by the user", "serviceRevisionArn": OLD_REV},
+                },
+            ),
+        ]
+        return {"serviceDeploymentArn": arn}
+
+    def _continue(self, params):
+        arn = params["serviceDeploymentArn"]
+        now = self.clock.now - self.deployments[arn]["started"]
+        self.deployments[arn]["script"] = [step for step in self.deployments[arn]["script"] if step[0] <= now] + [
+            (now + 0.5, {"lifecycleStage": "PRODUCTION_TRAFFIC_SHIFT", "hooks": [], "prod": 100.0}),
+            (now + 2.0, {"status": "SUCCESSFUL", "lifecycleStage": "CLEAN_UP"}),
+        ]
+        return {"serviceDeploymentArn": arn}

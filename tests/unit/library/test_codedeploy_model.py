@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import json
 
-from ansible.module_utils.codedeploy import (
-    LOG_DELIVERY_SECONDS,
-    desired_group,
-    failure_message,
-    group_changes,
-    hook_logged_reason,
-    progress_lines,
-    snapshot,
-    traffic_routing_config,
-)
+from ansible.module_utils.codedeploy.deployments import failure_message, progress_lines, snapshot
+from ansible.module_utils.codedeploy.groups import desired_group, group_changes, traffic_routing_config
+from ansible.module_utils.controllers.explain import LOG_DELIVERY_SECONDS, hook_logged_reason
 
 from tests.unit.library.fake_aws import FakeService
 

@@ -7,7 +7,14 @@ import json
 import ecs_appspec as module
 import pytest
 import yaml
-from ansible.module_utils.ecs_appspec import AppSpecError, build_appspec, parse, render_json, sha256, task_definition_of
+from ansible.module_utils.codedeploy.appspec import (
+    AppSpecError,
+    build_appspec,
+    parse,
+    render_json,
+    sha256,
+    task_definition_of,
+)
 
 TASK_DEFINITION = "arn:aws:ecs:eu-west-1:123456789012:task-definition/orders:42"
 NETWORK = {"subnets": ["subnet-0a1b2c3d4e5f60718"], "security_groups": ["sg-0123abcd"], "assign_public_ip": "DISABLED"}

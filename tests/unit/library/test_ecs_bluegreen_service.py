@@ -9,15 +9,14 @@ import ecs_bluegreen_service as module
 import pytest
 
 from module_utils.model import ecs as bluegreen_ecs
+from module_utils.model import traffic
 from tests.botocore_fake import AwsError
 from tests.unit.library.fake_aws import FakeService
 
 ARN = "arn:aws:elasticloadbalancing:eu-west-1:123456789012"
 ROLE = "arn:aws:iam::123456789012:role/orders-prod-ecs-load-balancer"
 CONFIGURATION = bluegreen_ecs.deployment_configuration(
-    "CodeDeployDefault.ECSCanary10Percent5Minutes",
-    None,
-    5,
+    traffic.ecs_strategy(traffic.plan("CodeDeployDefault.ECSCanary10Percent5Minutes")),
     {"validate-deployment": "arn:aws:lambda:eu-west-1:123456789012:function:orders-prod-validate-deployment"},
     "arn:aws:iam::123456789012:role/orders-prod-ecs-hooks",
 )

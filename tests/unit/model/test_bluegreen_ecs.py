@@ -11,8 +11,10 @@ from ansible.errors import AnsibleFilterError
 from botocore.stub import Stubber
 
 from filter_plugins.bluegreen import FilterModule
+from module_utils.ecs import deployments as view
 from module_utils.model import ecs
-from module_utils.model.names import LIFECYCLE_HOOKS
+from module_utils.model.names import LIFECYCLE_HOOKS, names
+from module_utils.model.traffic import ecs_strategy, plan
 
 ROLE = "arn:aws:iam::123456789012:role/orders-prod-ecs-hooks"
 REVISION_111 = "arn:aws:ecs:eu-west-1:123456789012:service-revision/orders-prod/orders-prod/111"
@@ -37,12 +39,11 @@ def test_stage_and_status_names_are_botocores():
 
 
 @pytest.mark.parametrize(
-    ("config", "custom", "expected"),
+    ("routing", "expected"),
     [
-        ("CodeDeployDefault.ECSAllAtOnce", None, {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 5}),
+        ({"type": "AllAtOnce"}, {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 5}),
         (
-            "CodeDeployDefault.ECSCanary10Percent5Minutes",
-            None,
+            {"type": "TimeBasedCanary", "percentage": 10, "interval": 5},
             {
                 "strategy": "CANARY",
                 "bakeTimeInMinutes": 5,
@@ -50,7 +51,6 @@ def test_stage_and_status_names_are_botocores():
             },
         ),
         (
-            "orders-prod-linear-10-every-5",
             {"type": "TimeBasedLinear", "percentage": 10, "interval": 5},
             {
                 "strategy": "LINEAR",
@@ -58,11 +58,12 @@ def test_stage_and_status_names_are_botocores():
                 "linearConfiguration": {"stepPercent": 10.0, "stepBakeTimeInMinutes": 5},
             },
         ),
-        ("anything", {"type": "AllAtOnce"}, {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 5}),
     ],
 )
-def test_the_seeds_traffic_plans_map_onto_ecs_strategies(config, custom, expected):
-    assert ecs.deployment_strategy(ecs.traffic_plan(config, custom), 5) == expected
+def test_traffic_routings_map_onto_ecs_strategies(routing, expected):
+    """The plans' words (all at once, canary, linear) as ECS strategies; model/traffic.py gives the routing
+    (tests/unit/model/test_traffic.py)."""
+    assert ecs.deployment_strategy(routing, 5) == expected
 
 
 def test_traffic_steps_follow_the_strategy():
@@ -81,18 +82,13 @@ def test_traffic_steps_follow_the_strategy():
         ({"type": "TimeBasedCanary", "percentage": 0.05, "interval": 1}, 5, "multiples of 0.1"),
         ({"type": "TimeBasedCanary", "percentage": 10, "interval": 1441}, 5, "0 to 1440 minutes"),
         ({"type": "TimeBasedCanary", "percentage": 10, "interval": 1.5}, 5, "a whole number of minutes"),
-        ({"type": "AllAtOnce"}, -1, "codedeploy_blue_termination_wait_minutes"),
+        ({"type": "AllAtOnce"}, -1, r"bluegreen_traffic\.bake_minutes"),
         ({"type": "Weighted"}, 5, "use AllAtOnce, TimeBasedLinear or TimeBasedCanary"),
     ],
 )
 def test_plans_ecs_refuses_are_refused_before_anything_changes(plan, bake, message):
     with pytest.raises(ecs.EcsPlanError, match=message):
         ecs.deployment_strategy(plan, bake)
-
-
-def test_an_unknown_named_configuration_says_what_to_use():
-    with pytest.raises(ecs.EcsPlanError, match="codedeploy_custom_traffic_routing"):
-        ecs.traffic_plan("orders-prod-half-and-half", None)
 
 
 def test_controller_switch_is_checked():
@@ -132,9 +128,7 @@ def test_hooks_ecs_refuses_are_refused():
 
 def test_the_whole_deployment_configuration_is_valid_for_botocore():
     configuration = ecs.deployment_configuration(
-        "CodeDeployDefault.ECSCanary10Percent5Minutes",
-        None,
-        5,
+        ecs.deployment_strategy({"type": "TimeBasedCanary", "percentage": 10, "interval": 5}, 5),
         ARNS,
         ROLE,
         manual_promote_minutes=30,
@@ -187,8 +181,8 @@ def _deployment(**overrides) -> dict:
 
 
 def test_progress_lines_report_each_stage_hook_and_traffic_step():
-    first = ecs.snapshot(_deployment())
-    assert ecs.progress_lines(None, first) == [
+    first = view.snapshot(_deployment())
+    assert view.progress_lines(None, first) == [
         "deployment IN_PROGRESS",
         "stage POST_SCALE_UP",
         "hook orders-prod-validate-deployment IN_PROGRESS",
@@ -204,27 +198,27 @@ def test_progress_lines_report_each_stage_hook_and_traffic_step():
             }
         ]
     )
-    second = ecs.snapshot(done)
-    assert ecs.progress_lines(first, second) == ["hook orders-prod-validate-deployment SUCCEEDED"]
+    second = view.snapshot(done)
+    assert view.progress_lines(first, second) == ["hook orders-prod-validate-deployment SUCCEEDED"]
     shifting = _deployment(lifecycleStage="PRODUCTION_TRAFFIC_SHIFT", lifecycleHookDetails=[])
     shifting["targetServiceRevision"]["requestedProductionTrafficWeight"] = 10.0
-    third = ecs.snapshot(shifting)
-    assert ecs.progress_lines(second, third) == [
+    third = view.snapshot(shifting)
+    assert view.progress_lines(second, third) == [
         "stage PRODUCTION_TRAFFIC_SHIFT",
         "traffic: original 90% / replacement 10%",
     ]
-    assert ecs.progress_lines(third, third) == []
+    assert view.progress_lines(third, third) == []
 
 
 def test_a_pause_says_what_continues_it():
-    paused = ecs.snapshot(
+    paused = view.snapshot(
         _deployment(
             lifecycleStage="POST_TEST_TRAFFIC_SHIFT",
             lifecycleHookDetails=[{"hookId": "p1", "targetType": "PAUSE", "status": "AWAITING_ACTION"}],
         )
     )
-    assert ecs.paused_hook(paused)["hook_id"] == "p1"
-    assert "hook PAUSE AWAITING_ACTION: waiting for promote.yml (ContinueServiceDeployment)" in ecs.progress_lines(
+    assert view.paused_hook(paused)["hook_id"] == "p1"
+    assert "hook PAUSE AWAITING_ACTION: waiting for promote.yml (ContinueServiceDeployment)" in view.progress_lines(
         None, paused
     )
 
@@ -244,16 +238,16 @@ def test_a_rollback_by_an_alarm_names_the_alarm_and_what_serves_production():
             "serviceRevisionArn": "arn:aws:ecs:eu-west-1:1:service-revision/c/s/111",
         },
     )
-    before = ecs.snapshot(_deployment(status="ROLLBACK_IN_PROGRESS"))
-    snap = ecs.snapshot(rolled)
-    assert ecs.is_terminal(snap)
-    assert ecs.is_failure(snap)
-    lines = ecs.progress_lines(before, snap)
+    before = view.snapshot(_deployment(status="ROLLBACK_IN_PROGRESS"))
+    snap = view.snapshot(rolled)
+    assert view.is_terminal(snap)
+    assert view.is_failure(snap)
+    lines = view.progress_lines(before, snap)
     assert lines[-1] == (
         "deployment ROLLBACK_SUCCESSFUL (was ROLLBACK_IN_PROGRESS): rolled back by the alarm(s) "
         "orders-prod-error-rate-green"
     )
-    assert ecs.failure_message(snap) == (
+    assert view.failure_message(snap) == (
         "service deployment AbC123 ended ROLLBACK_SUCCESSFUL at stage PRODUCTION_TRAFFIC_SHIFT; alarm(s) "
         "orders-prod-error-rate-green in ALARM: CloudWatch alarm orders-prod-error-rate-green in ALARM. Production is "
         "served by the previous revision (111)."
@@ -261,7 +255,7 @@ def test_a_rollback_by_an_alarm_names_the_alarm_and_what_serves_production():
 
 
 def test_a_failed_rollback_is_said_to_be_one():
-    snap = ecs.snapshot(
+    snap = view.snapshot(
         _deployment(
             status="ROLLBACK_FAILED",
             statusReason="listener rule not found",
@@ -275,44 +269,56 @@ def test_a_failed_rollback_is_said_to_be_one():
             ],
         )
     )
-    message = ecs.failure_message(snap)
+    message = view.failure_message(snap)
     assert "hook orders-prod-validate-production TIMED_OUT" in message
     assert "The rollback FAILED" in message
     assert "listener rule not found" in message
 
 
+def _plan(value) -> dict:
+    """A traffic plan as the bluegreen_traffic_plan filter gives it."""
+    return FilterModule().filters()["bluegreen_traffic_plan"](value, names("orders", "prod"))
+
+
 def test_the_filter_builds_the_configuration_and_refuses_a_bad_plan():
     build = FilterModule().filters()["bluegreen_ecs_deployment_configuration"]
-    configuration = build(
-        "orders-prod-linear-10-every-5", {"type": "TimeBasedLinear", "percentage": 10, "interval": 5}, 5, ARNS, ROLE
-    )
+    configuration = build(_plan("linear-10-every-5"), ARNS, ROLE, manual_promote_minutes=0)
     assert configuration["strategy"] == "LINEAR"
+    assert configuration["linearConfiguration"] == {"stepPercent": 10.0, "stepBakeTimeInMinutes": 5}
     assert len(configuration["lifecycleHooks"]) == 5
     with pytest.raises(AnsibleFilterError, match="an ECS LINEAR step is 3 to 100 percent"):
-        build("x", {"type": "TimeBasedLinear", "percentage": 1, "interval": 5}, 5, ARNS, ROLE)
+        build(_plan("linear-1-every-5"), ARNS, ROLE)
+    with pytest.raises(AnsibleFilterError, match=r"bluegreen_traffic\.type is 'weighted'"):
+        build({**_plan("all_at_once"), "type": "weighted"}, ARNS, ROLE)
 
 
 def test_a_deploys_plan_replaces_the_strategy_and_keeps_the_services_hooks_and_alarms():
     provisioned = ecs.deployment_configuration(
-        "CodeDeployDefault.ECSAllAtOnce",
-        {"type": "TimeBasedLinear", "percentage": 20, "interval": 1},
-        1,
+        ecs.deployment_strategy({"type": "TimeBasedLinear", "percentage": 20, "interval": 1}, 1),
         {"validate-deployment": "arn:aws:lambda:eu-west-1:123456789012:function:orders-prod-validate-deployment"},
         "arn:aws:iam::123456789012:role/orders-prod-ecs-hooks",
         alarm_names=["orders-prod-error-rate-blue"],
     )
     assert provisioned["strategy"] == "LINEAR"
-    canary = ecs.with_plan(provisioned, "CodeDeployDefault.ECSCanary10Percent5Minutes", {}, 2)
+    canary = ecs.with_strategy(provisioned, ecs_strategy(plan("canary-10-then-5", {"bake_minutes": 2})))
     assert canary["strategy"] == "CANARY"
     assert "linearConfiguration" not in canary
     assert canary["canaryConfiguration"]["canaryPercent"] == 10.0
     assert canary["bakeTimeInMinutes"] == 2
     assert canary["lifecycleHooks"] == provisioned["lifecycleHooks"]
     assert canary["alarms"] == provisioned["alarms"]
+    assert (canary["maximumPercent"], canary["minimumHealthyPercent"]) == (200, 100)
+    at_once = ecs.with_strategy(canary, ecs_strategy(plan("all_at_once", {"bake_minutes": 0})))
+    assert {k: at_once[k] for k in ("strategy", "bakeTimeInMinutes")} == {
+        "strategy": "BLUE_GREEN",
+        "bakeTimeInMinutes": 0,
+    }
+    assert "canaryConfiguration" not in at_once
+    assert at_once["lifecycleHooks"] == provisioned["lifecycleHooks"]
     with pytest.raises(ecs.EcsPlanError, match="no lifecycle hooks"):
-        ecs.with_plan({"strategy": "ROLLING"}, "CodeDeployDefault.ECSAllAtOnce", {}, 0)
-    with pytest.raises(ecs.EcsPlanError):
-        ecs.with_plan(provisioned, "CodeDeployDefault.NoSuchPlan", {}, 0)
+        ecs.with_strategy({"strategy": "ROLLING"}, ecs_strategy(plan("all_at_once", {"bake_minutes": 0})))
+    with pytest.raises(ecs.EcsPlanError, match="no lifecycle hooks"):
+        ecs.with_strategy({}, {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0})
 
 
 def test_seconds_per_stage_add_up_over_the_whole_waits_timeline():
@@ -328,13 +334,13 @@ def test_seconds_per_stage_add_up_over_the_whole_waits_timeline():
         at(12, "stage BAKE_TIME"),
         at(15.5, "deployment SUCCESSFUL (was IN_PROGRESS)"),
     ]
-    assert ecs.stage_seconds(timeline) == {
+    assert view.stage_seconds(timeline) == {
         "SCALE_UP": 4.0,
         "TEST_TRAFFIC_SHIFT": 2.0,
         "PRODUCTION_TRAFFIC_SHIFT": 6.0,
         "BAKE_TIME": 3.5,
     }
-    assert ecs.stage_seconds([]) == {}
+    assert view.stage_seconds([]) == {}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -382,3 +388,12 @@ def test_newest_first_goes_by_creation_whatever_the_order_listed():
         {"serviceDeploymentArn": "z", "createdAt": datetime(2026, 11, 29, 13, 2, tzinfo=UTC).timestamp()},
     ]
     assert [b["serviceDeploymentArn"] for b in ecs.newest_first(loose)] == ["z", "x", "y"]
+
+
+def test_the_filter_takes_a_plan_as_the_inventory_says_it():
+    """ecs_service_traffic_plan is the environment's plan by default, and a plan as written may replace it."""
+    build = FilterModule().filters()["bluegreen_ecs_deployment_configuration"]
+    configuration = build({"type": "all_at_once", "bake_minutes": 1}, ARNS, ROLE)
+    assert (configuration["strategy"], configuration["bakeTimeInMinutes"]) == ("BLUE_GREEN", 1)
+    with pytest.raises(AnsibleFilterError, match=r"unknown key.*percentage"):
+        build({"type": "linear", "percentage": 10, "interval_minutes": 5}, ARNS, ROLE)

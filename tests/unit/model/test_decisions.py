@@ -22,9 +22,45 @@ def test_the_rollback_target_is_the_newest_earlier_revision_not_the_one_serving(
     assert rollback_target([deployment(7), deployment(7), deployment(6), deployment(5)])["deployment_id"] == "d-6"
 
 
+def appspec_readable(candidate: dict) -> bool:
+    """The CodeDeploy controller's test: a deployment is redeployed from its AppSpec."""
+    return bool(candidate.get("appspec_content"))
+
+
 def test_a_deployment_that_cannot_be_redeployed_is_passed_over():
     history = [deployment(7), deployment(6, appspec=""), deployment(None), deployment(5)]
-    assert rollback_target(history)["deployment_id"] == "d-5"
+    assert rollback_target(history, redeployable=appspec_readable)["deployment_id"] == "d-5"
+    # Without the test (the ECS controller redeploys any revision), only the one without a revision is passed over.
+    assert rollback_target(history)["deployment_id"] == "d-6"
+    assert rollback_target([deployment(7), deployment(None), deployment(5)])["deployment_id"] == "d-5"
+
+
+def test_the_revision_serving_is_never_the_target_even_when_it_is_not_the_newest_success():
+    # 6 serves (a rollback to it went through another controller, or the newest success was replaced since).
+    history = [deployment(7), deployment(6), deployment(6), deployment(5)]
+    assert rollback_target(history, serving=f"{TD}6")["deployment_id"] == "d-7"
+    assert rollback_target(history, serving=f"{TD}7")["deployment_id"] == "d-6"
+    # A revision outside the history serves: the newest successful deployment is the target.
+    assert rollback_target(history, serving=f"{TD}9")["deployment_id"] == "d-7"
+    # Unknown (None or empty): the newest successful deployment's revision is taken as the one serving.
+    assert rollback_target(history, serving=None)["deployment_id"] == "d-6"
+    assert rollback_target(history, serving="")["deployment_id"] == "d-6"
+
+
+def test_redeployable_decides_which_deployments_can_be_targets():
+    history = [deployment(7), deployment(6), deployment(5, appspec="{}"), deployment(4)]
+    asked = []
+
+    def readable(candidate: dict) -> bool:
+        asked.append(candidate["deployment_id"])
+        return candidate["deployment_id"] != "d-6"
+
+    assert rollback_target(history, redeployable=readable)["deployment_id"] == "d-5"
+    # Only the candidates are asked about: never the serving revision, and nothing after the target.
+    assert asked == ["d-6", "d-5"]
+    assert rollback_target(history, f"{TD}5", readable)["deployment_id"] == "d-7"
+    with pytest.raises(DecisionError, match=f"No earlier successful revision than {TD}7 among the last 4"):
+        rollback_target(history, redeployable=lambda _: False)
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,15 @@ the Action / Resource / Condition elements, condition operators) and the stateme
 
 from __future__ import annotations
 
-import pytest
+import json
 
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+from moto.iam.responses import IamResponse
+
+from sandbox import aws
 from sandbox.iam_policy import Request, action_matches, arn_matches, condition_holds, evaluate, principal_matches
 
 ACCOUNT = "123456789012"
@@ -244,3 +251,99 @@ def test_a_policy_variable_in_a_resource_is_the_request_contexts_value():
     assert not evaluate(Request("iam:SimulatePrincipalPolicy", mine, {}), own).allowed
     # A simulation's ContextEntries give the value as a one-element list.
     assert evaluate(Request("iam:SimulatePrincipalPolicy", mine, {"aws:username": ["alice"]}), own).allowed
+
+
+# --- iam:SimulatePrincipalPolicy -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def simulated_role(monkeypatch):
+    """moto's IAM with the sandbox's SimulatePrincipalPolicy (undone after the test), and a role that may describe
+    its own service, run its own family's tasks in its own cluster, and never delete a service."""
+    monkeypatch.setattr(IamResponse, "simulate_principal_policy", None, raising=False)
+    aws.patch_simulate_principal_policy()
+    ecs = f"arn:aws:ecs:eu-west-1:{ACCOUNT}"
+    document = policy(
+        {**allow("ecs:DescribeServices", f"{ecs}:service/orders-prod/orders-prod"), "Sid": "ReadTheService"},
+        {
+            **allow("ecs:RunTask", f"{ecs}:task-definition/orders-prod:*"),
+            "Sid": "RunTheMigrationTask",
+            "Condition": {"ArnEquals": {"ecs:cluster": f"{ecs}:cluster/orders-prod"}},
+        },
+        {**deny("ecs:DeleteService"), "Sid": "NeverDelete"},
+        allow("ecs:DescribeTaskDefinition"),
+    )
+    with mock_aws():
+        iam = boto3.client("iam", region_name="us-east-1")
+        trust = policy(
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        )
+        arn = iam.create_role(RoleName="orders-prod-hooks", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        iam.put_role_policy(RoleName="orders-prod-hooks", PolicyName="hooks", PolicyDocument=json.dumps(document))
+        yield iam, arn, ecs
+
+
+def test_simulate_principal_policy_answers_one_result_per_action_and_each_resources_decision(simulated_role):
+    """API reference, EvaluationResult: one result per action whatever the number of ResourceArns; its EvalDecision
+    the strictest over them and its EvalResourceName the resource type's ARN template, never a requested ARN; each
+    resource's decision, matched statements and missing context keys in ResourceSpecificResults. For "*" alone the
+    missing context keys are the result's own."""
+    iam, role, ecs = simulated_role
+    service, other = f"{ecs}:service/orders-prod/orders-prod", f"{ecs}:service/orders-prod/payments"
+    family = f"{ecs}:task-definition/orders-prod:3"
+    answer = iam.simulate_principal_policy(
+        PolicySourceArn=role, ActionNames=["ecs:DescribeServices", "ecs:RunTask"], ResourceArns=[service, other, family]
+    )
+    describe, run = answer["EvaluationResults"]
+    assert (describe["EvalActionName"], describe["EvalDecision"]) == ("ecs:DescribeServices", "implicitDeny")
+    assert (
+        describe["EvalResourceName"]
+        == "arn:${Partition}:ecs:${Region}:${Account}:service/${ClusterName}/${ServiceName}"
+    )
+    assert [(r["EvalResourceName"], r["EvalResourceDecision"]) for r in describe["ResourceSpecificResults"]] == [
+        (service, "allowed"),
+        (other, "implicitDeny"),
+        (family, "implicitDeny"),
+    ]
+    assert describe["ResourceSpecificResults"][0]["MatchedStatements"] == [
+        {"SourcePolicyId": "hooks", "SourcePolicyType": "role"}
+    ]
+    assert describe["MatchedStatements"] == [], "an implicit deny has no statement that decided it"
+    assert run["EvalDecision"] == "implicitDeny"
+    assert run["ResourceSpecificResults"][2]["MissingContextValues"] == ["ecs:cluster"]
+    assert run["MissingContextValues"] == ["ecs:cluster"], "the missing keys of every resource, deduplicated"
+    cluster = [
+        {
+            "ContextKeyName": "ecs:cluster",
+            "ContextKeyValues": [f"{ecs}:cluster/orders-prod"],
+            "ContextKeyType": "string",
+        }
+    ]
+    (run,) = iam.simulate_principal_policy(
+        PolicySourceArn=role, ActionNames=["ecs:RunTask"], ResourceArns=[family], ContextEntries=cluster
+    )["EvaluationResults"]
+    assert (run["EvalDecision"], run["ResourceSpecificResults"][0]["EvalResourceDecision"]) == ("allowed", "allowed")
+    (delete, read) = iam.simulate_principal_policy(
+        PolicySourceArn=role, ActionNames=["ecs:DeleteService", "ecs:DescribeTaskDefinition"], ResourceArns=["*"]
+    )["EvaluationResults"]
+    assert (delete["EvalDecision"], read["EvalDecision"], read["EvalResourceName"]) == ("explicitDeny", "allowed", "*")
+    assert "ResourceSpecificResults" not in read
+
+
+def test_simulate_principal_policy_pages_by_max_items_and_refuses_what_aws_refuses(simulated_role):
+    """MaxItems results a page (1 to 1000), IsTruncated and Marker to go on; a resource that is not an ARN is
+    refused (InvalidInput, as AWS answers it: github.com/aws-containers/amazon-ecs-exec-checker/issues/35)."""
+    iam, role, _ecs = simulated_role
+    actions = ["ecs:DescribeServices", "ecs:RunTask", "ecs:DeleteService"]
+    first = iam.simulate_principal_policy(PolicySourceArn=role, ActionNames=actions, MaxItems=2)
+    assert (len(first["EvaluationResults"]), first["IsTruncated"]) == (2, True)
+    rest = iam.simulate_principal_policy(PolicySourceArn=role, ActionNames=actions, MaxItems=2, Marker=first["Marker"])
+    assert (len(rest["EvaluationResults"]), rest["IsTruncated"]) == (1, False)
+    pages = iam.get_paginator("simulate_principal_policy").paginate(
+        PolicySourceArn=role, ActionNames=actions, PaginationConfig={"PageSize": 1}
+    )
+    assert [r["EvalActionName"] for page in pages for r in page["EvaluationResults"]] == actions
+    with pytest.raises(ClientError, match="ValidationError"):
+        iam.simulate_principal_policy(PolicySourceArn=role, ActionNames=actions, MaxItems=1001)
+    with pytest.raises(ClientError, match="ResourceNames are not in a valid ARN format: 14a050d4"):
+        iam.simulate_principal_policy(PolicySourceArn=role, ActionNames=["kms:Decrypt"], ResourceArns=["14a050d4"])

@@ -1,31 +1,24 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""CodeDeploy for the ECS compute platform: API helpers, the deployment status model and the wait.
+"""CodeDeploy deployments of the ECS compute platform: reading them, one snapshot of a deployment as the modules
+return it, its progress lines, its failure message, and its watcher (the wait loop is module_utils/wait.py).
 
-Modules stay thin (argument spec, dispatch, exit); the logic is here, and what needs no AWS call
-(status interpretation, progress lines, failure messages, group normalization) is pure and tested
-on its own. AWS behaviour followed: CodeDeploy API reference and user guide, ECS blue/green.
-"""
+Pure where no AWS call is needed, and tested on its own. AWS behaviour followed: CodeDeploy API reference and user
+guide, ECS blue/green."""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import time
 from datetime import UTC, datetime, timedelta
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
-from .deployment_wait import BotoConnectionError, Watcher, iso  # noqa: F401 - re-exported
-from .ecs_appspec import AppSpecError, parse, task_definition_of
-from .model.alarms import activated_alarms, alarm_report
-
-try:
-    import botocore.exceptions
-    from ansible_collections.amazon.aws.plugins.module_utils.botocore import paginated_query_with_retries
-    from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-except ImportError:  # pragma: no cover - the collection is a declared dependency
-    AWSRetry = paginated_query_with_retries = None
+from ..aws import chunks as _chunks
+from ..aws import iso
+from ..aws import paginated as _paginated
+from ..aws import seconds_between as _seconds_between
+from ..model.alarms import activated_alarms
+from ..wait import Watcher
+from .appspec import AppSpecError, parse, task_definition_of
 
 # Deployment statuses (GetDeployment's deploymentInfo.status).
 TERMINAL_STATUSES = ("Succeeded", "Failed", "Stopped")
@@ -43,39 +36,6 @@ LIFECYCLE_EVENTS = (
     "AfterAllowTraffic",
 )
 EVENT_STARTED = ("InProgress", "Succeeded", "Failed", "Skipped")
-
-AUTO_ROLLBACK_EVENTS = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM", "DEPLOYMENT_STOP_ON_REQUEST")
-TRIGGER_EVENTS = (
-    "DeploymentStart",
-    "DeploymentSuccess",
-    "DeploymentFailure",
-    "DeploymentStop",
-    "DeploymentRollback",
-    "DeploymentReady",
-)
-PREDEFINED_CONFIG_PREFIX = "CodeDeployDefault."
-
-# BatchGet* calls take at most 25 ids.
-BATCH_SIZE = 25
-
-
-def retry_decorator():
-    """Jittered back-off for every call that opts in with aws_retry=True.
-
-    CodeDeploy throttles with ThrottlingException, which AWSRetry's default list does not name.
-    """
-    return AWSRetry.jittered_backoff(retries=8, delay=1, max_delay=15, catch_extra_error_codes=["ThrottlingException"])
-
-
-def _chunks(items, size=BATCH_SIZE):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _seconds_between(start, end):
-    if isinstance(start, datetime) and isinstance(end, datetime):
-        return round((end - start).total_seconds(), 3)
-    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -129,13 +89,6 @@ def appspec_of(client, info, cache=None):
     if cache is not None:
         cache[digest] = text
     return text
-
-
-def _paginated(client, operation, result_key, **params):
-    """A whole paginated read under the retry policy: a throttled page is retried, not fatal."""
-    return paginated_query_with_retries(client, operation, retry_decorator=retry_decorator(), **params).get(
-        result_key, []
-    )
 
 
 def list_deployment_ids(client, application_name, deployment_group_name, statuses=None, since=None):
@@ -338,119 +291,6 @@ def failure_message(snap):
     return message
 
 
-def hook_function(snap, event_name):
-    """The Lambda function name the deployment's AppSpec runs at a lifecycle event (None: no hook there)."""
-    try:
-        hooks = parse(snap.get("appspec_content") or "").get("Hooks") or []
-    except (AppSpecError, ValueError):
-        return None
-    for hook in hooks:
-        if event_name in hook:
-            function = hook[event_name]
-            # arn:aws:lambda:region:account:function:name[:qualifier] -> name
-            return function.split(":")[6] if function.startswith("arn:") else function
-    return None
-
-
-def hook_failure_reason(logs_client, snap):
-    """The reason a failed hook logged for this deployment (hooks/common.py logs one JSON line with
-    deployment_id and reason). CodeDeploy itself only knows the hook reported Failed: the why is in the
-    function's log group. None when it cannot be found."""
-    event = failed_event(snap)
-    function = hook_function(snap, event["lifecycle_event_name"]) if event else None
-    if not function:
-        return None
-    started = snap["timings"].get("start_time") or snap["timings"].get("create_time")
-    return hook_logged_reason(logs_client, function, snap["deployment_id"], started)
-
-
-# CloudWatch Logs receives a function's output asynchronously: the failed hook's line can arrive after the
-# deployment has ended (Lambda sends it once the invocation that reported the failure returns). A reason not there
-# yet is looked for again, every second, for this long.
-LOG_DELIVERY_SECONDS = 15
-
-
-def hook_logged_reason(logs_client, function: str, deployment_id: str, started: str | None = None):
-    """`<function>: <reason>` from the last line a hook logged for this deployment with a reason (hooks/common.py
-    logs one JSON line per invocation with deployment_id and reason), or None once LOG_DELIVERY_SECONDS have passed
-    without one. The ECS controller's hooks log the service deployment's id (the last part of its ARN)."""
-    deadline = time.monotonic() + LOG_DELIVERY_SECONDS
-    while True:
-        reason = _logged_reason(logs_client, function, deployment_id, started)
-        if reason or time.monotonic() >= deadline:
-            return f"{function}: {reason}" if reason else None
-        time.sleep(1)
-
-
-def _logged_reason(logs_client, function: str, deployment_id: str, started: str | None) -> str | None:
-    request: dict[str, object] = {
-        "logGroupName": f"/aws/lambda/{function}",
-        "filterPattern": f'"{deployment_id}"',
-    }
-    # Only the deployment's own time: a log group keeps months of invocations.
-    # Without a known start time: the whole group, filtered by the deployment id.
-    if started:
-        with contextlib.suppress(TypeError, ValueError):
-            request["startTime"] = int(datetime.fromisoformat(started).timestamp() * 1000)
-    reason = None
-    events = paginated_query_with_retries(
-        logs_client, "filter_log_events", retry_decorator=retry_decorator(), **request
-    )
-    for log_event in events.get("events", []):
-        # The Lambda runtime prefixes each line (level, time, request id): the JSON starts at "{".
-        message = log_event.get("message", "")
-        try:
-            line = json.loads(message[message.find("{") :]) if "{" in message else None
-        except ValueError:
-            continue
-        if isinstance(line, dict) and line.get("deployment_id") == deployment_id and line.get("reason"):
-            reason = line["reason"]
-    return reason
-
-
-def alarm_failure_reason(cloudwatch_client, snap):
-    """Why the alarms that stopped a deployment fired (their StateReason when they went to ALARM) and the
-    requests of their target groups during the deployment, as CloudWatch holds them: CodeDeploy only names the
-    alarms. None when the deployment was not stopped by an alarm."""
-    error = snap["error_information"]
-    names = activated_alarms(error.get("message", "")) if error.get("code") == "ALARM_ACTIVE" else []
-    started = snap["timings"].get("start_time") or snap["timings"].get("create_time")
-    if not names or not started:
-        return None
-    start = datetime.fromisoformat(started)
-    end = snap["timings"].get("complete_time")
-    return alarm_report(
-        cloudwatch_client,
-        names,
-        start if start.tzinfo else start.replace(tzinfo=UTC),
-        datetime.fromisoformat(end) if end else None,
-    )
-
-
-def replacement_task_failure(ecs_client, snap):
-    """Why the replacement task set's tasks stopped (ECS's stoppedReason and exit code), when Install failed.
-    CodeDeploy says only that the task set did not become steady; ECS keeps a stopped task for about an hour
-    with the reason (e.g. ResourceInitializationError naming a secret the execution role may not read).
-    None when nothing is known."""
-    event = failed_event(snap)
-    replacement = next((t for t in snap["task_sets"] if t.get("task_set_label") == "Green"), None)
-    if not event or event["lifecycle_event_name"] != "Install" or not replacement or not snap.get("target_arn"):
-        return None
-    cluster = snap["target_arn"].split(":", 5)[5].split("/")[1]
-    arns = ecs_client.list_tasks(cluster=cluster, startedBy=replacement["identifier"], desiredStatus="STOPPED").get(
-        "taskArns", []
-    )
-    if not arns:
-        return None
-    reasons: dict[str, int] = {}
-    for task in ecs_client.describe_tasks(cluster=cluster, tasks=arns[:100]).get("tasks", []):
-        codes = [c.get("exitCode") for c in task.get("containers", []) if c.get("exitCode") is not None]
-        reason = (task.get("stoppedReason") or "stopped") + (f" (exit code {codes[0]})" if codes else "")
-        reasons[reason] = reasons.get(reason, 0) + 1
-    listed = "; ".join(f"{count} x {reason}" for reason, count in sorted(reasons.items(), key=lambda r: -r[1]))
-    return f"{sum(reasons.values())} replacement task(s) stopped: {listed}"
-
-
 def progress_lines(previous, current):
     """What changed between two snapshots, as lines an operator reads in a job log."""
     lines = []
@@ -594,225 +434,3 @@ def rollback_settled(snap):
     if not rollback.get("rollback_deployment_id"):
         return True
     return rollback.get("rollback_deployment_status") in TERMINAL_STATUSES
-
-
-# ---------------------------------------------------------------------------------------------
-# Deployment group: desired state from module parameters, normalized comparison
-# ---------------------------------------------------------------------------------------------
-
-
-def desired_group(params):
-    """The API fields of a deployment group that the module's parameters set (unset = not touched)."""
-    desired = {}
-    if params.get("service_role_arn") is not None:
-        desired["serviceRoleArn"] = params["service_role_arn"]
-    if params.get("deployment_config_name") is not None:
-        desired["deploymentConfigName"] = params["deployment_config_name"]
-    if params.get("ecs_service") is not None:
-        desired["ecsServices"] = [
-            {"clusterName": params["ecs_service"]["cluster"], "serviceName": params["ecs_service"]["service"]}
-        ]
-    if params.get("target_group_names") is not None:
-        pair: dict[str, object] = {"targetGroups": [{"name": name} for name in params["target_group_names"]]}
-        pair["prodTrafficRoute"] = {"listenerArns": list(params.get("prod_listener_arns") or [])}
-        if params.get("test_listener_arns"):
-            pair["testTrafficRoute"] = {"listenerArns": list(params["test_listener_arns"])}
-        desired["loadBalancerInfo"] = {"targetGroupPairInfoList": [pair]}
-    blue_green = {}
-    if params.get("deployment_ready_wait_minutes") is not None:
-        minutes = params["deployment_ready_wait_minutes"]
-        blue_green["deploymentReadyOption"] = (
-            {"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": minutes}
-            if minutes > 0
-            else {"actionOnTimeout": "CONTINUE_DEPLOYMENT", "waitTimeInMinutes": 0}
-        )
-    if params.get("blue_termination_wait_minutes") is not None:
-        blue_green["terminateBlueInstancesOnDeploymentSuccess"] = {
-            "action": "TERMINATE",
-            "terminationWaitTimeInMinutes": params["blue_termination_wait_minutes"],
-        }
-    if blue_green:
-        desired["blueGreenDeploymentConfiguration"] = blue_green
-    if params.get("auto_rollback_events") is not None:
-        events = list(params["auto_rollback_events"])
-        desired["autoRollbackConfiguration"] = {"enabled": bool(events), "events": events}
-    if params.get("alarms") is not None:
-        desired["alarmConfiguration"] = {
-            "enabled": bool(params["alarms"]),
-            "ignorePollAlarmFailure": bool(params.get("alarm_ignore_poll_failure")),
-            "alarms": [{"name": name} for name in params["alarms"]],
-        }
-    if params.get("triggers") is not None:
-        desired["triggerConfigurations"] = [
-            {
-                "triggerName": trigger["name"],
-                "triggerTargetArn": trigger["target_arn"],
-                "triggerEvents": list(trigger["events"]),
-            }
-            for trigger in params["triggers"]
-        ]
-    return desired
-
-
-def _sorted_names(items, key="name"):
-    return sorted(item.get(key) for item in items or [])
-
-
-def normalize_group(fields):
-    """A canonical form of group fields, so that order and AWS's defaults do not look like changes."""
-    normal = {}
-    if "serviceRoleArn" in fields:
-        normal["serviceRoleArn"] = fields["serviceRoleArn"]
-    if "deploymentConfigName" in fields:
-        normal["deploymentConfigName"] = fields["deploymentConfigName"]
-    if "ecsServices" in fields:
-        normal["ecsServices"] = sorted(
-            (s.get("clusterName"), s.get("serviceName")) for s in fields.get("ecsServices") or []
-        )
-    if "loadBalancerInfo" in fields:
-        pairs = []
-        for pair in (fields.get("loadBalancerInfo") or {}).get("targetGroupPairInfoList") or []:
-            pairs.append(
-                (
-                    tuple(_sorted_names(pair.get("targetGroups"))),
-                    tuple(sorted((pair.get("prodTrafficRoute") or {}).get("listenerArns") or [])),
-                    tuple(sorted((pair.get("testTrafficRoute") or {}).get("listenerArns") or [])),
-                )
-            )
-        normal["loadBalancerInfo"] = sorted(pairs)
-    if "blueGreenDeploymentConfiguration" in fields:
-        blue_green = fields.get("blueGreenDeploymentConfiguration") or {}
-        normal_bg = {}
-        ready = blue_green.get("deploymentReadyOption")
-        if ready is not None:
-            action = ready.get("actionOnTimeout", "CONTINUE_DEPLOYMENT")
-            minutes = ready.get("waitTimeInMinutes", 0) if action == "STOP_DEPLOYMENT" else 0
-            normal_bg["deploymentReadyOption"] = (action, minutes)
-        terminate = blue_green.get("terminateBlueInstancesOnDeploymentSuccess")
-        if terminate is not None:
-            normal_bg["terminateBlueInstancesOnDeploymentSuccess"] = (
-                terminate.get("action", "TERMINATE"),
-                terminate.get("terminationWaitTimeInMinutes", 0),
-            )
-        normal["blueGreenDeploymentConfiguration"] = normal_bg
-    if "autoRollbackConfiguration" in fields:
-        rollback = fields.get("autoRollbackConfiguration") or {}
-        enabled = bool(rollback.get("enabled"))
-        normal["autoRollbackConfiguration"] = (
-            enabled,
-            tuple(sorted(rollback.get("events") or [])) if enabled else (),
-        )
-    if "alarmConfiguration" in fields:
-        alarms = fields.get("alarmConfiguration") or {}
-        enabled = bool(alarms.get("enabled"))
-        normal["alarmConfiguration"] = (
-            (enabled, bool(alarms.get("ignorePollAlarmFailure")), tuple(_sorted_names(alarms.get("alarms"))))
-            if enabled
-            else (False,)
-        )
-    if "triggerConfigurations" in fields:
-        normal["triggerConfigurations"] = sorted(
-            (t.get("triggerName"), t.get("triggerTargetArn"), tuple(sorted(t.get("triggerEvents") or [])))
-            for t in fields.get("triggerConfigurations") or []
-        )
-    return normal
-
-
-def group_changes(current, desired):
-    """The desired fields whose normalized value differs from the current group's; only those are sent.
-
-    A partly given blueGreenDeploymentConfiguration is merged with the current one first, so that
-    setting the ready option alone does not reset the termination wait (UpdateDeploymentGroup
-    replaces the whole structure).
-    """
-    desired = dict(desired)
-    if "blueGreenDeploymentConfiguration" in desired:
-        merged = dict(current.get("blueGreenDeploymentConfiguration") or {})
-        merged.pop("greenFleetProvisioningOption", None)  # EC2 only; ECS rejects it
-        merged.update(desired["blueGreenDeploymentConfiguration"])
-        desired["blueGreenDeploymentConfiguration"] = merged
-    current_normal = normalize_group({key: current.get(key) for key in desired})
-    desired_normal = normalize_group(desired)
-    return {key: value for key, value in desired.items() if current_normal.get(key) != desired_normal.get(key)}
-
-
-def group_view(info):
-    """What the module returns about a group: the fields it manages, snake_cased."""
-    keep = (
-        "applicationName",
-        "deploymentGroupId",
-        "deploymentGroupName",
-        "deploymentConfigName",
-        "serviceRoleArn",
-        "computePlatform",
-        "deploymentStyle",
-        "ecsServices",
-        "loadBalancerInfo",
-        "blueGreenDeploymentConfiguration",
-        "autoRollbackConfiguration",
-        "alarmConfiguration",
-        "triggerConfigurations",
-        "lastSuccessfulDeployment",
-        "lastAttemptedDeployment",
-    )
-    view = {key: info[key] for key in keep if key in info}
-    for key in ("lastSuccessfulDeployment", "lastAttemptedDeployment"):
-        if key in view:
-            view[key] = {k: iso(v) for k, v in view[key].items()}
-    return camel_dict_to_snake_dict(view)
-
-
-# ---------------------------------------------------------------------------------------------
-# Deployment configs
-# ---------------------------------------------------------------------------------------------
-
-
-def traffic_routing_config(routing_type, percentage=None, interval=None):
-    """The API's trafficRoutingConfig for an ECS config; percentages and intervals (minutes) as ints."""
-    if routing_type == "AllAtOnce":
-        return {"type": "AllAtOnce"}
-    if routing_type == "TimeBasedCanary":
-        return {
-            "type": routing_type,
-            "timeBasedCanary": {"canaryPercentage": percentage, "canaryInterval": interval},
-        }
-    return {
-        "type": routing_type,
-        "timeBasedLinear": {"linearPercentage": percentage, "linearInterval": interval},
-    }
-
-
-def normalize_routing(config):
-    config = config or {}
-    routing_type = config.get("type", "AllAtOnce")
-    if routing_type == "TimeBasedCanary":
-        detail = config.get("timeBasedCanary") or {}
-        return (routing_type, detail.get("canaryPercentage"), detail.get("canaryInterval"))
-    if routing_type == "TimeBasedLinear":
-        detail = config.get("timeBasedLinear") or {}
-        return (routing_type, detail.get("linearPercentage"), detail.get("linearInterval"))
-    return (routing_type, None, None)
-
-
-def groups_using_config(client, config_name):
-    """(users, unreadable): every application/group whose deployment config is `config_name`, across the
-    account/region, and the applications whose groups the caller may not read (an environment's operator may read
-    its own applications only: whether another's groups use the config is then CodeDeploy's to say, as
-    DeleteDeploymentConfig refuses a config in use)."""
-    users, unreadable = [], []
-    for application in _paginated(client, "list_applications", "applications"):
-        try:
-            group_names = _paginated(client, "list_deployment_groups", "deploymentGroups", applicationName=application)
-        except botocore.exceptions.ClientError as e:
-            if e.response.get("Error", {}).get("Code") not in ("AccessDenied", "AccessDeniedException"):
-                raise
-            unreadable.append(application)
-            continue
-        for chunk in _chunks(group_names):
-            response = client.batch_get_deployment_groups(
-                applicationName=application, deploymentGroupNames=chunk, aws_retry=True
-            )
-            for group in response.get("deploymentGroupsInfo", []):
-                if group.get("deploymentConfigName") == config_name:
-                    users.append(f"{application}/{group['deploymentGroupName']}")
-    return users, unreadable

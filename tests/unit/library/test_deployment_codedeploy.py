@@ -1,4 +1,5 @@
-"""codedeploy_deployment: create / attach / wait / stop / continue, against a model-checked fake CodeDeploy."""
+"""bluegreen_deployment under the CodeDeploy controller: create / attach / wait / stop / continue / roll back, against
+a model-checked fake CodeDeploy."""
 
 from __future__ import annotations
 
@@ -6,18 +7,44 @@ import itertools
 import json
 from datetime import datetime
 
-import codedeploy_deployment as module
+import bluegreen_deployment as module
 import pytest
-from ansible.module_utils.ecs_appspec import build_appspec, render_json, sha256
+from ansible.module_utils.codedeploy.appspec import build_appspec, render_json, sha256
 from botocore.exceptions import EndpointConnectionError
 
 from tests.unit.library.fake_aws import FakeCodeDeploy, FakeService, fired_alarm_cloudwatch
 
 TASK_DEFINITION = "arn:aws:ecs:eu-west-1:123456789012:task-definition/orders:42"
-APPSPEC = build_appspec(TASK_DEFINITION, "web", 8000, hooks={"BeforeAllowTraffic": "orders-run-migrations"})
+EARLIER = "arn:aws:ecs:eu-west-1:123456789012:task-definition/orders:41"
+# The model's names the controller reads (module_utils/model/names.py).
+NAMES = {
+    "name": "orders-prod",
+    "environment": "orders-prod",
+    "codedeploy_application": "orders",
+    "deployment_group": "orders-prod",
+    "hook_functions": {"BeforeAllowTraffic": "orders-run-migrations"},
+}
+NETWORK = {"subnets": ["subnet-0a1b2c3d"], "security_groups": ["sg-0a1b2c3d"], "assign_public_ip": "DISABLED"}
+PLACEMENT = {"container_name": "web", "container_port": 8000, "network_configuration": NETWORK}
+# The AppSpec the controller renders from task_definition, placement and the names' hook functions.
+APPSPEC = build_appspec(
+    TASK_DEFINITION,
+    "web",
+    8000,
+    network_configuration=NETWORK,
+    hooks={"BeforeAllowTraffic": "orders-run-migrations"},
+)
 CONTENT = render_json(APPSPEC)
 DIGEST = sha256(CONTENT)
-BASE_ARGS = {"application_name": "orders", "deployment_group_name": "orders-prod", "appspec_content": APPSPEC}
+OWN = {"controller": "codedeploy", "names": NAMES}
+BASE_ARGS = {**OWN, "task_definition": TASK_DEFINITION, "placement": PLACEMENT}
+
+
+def _revision(task_definition: str, **extra) -> tuple[str, str]:
+    """(sha256, content) of an AppSpec deploying `task_definition`."""
+    content = render_json(build_appspec(task_definition, "web", 8000, **extra))
+    return sha256(content), content
+
 
 LINEAR_HAPPY_PATH = [
     (0.0, {"status": "InProgress", "events": {"BeforeInstall": "InProgress"}}),
@@ -229,9 +256,6 @@ def test_hook_failure_names_the_reason_the_hook_logged(run_module, codedeploy) -
         sha256="previous-revision",
         creator="codeDeployRollback",
     )
-    appspec = build_appspec(
-        TASK_DEFINITION, "web", 8000, hooks={"AfterAllowTestTraffic": "orders-validate-test-traffic"}
-    )
     logs = FakeService("logs")
     seen: list[dict] = []
 
@@ -246,7 +270,8 @@ def test_hook_failure_names_the_reason_the_hook_logged(run_module, codedeploy) -
 
     logs.handlers["FilterLogEvents"] = filter_log_events
 
-    result = run_module(module, {**BASE_ARGS, "appspec_content": appspec}, {"codedeploy": codedeploy, "logs": logs})
+    names = {**NAMES, "hook_functions": {"AfterAllowTestTraffic": "orders-validate-test-traffic"}}
+    result = run_module(module, {**BASE_ARGS, "names": names}, {"codedeploy": codedeploy, "logs": logs})
 
     assert result.failed
     # Bounded by the deployment's start: a log group holds months of other invocations.
@@ -397,14 +422,14 @@ def test_waits_at_ready_then_promote_continues(run_module, codedeploy, clock) ->
             },
         ),
     ]
-    ready = run_module(module, {**BASE_ARGS, "wait_for": {"status": "Ready"}}, {"codedeploy": codedeploy})
+    ready = run_module(module, {**BASE_ARGS, "wait_for": {"paused": True}}, {"codedeploy": codedeploy})
     assert not ready.failed
     assert (ready["status"], ready["reached"]) == ("Ready", True)
 
     clock.now += 120  # the operator looks at the test listener, then promotes
     promoted = run_module(
         module,
-        {"application_name": "orders", "deployment_group_name": "orders-prod", "state": "continued"},
+        {**OWN, "state": "continued"},
         {"codedeploy": codedeploy},
     )
     assert not promoted.failed, promoted.get("msg")
@@ -416,7 +441,7 @@ def test_waits_at_ready_then_promote_continues(run_module, codedeploy, clock) ->
 
     again = run_module(
         module,
-        {"application_name": "orders", "deployment_id": ready["deployment_id"], "state": "continued"},
+        {**OWN, "deployment_id": ready["deployment_id"], "state": "continued"},
         {"codedeploy": codedeploy},
     )
     assert again["changed"] is False
@@ -427,7 +452,7 @@ def test_continue_refuses_a_deployment_not_at_ready(run_module, codedeploy) -> N
     codedeploy.add("d-EARLY", [(0.0, {"status": "InProgress", "events": {"BeforeInstall": "InProgress"}})])
     result = run_module(
         module,
-        {"application_name": "orders", "deployment_id": "d-EARLY", "state": "continued"},
+        {**OWN, "deployment_id": "d-EARLY", "state": "continued"},
         {"codedeploy": codedeploy},
     )
     assert result.failed
@@ -439,7 +464,7 @@ def test_stop_with_rollback_waits_for_the_rollback(run_module, codedeploy) -> No
     codedeploy.add("d-LIVE", [(0.0, {"status": "InProgress", "weights": (50, 50)})])
     result = run_module(
         module,
-        {"application_name": "orders", "deployment_group_name": "orders-prod", "state": "stopped"},
+        {**OWN, "state": "stopped"},
         {"codedeploy": codedeploy},
     )
     assert not result.failed, result.get("msg")
@@ -451,7 +476,7 @@ def test_stop_with_rollback_waits_for_the_rollback(run_module, codedeploy) -> No
 
     nothing = run_module(
         module,
-        {"application_name": "orders", "deployment_group_name": "orders-prod", "state": "stopped"},
+        {**OWN, "state": "stopped"},
         {"codedeploy": codedeploy},
     )
     assert nothing["changed"] is False
@@ -464,13 +489,13 @@ def test_a_follow_up_step_of_a_stop_keeps_its_meaning(run_module, codedeploy) ->
     codedeploy.add("d-LIVE", [(0.0, {"status": "InProgress", "weights": (50, 50)})])
     first = run_module(
         module,
-        {"application_name": "orders", "deployment_id": "d-LIVE", "state": "stopped", "wait": False},
+        {**OWN, "deployment_id": "d-LIVE", "state": "stopped", "wait": False},
         {"codedeploy": codedeploy},
     )
     assert first["changed"] is True
     followed = run_module(
         module,
-        {"application_name": "orders", "deployment_id": "d-LIVE", "state": "stopped", "follow": True},
+        {**OWN, "deployment_id": "d-LIVE", "state": "stopped", "follow": True},
         {"codedeploy": codedeploy},
     )
     assert not followed.failed, followed.get("msg")
@@ -522,23 +547,34 @@ def test_progress_mode_returns_at_each_change(run_module, codedeploy, clock) -> 
     ("args", "message"),
     [
         (
-            {"appspec_content": '{"version": 0.0, "Resources": []}'},
-            "appspec_content has no Resources[].TargetService of Type AWS::ECS::Service with a TaskDefinition",
+            {"task_definition": "orders:42"},
+            "Cannot render the AppSpec: task_definition_arn 'orders:42' is not a task definition ARN with a revision",
         ),
-        ({"appspec_content": "- just\n- a list"}, "appspec_content is not a JSON or YAML AppSpec"),
+        (
+            {"placement": None},
+            "placement needs container_name, container_port to deploy through CodeDeploy (the AppSpec)",
+        ),
+        (
+            {"placement": {**PLACEMENT, "network_configuration": {"subnets": ["subnet-0a1b2c3d"]}}},
+            "Cannot render the AppSpec: network_configuration needs subnets, security_groups and assign_public_ip",
+        ),
+        ({"state": "present", "task_definition": None}, "task_definition is required with state=present"),
         (
             {"wait_for": {"replacement_traffic_percent": 0}},
             "wait_for.replacement_traffic_percent must be 1 to 100",
         ),
         ({"wait_timeout": 0}, "wait_timeout must be a positive number of seconds, got 0"),
-        ({"wait_for": {"status": "Ready", "progress": True}}, "parameters are mutually exclusive"),
+        ({"wait_for": {"paused": True, "progress": True}}, "parameters are mutually exclusive"),
+        ({"traffic": {"type": "linar"}}, "traffic.type is 'linar': one of all_at_once, linear, canary"),
+        ({"traffic": {"type": "linear", "percent": 10}}, "traffic.interval_minutes is None: a whole number from 1"),
+        ({"traffic": {"type": "canary", "percent": 10, "interval_minutes": 5, "steps": 3}}, "unknown key(s) steps"),
     ],
 )
 def test_bad_input_fails_before_any_change(run_module, codedeploy, args, message) -> None:
     result = run_module(module, {**BASE_ARGS, **args}, {"codedeploy": codedeploy})
     assert result.failed
     assert message in result["msg"]
-    assert codedeploy.called("CreateDeployment") == []
+    assert codedeploy.calls == []  # refused before any call
 
 
 def test_missing_group_says_to_provision(run_module, codedeploy) -> None:
@@ -561,7 +597,7 @@ def test_report_every_returns_at_each_change_then_follows_by_id(run_module, code
     while not step["finished"]:
         step = run_module(
             module,
-            {**args, "deployment_id": deployment_id, "appspec_content": None, "progress_since": step["deployment"]},
+            {**args, "deployment_id": deployment_id, "follow": True, "progress_since": step["deployment"]},
             {"codedeploy": codedeploy},
         )
         assert step["deployment_id"] == deployment_id
@@ -585,8 +621,162 @@ def test_following_a_failed_deployment_fails_with_its_reason(run_module, codedep
     )
     result = run_module(
         module,
-        {"application_name": "orders", "deployment_id": "d-GONE", "report_every": 60},
+        {**OWN, "deployment_id": "d-GONE", "report_every": 60},
         {"codedeploy": codedeploy},
     )
     assert result.failed
     assert result["msg"].startswith("Deployment d-GONE failed (TIMEOUT: Hook timed out).")
+
+
+@pytest.mark.parametrize(
+    ("traffic", "config"),
+    [
+        # A plan CodeDeploy predefines is named as CodeDeploy names it.
+        ({"type": "linear", "percent": 10, "interval_minutes": 1}, "CodeDeployDefault.ECSLinear10PercentEvery1Minutes"),
+        ({"type": "all_at_once"}, "CodeDeployDefault.ECSAllAtOnce"),
+        # Another is the environment's own config (the codedeploy role provisions it under this name).
+        ({"type": "linear", "percent": 20, "interval_minutes": 1}, "orders-prod-linear-20-every-1"),
+        ({"type": "canary", "percent": 5, "interval_minutes": 10, "bake_minutes": 30}, "orders-prod-canary-5-then-10"),
+    ],
+)
+def test_the_traffic_plan_names_the_deployment_config(run_module, codedeploy, traffic, config) -> None:
+    codedeploy.next_script = [(0.0, {"status": "InProgress"}), (5.0, {"status": "Succeeded"})]
+    result = run_module(module, {**BASE_ARGS, "traffic": traffic}, {"codedeploy": codedeploy})
+    assert not result.failed, result.get("msg")
+    (created,) = codedeploy.called("CreateDeployment")
+    assert created["deploymentConfigName"] == config
+    assert created["revision"]["appSpecContent"] == {"content": CONTENT, "sha256": DIGEST}
+
+
+def test_without_a_traffic_plan_the_group_s_config_is_used(run_module, codedeploy) -> None:
+    codedeploy.next_script = [(0.0, {"status": "InProgress"}), (5.0, {"status": "Succeeded"})]
+    run_module(module, BASE_ARGS, {"codedeploy": codedeploy})
+    (created,) = codedeploy.called("CreateDeployment")
+    assert "deploymentConfigName" not in created
+
+
+# -- state=rolled_back ----------------------------------------------------------------------------------------------
+
+
+def _deployed_history(codedeploy: FakeCodeDeploy) -> str:
+    """orders:41 then orders:42 deployed and succeeded (42 serves). orders:41's AppSpec was rendered with another
+    container port and no hooks: a rollback redeploys it as it was, not as today's placement would render it.
+    Returns orders:41's AppSpec content."""
+    digest, content = _revision(EARLIER, network_configuration=NETWORK)
+    codedeploy.add("d-V41", [(-800.0, {"status": "Succeeded"})], sha256=digest, content=content)
+    codedeploy.add("d-V42", [(-400.0, {"status": "Succeeded"})], sha256=DIGEST, content=CONTENT)
+    return content
+
+
+def test_rolled_back_stops_the_active_deployment_with_rollback(run_module, codedeploy) -> None:
+    _deployed_history(codedeploy)
+    digest, content = _revision("arn:aws:ecs:eu-west-1:123456789012:task-definition/orders:43")
+    codedeploy.add("d-LIVE", [(0.0, {"status": "InProgress", "weights": (50, 50)})], sha256=digest, content=content)
+    result = run_module(module, {**OWN, "state": "rolled_back"}, {"codedeploy": codedeploy})
+    assert not result.failed, result.get("msg")
+    assert (result["changed"], result["rollback_mode"], result["deployment_id"]) == (True, "stopped", "d-LIVE")
+    assert codedeploy.called("StopDeployment") == [{"deploymentId": "d-LIVE", "autoRollbackEnabled": True}]
+    assert result["deployment"]["rollback_info"]["rollback_deployment_status"] == "Succeeded"
+    # CodeDeploy's rollback deployed the last successful revision again: production serves orders:42.
+    assert result["serving"] == TASK_DEFINITION
+    assert codedeploy.called("CreateDeployment") == []
+
+
+def test_rolled_back_after_a_deployment_redeploys_the_earlier_appspec_as_it_was(run_module, codedeploy) -> None:
+    earlier = _deployed_history(codedeploy)
+    codedeploy.next_script = [(0.0, {"status": "InProgress"}), (30.0, {"status": "Succeeded"})]
+    result = run_module(
+        module, {**OWN, "state": "rolled_back", "traffic": {"type": "all_at_once"}}, {"codedeploy": codedeploy}
+    )
+    assert not result.failed, result.get("msg")
+    assert (result["changed"], result["rollback_mode"], result["rollback_to"]) == (True, "redeployed", EARLIER)
+    assert codedeploy.called("CreateDeployment") == [
+        {
+            "applicationName": "orders",
+            "deploymentGroupName": "orders-prod",
+            "description": "rollback to orders:41",
+            "deploymentConfigName": "CodeDeployDefault.ECSAllAtOnce",
+            "revision": {
+                "revisionType": "AppSpecContent",
+                "appSpecContent": {"content": earlier, "sha256": sha256(earlier)},
+            },
+        }
+    ]
+    assert codedeploy.called("StopDeployment") == []
+    assert result["status"] == "Succeeded"
+    assert result["serving"] == EARLIER
+
+
+def test_rolled_back_in_check_mode_predicts_without_deploying(run_module, codedeploy) -> None:
+    _deployed_history(codedeploy)
+    result = run_module(module, {**OWN, "state": "rolled_back"}, {"codedeploy": codedeploy}, check_mode=True)
+    assert not result.failed, result.get("msg")
+    assert (result["changed"], result["rollback_mode"], result["rollback_to"]) == (True, "redeployed", EARLIER)
+    assert "serving" not in result
+    assert codedeploy.called("CreateDeployment") == []
+
+
+def test_rolled_back_steps_follow_the_redeploy_without_deploying_again(run_module, codedeploy, clock) -> None:
+    """What the action plugin does with report_every: later steps follow the first step's redeploy (its mode comes
+    back in `resume`), even once it has succeeded and orders:42 is the earlier revision to roll back to."""
+    _deployed_history(codedeploy)
+    codedeploy.next_script = LINEAR_HAPPY_PATH
+    args = {**OWN, "state": "rolled_back", "report_every": 60}
+    step = run_module(module, args, {"codedeploy": codedeploy})
+    assert (step["changed"], step["finished"], step["rollback_mode"]) == (True, False, "redeployed")
+    follow = {**args, **step["resume"], "follow": True, "deployment_id": step["deployment_id"]}
+    while not step["finished"]:
+        step = run_module(module, {**follow, "progress_since": step["deployment"]}, {"codedeploy": codedeploy})
+        assert not step.failed, step.get("msg")
+    assert (step["status"], step["rollback_mode"], step["serving"]) == ("Succeeded", "redeployed", EARLIER)
+    assert len(codedeploy.called("CreateDeployment")) == 1
+    assert codedeploy.called("StopDeployment") == []
+
+
+def test_rolled_back_steps_follow_the_stop_as_a_stop(run_module, codedeploy) -> None:
+    _deployed_history(codedeploy)
+    digest, content = _revision("arn:aws:ecs:eu-west-1:123456789012:task-definition/orders:43")
+    codedeploy.add("d-LIVE", [(0.0, {"status": "InProgress", "weights": (50, 50)})], sha256=digest, content=content)
+    args = {**OWN, "state": "rolled_back", "report_every": 1}
+    step = run_module(module, args, {"codedeploy": codedeploy})
+    assert (step["finished"], step["rollback_mode"], step["deployment_id"]) == (False, "stopped", "d-LIVE")
+    follow = {**args, **step["resume"], "follow": True, "deployment_id": "d-LIVE"}
+    while not step["finished"]:
+        step = run_module(module, {**follow, "progress_since": step["deployment"]}, {"codedeploy": codedeploy})
+        assert not step.failed, step.get("msg")  # its rollback is what was asked, not a failure
+    assert (step["status"], step["rollback_mode"], step["serving"]) == ("Stopped", "stopped", TASK_DEFINITION)
+    assert len(codedeploy.called("StopDeployment")) == 1
+    assert codedeploy.called("CreateDeployment") == []
+
+
+@pytest.mark.parametrize(
+    ("history", "message"),
+    [
+        ([], "The service has no successful deployment: nothing to roll back to"),
+        (
+            [("d-V42", "Succeeded")],
+            f"No earlier successful revision than {TASK_DEFINITION} among the last 1 successful deployments: nothing "
+            "to roll back to",
+        ),
+        ([("d-V42", "Failed")], "The service has no successful deployment: nothing to roll back to"),
+    ],
+)
+def test_rolled_back_with_nothing_to_roll_back_to_fails_saying_why(run_module, clock, history, message) -> None:
+    codedeploy = FakeCodeDeploy(clock)
+    for deployment_id, status in history:
+        codedeploy.add(deployment_id, [(-400.0, {"status": status})], sha256=DIGEST, content=CONTENT)
+    result = run_module(module, {**OWN, "state": "rolled_back"}, {"codedeploy": codedeploy})
+    assert result.failed
+    assert result["msg"] == message
+    assert codedeploy.called("CreateDeployment") == []
+    assert codedeploy.called("StopDeployment") == []
+
+
+def test_check_mode_predicts_a_stop_a_promote_and_a_rollback_without_calling_them(run_module, codedeploy) -> None:
+    codedeploy.add("d-READY", [(0.0, {"status": "Ready", "weights": (100, 0)})])
+    for args in ({"state": "stopped"}, {"state": "continued"}, {"state": "rolled_back"}):
+        result = run_module(module, {**OWN, **args}, {"codedeploy": codedeploy}, check_mode=True)
+        assert not result.failed, (args, result.get("msg"))
+        assert (result["changed"], result["deployment_id"]) == (True, "d-READY"), args
+    assert codedeploy.called("StopDeployment") == []
+    assert codedeploy.called("ContinueDeployment") == []

@@ -7,8 +7,8 @@ while nothing happens, never slower than `max_interval` (2 s), so a terminal sta
 CLI's waiters poll every 15 s). Each change becomes progress lines (`lines(previous, current)`), stamped with the
 seconds since the wait began. An endpoint that cannot be reached (a network blip, a restart) is ridden out for
 OUTAGE_TOLERANCE_SECONDS, saying so, since the deployment goes on without us. Subclasses say how to read a
-deployment, how its changes read, and when it is over: module_utils/codedeploy.py (DeploymentWatcher) and
-module_utils/ecs_deployment.py (ServiceDeploymentWatcher).
+deployment, how its changes read, and when it is over: module_utils/codedeploy/deployments.py (DeploymentWatcher) and
+module_utils/ecs/deployments.py (ServiceDeploymentWatcher).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from datetime import UTC, datetime
+
+from .aws import iso
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
@@ -30,14 +32,6 @@ except ImportError:  # pragma: no cover - AnsibleAWSModule reports a missing bot
 
 # How long a wait rides out an endpoint it cannot reach before failing.
 OUTAGE_TOLERANCE_SECONDS = 120.0
-
-
-def iso(value):
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.isoformat()
-    return value
 
 
 class Watcher(ABC):

@@ -1,6 +1,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Runs the codedeploy_deployment (or ecs_service_deployment) module, and while it waits prints each change as it
-happens.
+"""Runs the bluegreen_deployment module, and while it waits prints each change as it happens, whichever controller
+runs the deployment.
 
 A module cannot write to the job log while it runs. With `report_every` set, this plugin runs the module
 in steps: each step returns at the first change (or after `report_every` seconds), its progress lines are
@@ -11,10 +11,20 @@ more than `report_every` seconds for a line.
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
+
+# Controller plugins are imported without ansible.cfg's module_utils path (that path is for modules, which AnsiballZ
+# ships as ansible.module_utils.*): import the same files as the filters and the tests do, from the repository root.
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.append(_ROOT)
+
+from module_utils.controllers import CONTROLLERS  # noqa: E402
 
 display = Display()
 
@@ -30,7 +40,7 @@ class ActionModule(ActionBase):
         step = self._execute_module(module_name=module, module_args=args, task_vars=task_vars)
         if not args.get("report_every") or step.get("finished", True) or step.get("failed"):
             self._show(step, None)
-            return {**result, **step}
+            return {**result, **self._lifecycle(step)}
 
         started = time.monotonic()
         total = int(args.get("wait_timeout") or 3600)
@@ -38,7 +48,8 @@ class ActionModule(ActionBase):
         self._show(step, started)
         timeline.extend(step.get("progress") or [])
         # Later steps only wait, with the original state's meaning (a rollback ends `stopped` as expected).
-        follow = {**args, "follow": True, "deployment_id": step["deployment_id"]}
+        # `resume`: what a later step must know of the first (a rollback's mode).
+        follow = {**args, **(step.get("resume") or {}), "follow": True, "deployment_id": step["deployment_id"]}
         while not step.get("finished", True) and not step.get("failed"):
             remaining = total - int(time.monotonic() - started)
             follow["wait_timeout"] = max(remaining, 1)
@@ -48,7 +59,16 @@ class ActionModule(ActionBase):
             timeline.extend(step.get("progress") or [])
         step["progress"] = timeline
         step["changed"] = changed or bool(step.get("changed"))
-        return {**result, **step}
+        return {**result, **self._lifecycle(step)}
+
+    @staticmethod
+    def _lifecycle(step):
+        """Seconds per lifecycle event or stage over the whole wait (the controller says how it reads them)."""
+        deployment = step.get("deployment")
+        controller = CONTROLLERS.get(step.get("controller"))
+        if isinstance(deployment, dict) and controller is not None:
+            deployment["lifecycle_seconds"] = controller.lifecycle_seconds(deployment, step.get("progress") or [])
+        return step
 
     def _show(self, step, started):
         # A CodeDeploy deployment id (d- and nine characters), or the last part of an ECS service deployment's ARN.
