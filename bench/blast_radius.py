@@ -44,7 +44,7 @@ def healthy_canary(box: Sandbox, rate: float) -> tuple[list[str], list]:
     watcher = ListenerWatcher(box.client("elbv2"), box.listener_arn(PROD_PORT), interval=0.1).start()
     load = LoadGenerator(box.balancer["DNSName"], PROD_PORT, path="/items?limit=1", rate=rate, workers=8).start()
     try:
-        box.playbook("deploy.yml", "-e", f"image_tag={box.next_version()}", "-e", f"deployment_config={CANARY}")
+        box.playbook("deploy.yml", "-e", f"image_tag={box.next_version()}", "-e", f"traffic={CANARY}")
     finally:
         samples = load.stop()
         watcher.stop()

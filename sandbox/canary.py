@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from sandbox.harness import PROD_PORT, Sandbox
 from sandbox.observe import BlastRadius, ListenerWatcher, LoadGenerator
 
-CANARY = "CodeDeployDefault.ECSCanary10Percent5Minutes"  # 15 s at the sandbox's time scale
+CANARY = "canary-10-then-5"  # CodeDeployDefault.ECSCanary10Percent5Minutes; 15 s at the sandbox's time scale
 # Each new task serves its first API requests well (the test-traffic hook's smoke request among them): a version
 # that passes its checks and fails only under load. Without that, the smoke request's own slow or failed answer
 # raises the alarm before production sees the version (alarms watch a target group, whichever listener).
@@ -65,9 +65,7 @@ def bad_canary(box: Sandbox, environment: dict, *, rate: float = 60.0, workers: 
     load = LoadGenerator(box.balancer["DNSName"], PROD_PORT, path=PATH, rate=rate, workers=workers).start()
     started = time.time()
     try:
-        result = box.playbook(
-            "deploy.yml", "-e", f"image_tag={version}", "-e", f"deployment_config={CANARY}", check=False
-        )
+        result = box.playbook("deploy.yml", "-e", f"image_tag={version}", "-e", f"traffic={CANARY}", check=False)
         time.sleep(1)
     finally:
         samples = load.stop()

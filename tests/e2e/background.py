@@ -44,8 +44,7 @@ def https_environment(sandbox, folder: Path) -> dict:
                 "bluegreen_env": "tls",
                 "load_balancer_certificate_arn": arn,
                 "load_balancer_public_hostname": TLS_HOSTNAME,
-                "codedeploy_custom_traffic_routing": {},
-                "codedeploy_deployment_config_name": "CodeDeployDefault.ECSAllAtOnce",
+                "bluegreen_traffic": {"type": "all_at_once", "bake_minutes": 1},
                 "ecs_service_desired_count": 1,
                 "ecs_service_environment": {
                     "LOG_LEVEL": "INFO",
@@ -447,8 +446,8 @@ def migration_environment(sandbox, folder: Path) -> dict:
         json.dumps(
             {
                 "bluegreen_env": "mig",
-                # Its own custom deployment config (the environment's operators may manage only theirs).
-                "codedeploy_deployment_config_name": "orders-mig-linear-20-every-1",
+                # The local plan (linear 20 % every minute): its own deployment config, orders-mig-linear-20-every-1
+                # (the environment's operators may manage only theirs).
                 "ecs_service_secrets": {"API_TOKEN": "orders-mig/api-token"},
                 "ecs_service_environment": {"DATABASE_URL": f"sqlite:///{sandbox.home}/orders-mig.db"},
             }

@@ -43,9 +43,10 @@ def test_verify_passes_on_a_healthy_environment_in_seconds(sandbox):
         assert expected in " ".join(output.split()) or expected in output, (expected, output[-5000:])
 
 
-def test_an_unknown_deployment_config_is_refused_before_a_task_definition_is_registered(sandbox):
-    """Without the preflight, deploy registers a revision and makes its calls before CreateDeployment refuses the
-    config; with it, the play stops in seconds naming the configs there are, and nothing is registered."""
+def test_a_traffic_plan_without_its_deployment_config_is_refused_before_a_task_definition_is_registered(sandbox):
+    """A plan whose CodeDeploy config was never provisioned: without the preflight, deploy registers a revision and
+    makes its calls before CreateDeployment refuses the config; with it, the play stops in seconds naming the
+    configs there are, and nothing is registered. A mistyped plan stops before any call, naming the accepted ones."""
     ecs = sandbox.client("ecs")
 
     def revisions() -> list[str]:
@@ -53,25 +54,30 @@ def test_an_unknown_deployment_config_is_refused_before_a_task_definition_is_reg
 
     before = revisions()
     version = sandbox.next_version()
-    stopped = sandbox.playbook("deploy.yml", "-e", f"image_tag={version}", "-e", "deployment_config=Nope", check=False)
+    typo = sandbox.playbook("deploy.yml", "-e", f"image_tag={version}", "-e", "traffic=linar-15", check=False)
+    assert typo.returncode == 2
+    said = " ".join(typo.stdout.split())  # the callback wraps long lines
+    assert 'traffic "linar-15" is not a traffic plan' in said, typo.stdout[-3000:]
+    assert "linear-<percent>-every-<minutes>" in said
+    assert "TASK [Preflight" not in typo.stdout, "a mistyped plan is refused before any call"
+
+    plan = "traffic=linear-15-every-2"
+    stopped = sandbox.playbook("deploy.yml", "-e", f"image_tag={version}", "-e", plan, check=False)
     assert stopped.returncode == 2
     lines = failed_lines(stopped.stdout)
-    assert any("inputs: deployment_config=Nope: no such deployment config" in line for line in lines), lines
+    assert any(
+        "inputs: traffic=linear-15-every-2: no such deployment config" in line
+        and "orders-local-linear-15-every-2" in line
+        for line in lines
+    ), lines
     assert any("CodeDeployDefault.ECSAllAtOnce" in line for line in lines), lines
     assert revisions() == before, "the preflight registered nothing"
 
     later = sandbox.playbook(
-        "deploy.yml",
-        "-e",
-        f"image_tag={version}",
-        "-e",
-        "deployment_config=Nope",
-        "-e",
-        "skip_verify=true",
-        check=False,
+        "deploy.yml", "-e", f"image_tag={version}", "-e", plan, "-e", "skip_verify=true", check=False
     )
     assert later.returncode == 2
-    assert "DeploymentConfigDoesNotExistException" in later.stdout or "Nope" in later.stdout, later.stdout[-3000:]
+    assert "DeploymentConfigDoesNotExistException" in later.stdout, later.stdout[-3000:]
     assert len(revisions()) == len(before) + 1, "without the preflight, a revision was registered first"
 
 
