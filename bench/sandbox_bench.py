@@ -18,12 +18,15 @@
    counted by the sandbox's endpoints; the CodeDeploy engine's and the hooks' calls shown apart).
 5. The preflight (playbooks/verify.yml) on the healthy environment: its checks' time and the whole playbook's.
 
-Run with `make bench-sandbox` (or python bench/sandbox_bench.py [--rounds N]). Prints figures, asserts nothing.
+Run with `make bench-sandbox` (or python bench/sandbox_bench.py [--rounds N]). Prints figures, asserts nothing;
+each headline figure is printed beside the last run's (bench/results/sandbox_bench.json, which each run rewrites).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import re
 import statistics
 import subprocess
@@ -41,6 +44,8 @@ from sandbox.harness import APP, BIN, PROD_PORT, Sandbox
 from sandbox.observe import ListenerWatcher, LoadGenerator, Sample
 
 RATE = 40.0
+# The headline figures of the last run, printed beside this run's (and rewritten by it).
+RESULTS = Path(__file__).resolve().parent / "results" / "sandbox_bench.json"
 
 
 def timed_lines(process: subprocess.Popen, lines: list[tuple[float, str]]) -> threading.Thread:
@@ -227,6 +232,11 @@ def measure(rounds: int, pairs: int, only_latency: bool) -> dict:
             races = [deploy_and_race_the_cli(box, next(versions))]
             deploy_calls = api_calls(box)
             deploy_ops = by_operation(box, "ansible")
+            simulations = sum(
+                r["calls"]
+                for r in box.api_calls()
+                if r["caller"] == "ansible" and r["operation"] == "SimulatePrincipalPolicy"
+            )
             races += [deploy_and_race_the_cli(box, next(versions)) for _ in range(rounds - 1)]
 
             # 4b: a provision run that changes nothing.
@@ -246,6 +256,7 @@ def measure(rounds: int, pairs: int, only_latency: bool) -> dict:
         "races": races,
         "deploy_calls": deploy_calls,
         "deploy_ops": deploy_ops,
+        "simulations": simulations,
         "provision_calls": provision_calls,
         "provision_ops": provision_ops,
         "recap": recap,
@@ -294,6 +305,37 @@ def report_latency(latency: dict[str, list[dict]]) -> None:
         )
 
 
+def p95(values: list[float]) -> float:
+    """The 95th percentile, nearest rank (of 10 values, the 10th; of 20, the 19th)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def headline(figures: dict) -> dict:
+    lags = [r["playbook_lag"] for r in figures["races"]]
+    return {
+        "deployments raced": len(lags),
+        "detection mean (s)": round(statistics.mean(lags), 2),
+        "detection p95 (s)": round(p95(lags), 2),
+        "detection max (s)": round(max(lags), 2),
+        "rollback during a deployment, to 100 % (s)": round(figures["during_rollback"]["to_100"] or -1, 2),
+        "rollback after a deployment, to 100 % (s)": round(figures["after_rollback"]["to_100"] or -1, 2),
+        "API calls of one deploy (the playbook)": figures["deploy_calls"]["ansible"],
+        "iam:SimulatePrincipalPolicy of one deploy": figures["simulations"],
+        "API calls of a provision that changes nothing": figures["provision_calls"]["ansible"],
+    }
+
+
+def beside_the_last_run(now: dict) -> None:
+    """Each headline figure, and the last run's (then this run's become the last)."""
+    last = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    print(f"Headline figures, this run beside the last ({last.get('_run', 'none recorded')}):")
+    for key, value in now.items():
+        print(f"   {key:<48} {value!s:>8}   last {last.get(key, '-')!s:>8}")
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps({"_run": datetime.now().strftime("%Y-%m-%d %H:%M"), **now}, indent=1) + "\n")
+
+
 def report(figures: dict) -> None:
     races = figures["races"]
     during_rollback, after_rollback = figures["during_rollback"], figures["after_rollback"]
@@ -308,7 +350,7 @@ def report(figures: dict) -> None:
     print(f"1. deployment terminal -> reported, over {len(races)} deployments ({statuses})")
     print(
         f"   deploy playbook (ours):               mean {mean('playbook_lag'):5.2f} s, "
-        f"max {max(r['playbook_lag'] for r in races):5.2f} s"
+        f"p95 {p95([r['playbook_lag'] for r in races]):5.2f} s, max {max(r['playbook_lag'] for r in races):5.2f} s"
     )
     print(
         f"   aws deploy wait deployment-successful: mean {mean('cli_lag'):5.2f} s, "
@@ -350,7 +392,9 @@ def report(figures: dict) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=3, help="deployments raced against the AWS CLI waiter")
+    parser.add_argument(
+        "--rounds", type=int, default=10, help="deployments raced against the AWS CLI waiter (a p95 needs 10)"
+    )
     parser.add_argument("--pairs", type=int, default=3, help="deployment / no deployment pairs per priority set-up")
     parser.add_argument("--latency-only", action="store_true", help="only 3: latency during deployments")
     args = parser.parse_args()
@@ -361,6 +405,8 @@ def main() -> int:
         report_latency(figures["latency"])
     else:
         report(figures)
+        print()
+        beside_the_last_run(headline(figures))
     return 0
 
 

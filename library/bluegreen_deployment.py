@@ -134,6 +134,11 @@ options:
     description: Internal (the action plugin) - a later step; only wait on O(deployment_id), with O(state)'s meaning.
     type: bool
     default: false
+  progress_file:
+    description:
+      - Internal (the action plugin, on a local connection) - append each change to this file as it is seen (one
+        JSON object a line) and wait to the end in one run, instead of returning at each change.
+    type: path
   rollback_mode:
     description: Internal (the action plugin) - what the first step of O(state=rolled_back) did, for a later step.
     type: str
@@ -294,6 +299,7 @@ ARGUMENT_SPEC = dict(
     report_every=dict(type="int"),
     progress_since=dict(type="dict"),
     follow=dict(type="bool", default=False),
+    progress_file=dict(type="path"),
     rollback_mode=dict(type="str", choices=["stopped", "redeployed"]),
     on_timeout=dict(type="str", choices=["fail", "return", "rollback"], default="fail"),
     fail_on_rollback=dict(type="bool", default=True),

@@ -36,7 +36,9 @@ options:
     type: int
     default: 10
   details:
-    description: Read each deployment's lifecycle events and task sets too (CodeDeploy - two more calls each).
+    description:
+      - Read each deployment's lifecycle events and task sets too (CodeDeploy - two more calls each), and where they
+        run (RV(deployment_group) - one more call).
     type: bool
     default: true
 extends_documentation_fragment:
@@ -56,6 +58,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+deployment_group:
+  description: (CodeDeploy) the deployment group's configuration.
+  returned: under the CodeDeploy controller, with O(details)
+  type: dict
 deployments:
   description: The deployments, newest first, each as RV(bluegreen_deployment.deployment).
   returned: always
@@ -101,7 +107,8 @@ def main():
         if params["deployment_id"]:
             found = {"deployments": [controller.describe(params["deployment_id"], params["details"])], "serving": None}
         else:
-            found = controller.history(params["statuses"], params["max_results"], params["details"])
+            details = params["details"]
+            found = controller.history(params["statuses"], params["max_results"], details, setting=details)
     except LookupError as e:
         module.fail_json(msg=str(e))
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:

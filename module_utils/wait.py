@@ -3,7 +3,8 @@
 """The wait both deployment controllers share: poll, report what changed, back off while nothing does.
 
 `Watcher.wait` polls `poll()` every `min_interval` to `max_interval` seconds: quickly after a change, backing off
-while nothing happens, never slower than `max_interval` (2 s), so a terminal status is seen within 2 s (the AWS
+while nothing happens, never slower than `max_interval` (2 s), and at most a second apart once the deployment is
+`ending` (its last lifecycle step done), so its end is seen within a second (the AWS
 CLI's waiters poll every 15 s). Each change becomes progress lines (`lines(previous, current)`), stamped with the
 seconds since the wait began. An endpoint that cannot be reached (a network blip, a restart) is ridden out for
 OUTAGE_TOLERANCE_SECONDS, saying so, since the deployment goes on without us. Subclasses say how to read a
@@ -13,6 +14,7 @@ module_utils/ecs/deployments.py (ServiceDeploymentWatcher).
 
 from __future__ import annotations
 
+import json
 import time
 from abc import ABC, abstractmethod
 from datetime import UTC, datetime
@@ -56,6 +58,11 @@ class Watcher(ABC):
     def lines(self, previous, current):
         """What changed between two snapshots, as lines an operator reads in a job log."""
 
+    def ending(self, snap):
+        """The deployment has nothing left but to end (its last lifecycle step is done): polled at most every
+        second then, so its end is seen within one."""
+        return False
+
     @abstractmethod
     def settled(self, snap):
         """The deployment is over for us (terminal, and any rollback of it too)."""
@@ -63,14 +70,25 @@ class Watcher(ABC):
     def _line(self, started, message):
         return {"elapsed_seconds": round(self.clock() - started, 1), "time": iso(datetime.now(UTC)), "message": message}
 
-    def wait(self, condition, timeout, previous=None):
+    def wait(self, condition, timeout, previous=None, tell=None, quiet_every=None):
         """Poll until `condition(snapshot, timeline)`, the deployment is settled, or the timeout.
 
         Returns (snapshot, timeline, reached, timed_out). The timeline holds every progress line seen since
-        `previous` (a snapshot reported earlier; None = since the first poll).
+        `previous` (a snapshot reported earlier; None = since the first poll). `tell(entries, snapshot)`, when
+        given, hears each change as it is seen, and every `quiet_every` seconds without one (entries empty).
         """
         started = self.clock()
-        timeline = []
+        timeline: list[dict] = []
+        told_at, told = started, 0
+
+        def told_now(current):
+            nonlocal told_at, told
+            if tell is None:
+                return
+            if len(timeline) > told or (quiet_every and self.clock() - told_at >= quiet_every):
+                tell(timeline[told:], current)
+                told_at, told = self.clock(), len(timeline)
+
         interval = self.min_interval
         # Compared with a snapshot reported earlier, the first poll needs fresh details too.
         force = previous is not None
@@ -100,8 +118,9 @@ class Watcher(ABC):
                 timeline.extend({"elapsed_seconds": elapsed, "time": now, "message": line} for line in lines)
                 interval = self.min_interval
             else:
-                interval = min(interval * 1.5, self.max_interval)
+                interval = min(interval * 1.5, 2 * self.min_interval if self.ending(current) else self.max_interval)
             previous = current
+            told_now(current)
             if condition(current, timeline):
                 return current, timeline, True, False
             if self.settled(current):
@@ -125,11 +144,18 @@ def wait_as_asked(module, watch, deployment_id, result, *, wait_for, what, roll_
     params = module.params
     condition, description = wait_for
     timeout, report_every = params["wait_timeout"], params["report_every"]
-    interim = bool(report_every) and report_every < timeout
+    # With a progress file (the action plugin reads it as it grows) the whole wait is one run; without, each change
+    # ends a step and the plugin runs the module again.
+    tell = _progress_writer(params.get("progress_file"), deployment_id)
+    interim = bool(report_every) and report_every < timeout and tell is None
     wait_until = (lambda snap, timeline: condition(snap, timeline) or len(timeline) > 0) if interim else condition
     try:
         snap, timeline, reached, timed_out = watch.wait(
-            wait_until, report_every if interim else timeout, previous=params["progress_since"]
+            wait_until,
+            report_every if interim else timeout,
+            previous=params["progress_since"],
+            tell=tell,
+            quiet_every=report_every,
         )
     except AwsErrors as e:
         module.fail_json_aws(e, msg=f"Unable to follow {what}", deployment_id=deployment_id)
@@ -170,3 +196,25 @@ def wait_as_asked(module, watch, deployment_id, result, *, wait_for, what, roll_
             **result,
         )
     return snap
+
+
+def _progress_writer(path, deployment_id):
+    """`tell` for Watcher.wait that appends each change, and a line when nothing changed for a while, to the file
+    the action plugin prints from as it grows (one JSON object a line); None without a file."""
+    if not path:
+        return None
+
+    def tell(entries, snapshot):
+        traffic = (snapshot or {}).get("traffic") or {}
+        lines = [{"deployment_id": deployment_id, **entry} for entry in entries] or [
+            {
+                "deployment_id": deployment_id,
+                "still": (snapshot or {}).get("status"),
+                "replacement": traffic.get("replacement"),
+                "time": iso(datetime.now(UTC)),
+            }
+        ]
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(line, default=str) + "\n" for line in lines)
+
+    return tell

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import boto3
 
-from module_utils.model.ecs import service_deployment_briefs
+from module_utils.ecs.deployments import service_deployment_briefs
 from module_utils.model.names import names
 from sandbox import cli
 from sandbox import config as sandbox_config

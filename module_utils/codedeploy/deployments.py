@@ -424,6 +424,9 @@ class DeploymentWatcher(Watcher):
     def lines(self, previous, current):
         return progress_lines(previous, current)
 
+    def ending(self, snap):
+        return event_status(snap, "AfterAllowTraffic") == "Succeeded"
+
     def settled(self, snap):
         return snap["status"] in TERMINAL_STATUSES and rollback_settled(snap)
 

@@ -40,8 +40,13 @@ class Controller(ABC):
     # -- reading ------------------------------------------------------------------------------------------------
 
     @abstractmethod
-    def history(self, statuses=None, limit=10, details=True):
-        """{"deployments": [views, newest first], "serving": the task definition production serves}."""
+    def history(self, statuses=None, limit=10, details=True, setting=True):
+        """{"deployments": [views, newest first], "serving": the task definition production serves}; `setting`:
+        with where the deployments run as the controller describes it (CodeDeploy's deployment group)."""
+
+    @abstractmethod
+    def active_id(self):
+        """The active deployment's id, in as few calls as the API allows (None when none is active)."""
 
     @abstractmethod
     def describe(self, deployment_id, details=True):
@@ -80,12 +85,13 @@ class Controller(ABC):
             if result["rollback_mode"] == "stopped":
                 self.stopped(result)
             self.present(result, None, None)
-        found = self.history(statuses=["active"], limit=1, details=False)["deployments"]
-        if found:
-            self.params["deployment_id"] = found[0]["deployment_id"]
+        # During a deployment every call before the stop delays production's way back: the id alone.
+        active = self.active_id()
+        if active:
+            self.params["deployment_id"] = active
             result.update(rollback_mode="stopped", resume={"rollback_mode": "stopped"})
             self.stopped(result)
-        succeeded = self.history(statuses=["succeeded"], limit=20, details=False)
+        succeeded = self.history(statuses=["succeeded"], limit=20, details=False, setting=False)
         try:
             previous = rollback_target(succeeded["deployments"], succeeded["serving"], self.redeployable)
         except DecisionError as e:

@@ -23,6 +23,7 @@ from ..codedeploy.deployments import (
     get_deployment,
     get_ecs_targets,
     is_failure,
+    list_deployment_ids,
     revision_sha256,
     snapshot,
     wait_condition,
@@ -80,17 +81,23 @@ class CodeDeployController(Controller):
                 "the environment first"
             )
 
-    def history(self, statuses=None, limit=10, details=True):
+    def history(self, statuses=None, limit=10, details=True, setting=True):
         infos = deployments_of_group(self.client, self.application, self.group, self._statuses(statuses), limit)
         appspecs: dict[str, str] = {}  # a revision deployed several times is read once
         views = [self.view(self._snapshot(info, details, appspecs)) for info in infos]
         # What production serves: the revision of the group's newest successful deployment (known from a list of
         # the successful ones; see serving()).
         serving = views[0]["task_definition_arn"] if views and statuses == ["succeeded"] else None
-        return {"deployments": views, "serving": serving, "deployment_group": self.group_view()}
+        found = {"deployments": views, "serving": serving}
+        return {**found, "deployment_group": self.group_view()} if setting else found
+
+    def active_id(self):
+        # One ListDeployments: a group runs one deployment at a time.
+        active = list_deployment_ids(self.client, self.application, self.group, ACTIVE_STATUSES)
+        return active[0] if active else None
 
     def serving(self):
-        return self.history(statuses=["succeeded"], limit=1, details=False)["serving"]
+        return self.history(statuses=["succeeded"], limit=1, details=False, setting=False)["serving"]
 
     def _snapshot(self, info, details, appspecs):
         targets = get_ecs_targets(self.client, info["deploymentId"]) if details else []

@@ -78,7 +78,7 @@ class EcsController(Controller):
         except LookupError as e:
             self.module.fail_json(msg=f"{e}: provision the environment first")
 
-    def history(self, statuses=None, limit=10, details=True):
+    def history(self, statuses=None, limit=10, details=True, setting=True):
         service = self._service()
         wanted: list[str] = []
         for status in statuses or []:
@@ -98,6 +98,10 @@ class EcsController(Controller):
 
     def serving(self):
         return self._service().get("taskDefinition")
+
+    def active_id(self):
+        active = active_deployment(self.client, self.cluster, self.service)
+        return active["serviceDeploymentArn"] if active else None
 
     def describe(self, deployment_id, details=True):
         views = self._read([deployment_id])

@@ -14,8 +14,46 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from ..model.ecs import ACTIVE_STATUSES, ROLLBACK_STATUSES, TERMINAL_STATUSES, service_deployment_briefs
+from ..model.ecs import ACTIVE_STATUSES, ROLLBACK_STATUSES, TERMINAL_STATUSES
 from ..wait import Watcher
+
+# ---------------------------------------------------------------------------------------------
+# A service's deployments, newest first
+# ---------------------------------------------------------------------------------------------
+
+
+def _created(deployment: dict) -> float:
+    """A deployment's createdAt (a datetime as boto3 returns it, ISO 8601, or epoch seconds) as epoch seconds."""
+    moment = deployment.get("createdAt")
+    if isinstance(moment, datetime):
+        return moment.timestamp()
+    if isinstance(moment, str):
+        return datetime.fromisoformat(moment).timestamp()
+    return float("-inf") if moment is None else float(moment)
+
+
+def newest_first(deployments: list[dict]) -> list[dict]:
+    """Service deployments (ListServiceDeployments' briefs or DescribeServiceDeployments' deployments), the newest
+    created first. The API reference names no order for ListServiceDeployments: whoever wants the latest sorts."""
+    return sorted(deployments, key=_created, reverse=True)
+
+
+def service_deployment_briefs(list_page, **request) -> list[dict]:
+    """Every brief ListServiceDeployments has for `request` (service, cluster, status, createdAt), newest first.
+
+    `list_page` is the caller's call of it (a boto3 client's `list_service_deployments`, with retries where the
+    caller has them): nothing here talks to AWS. botocore has no paginator for ListServiceDeployments, and a page
+    (20 by default) may hold any of the service's deployments, since no order is documented: every nextToken is
+    followed, then the briefs are sorted by createdAt."""
+    briefs: list[dict] = []
+    token = None
+    while True:
+        page = list_page(**request, **({"nextToken": token} if token else {}))
+        briefs.extend(page.get("serviceDeployments") or [])
+        token = page.get("nextToken")
+        if not token:
+            return newest_first(briefs)
+
 
 # ---------------------------------------------------------------------------------------------
 # A service deployment as a job log reads it
@@ -268,6 +306,9 @@ class ServiceDeploymentWatcher(Watcher):
 
     def lines(self, previous, current):
         return progress_lines(previous, current)
+
+    def ending(self, snap):
+        return snap["stage"] in ("BAKE_TIME", "CLEAN_UP")
 
     def settled(self, snap):
         return snap["status"] in TERMINAL_STATUSES

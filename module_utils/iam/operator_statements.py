@@ -93,11 +93,6 @@ def deploy_statements(scope: OperatorScope) -> list[dict]:
             "*",
         ),
         _read_the_vpc(scope),
-        statement(
-            "ReadTheTaskRoles",
-            ["iam:GetRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole"],
-            scope.task_roles,
-        ),
         statement("RegisterTheTaskDefinition", ["ecs:RegisterTaskDefinition"], scope.families),
         pass_role("PassTheTaskRoles", scope.task_roles, ROLES["task"]),
         statement("ReadTheSecrets", ["secretsmanager:DescribeSecret"], scope.secrets),

@@ -177,7 +177,6 @@ OPERATOR_REASONS = {
     ("provision", "ManageTheAlarms"): "The alarms the deployment groups stop on.",
     ("deploy", "DescribeWithoutResourceTypes"): ("The network lookups and task definitions (no resource type: *)."),
     ("deploy", "ReadTheVpc"): "As the inspect policy's: the network lookup reads the VPC's DNS attributes.",
-    ("deploy", "ReadTheTaskRoles"): "The task definition names the task roles by ARN.",
     ("deploy", "RegisterTheTaskDefinition"): "The new revision, in the service's family.",
     ("deploy", "PassTheTaskRoles"): (
         "Registering a task definition that names roles needs iam:PassRole on them (to ecs-tasks only)."

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+from ..ecs.deployments import service_deployment_briefs
 from ..model.ecs import ACTIVE_STATUSES as ECS_ACTIVE_STATUSES
-from ..model.ecs import service_deployment_briefs
 from .core import Checks, Finding, error_code, failed, ok
 
 # CodeDeploy's statuses of a deployment that has not ended.

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 
-from module_utils.model.ecs import newest_first, service_deployment_briefs
+from module_utils.ecs.deployments import newest_first, service_deployment_briefs
 from sandbox.canary import bad_canary
 from sandbox.harness import PROD_PORT, REPO
 from sandbox.observe import LoadGenerator

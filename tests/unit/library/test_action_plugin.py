@@ -4,6 +4,8 @@ controller's seconds per lifecycle event or stage at the end."""
 from __future__ import annotations
 
 import importlib.util
+import json
+import threading
 from unittest import mock
 
 from tests.conftest import REPO_ROOT
@@ -164,3 +166,42 @@ def test_a_rollback_s_later_steps_keep_its_mode() -> None:
     assert [call.get("rollback_mode") for call in calls[1:]] == ["redeployed", "redeployed"]
     assert all(call["state"] == "rolled_back" and call["follow"] is True for call in calls[1:])
     assert (result["status"], result["rollback_mode"]) == ("Succeeded", "redeployed")
+
+
+def test_on_a_local_connection_one_module_run_follows_the_deployment_and_each_line_prints_as_it_is_written() -> None:
+    """The module writes each change to the progress file as it sees it; the plugin prints it while the module still
+    runs (not at its end), and runs the module once."""
+
+    written_then_printed = threading.Event()
+    printed: list[str] = []
+
+    def execute(module_name, module_args, task_vars):
+        path = module_args["progress_file"]
+        assert "follow" not in module_args
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"deployment_id": "d-ABC", "time": "2026-11-27T10:00:05+00:00",
+                                     "message": "AfterInstall Succeeded in 3s"}) + "\n")  # fmt: skip
+        # The line is printed while the module still runs.
+        assert written_then_printed.wait(5), "the line was not printed while the module ran"
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"deployment_id": "d-ABC", "still": "InProgress", "replacement": 40.0}) + "\n")
+        return _step(True, ["AfterInstall Succeeded in 3s"], status="Succeeded")
+
+    def shown(line: str) -> None:
+        printed.append(line)
+        written_then_printed.set()
+
+    plugin = _plugin({**CODEDEPLOY, "task_definition": "td", "report_every": 60})
+    plugin._connection.transport = "local"
+    with (
+        mock.patch.object(plugin, "_execute_module", side_effect=execute) as module,
+        mock.patch.object(action.display, "display", side_effect=shown),
+        mock.patch.object(action.ActionBase, "run", return_value={}),
+    ):
+        result = plugin.run(task_vars={})
+    assert module.call_count == 1
+    assert result["status"] == "Succeeded"
+    assert printed[0] == "  d-ABC 10:00:05 AfterInstall Succeeded in 3s"
+    assert printed[1].startswith("  d-ABC still InProgress after ")
+    assert printed[1].endswith("(replacement at 40%)")
+    assert len(printed) == 2, "the result's own lines are not printed again"

@@ -780,3 +780,22 @@ def test_check_mode_predicts_a_stop_a_promote_and_a_rollback_without_calling_the
         assert (result["changed"], result["deployment_id"]) == (True, "d-READY"), args
     assert codedeploy.called("StopDeployment") == []
     assert codedeploy.called("ContinueDeployment") == []
+
+
+def test_with_a_progress_file_the_whole_wait_is_one_run_and_each_change_is_written_as_seen(
+    run_module, codedeploy, clock, tmp_path
+) -> None:
+    """The action plugin's local path: the module writes each change to the file while it waits, and a line when
+    nothing changed for report_every seconds, and returns only at the end."""
+    progress = tmp_path / "progress.jsonl"
+    codedeploy.next_script = LINEAR_HAPPY_PATH
+    result = run_module(
+        module, {**BASE_ARGS, "report_every": 30, "progress_file": str(progress)}, {"codedeploy": codedeploy}
+    )
+    assert result["finished"] is True
+    assert result["status"] == "Succeeded"
+    written = [json.loads(line) for line in progress.read_text().splitlines()]
+    messages = [entry["message"] for entry in written if "message" in entry]
+    assert messages == [entry["message"] for entry in result["progress"]]
+    assert all(entry["deployment_id"] == result["deployment_id"] for entry in written)
+    assert any("still" in entry for entry in written), "a quiet stretch longer than report_every is said"

@@ -373,21 +373,21 @@ def test_every_page_of_service_deployments_is_read_and_the_newest_comes_first():
     with Stubber(client) as stub:
         for answer, token in pages:
             stub.add_response("list_service_deployments", answer, {**request, **token})
-        briefs = ecs.service_deployment_briefs(client.list_service_deployments, **request)
+        briefs = view.service_deployment_briefs(client.list_service_deployments, **request)
         stub.assert_no_pending_responses()
     assert [b["serviceDeploymentArn"].rsplit("/", 1)[-1] for b in briefs] == ["D5", "D4", "D3", "D2", "D1"]
 
 
 def test_newest_first_goes_by_creation_whatever_the_order_listed():
     shuffled = [_brief("B", 2), _brief("C", 3), _brief("A", 1)]
-    assert [b["serviceDeploymentArn"][-1] for b in ecs.newest_first(shuffled)] == ["C", "B", "A"]
+    assert [b["serviceDeploymentArn"][-1] for b in view.newest_first(shuffled)] == ["C", "B", "A"]
     # As JSON gives it (ISO 8601 or epoch seconds), and a deployment without a time after every timed one.
     loose = [
         {"serviceDeploymentArn": "x", "createdAt": "2026-11-29T13:01:00+00:00"},
         {"serviceDeploymentArn": "y"},
         {"serviceDeploymentArn": "z", "createdAt": datetime(2026, 11, 29, 13, 2, tzinfo=UTC).timestamp()},
     ]
-    assert [b["serviceDeploymentArn"] for b in ecs.newest_first(loose)] == ["z", "x", "y"]
+    assert [b["serviceDeploymentArn"] for b in view.newest_first(loose)] == ["z", "x", "y"]
 
 
 def test_the_filter_takes_a_plan_as_the_inventory_says_it():
