@@ -24,19 +24,6 @@ description:
 version_added: 0.3.0
 author: ecs-bluegreen-ops maintainers
 options:
-  controller:
-    description:
-      - Who runs the service's deployments (the inventory's C(bluegreen_controller)). Unset = O(names)'
-        C(controller), which the bluegreen role adds to the model's names.
-    type: str
-    choices: [codedeploy, ecs]
-  names:
-    description:
-      - The service's names as the model gives them (C(bluegreen_names), module_utils/model/names.py). CodeDeploy
-        reads C(codedeploy_application), C(deployment_group) and C(hook_functions); ECS C(cluster) and
-        C(ecs_service).
-    type: dict
-    required: true
   state:
     description: What to do.
     type: str
@@ -153,6 +140,7 @@ options:
     type: bool
     default: true
 extends_documentation_fragment:
+  - bluegreen_deployments
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

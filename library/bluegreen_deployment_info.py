@@ -12,16 +12,6 @@ description:
 version_added: 0.3.0
 author: ecs-bluegreen-ops maintainers
 options:
-  controller:
-    description:
-      - Who runs the service's deployments (the inventory's C(bluegreen_controller)). Unset = O(names)'
-        C(controller), which the bluegreen role adds to the model's names.
-    type: str
-    choices: [codedeploy, ecs]
-  names:
-    description: The service's names as the model gives them (C(bluegreen_names)).
-    type: dict
-    required: true
   deployment_id:
     description: One deployment (a CodeDeploy id, or a service deployment ARN).
     type: str
@@ -42,6 +32,7 @@ options:
     type: bool
     default: true
 extends_documentation_fragment:
+  - bluegreen_deployments
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

@@ -131,6 +131,25 @@ class Watcher(ABC):
             self.sleep(min(interval, remaining))
 
 
+def condition_for(wait_for, own=None):
+    """A predicate over snapshots for a module's `wait_for` option, and its description: the controller's own points
+    (`own(wait_for)`: a lifecycle event, a stage, a pause; None when wait_for names none of them), the new
+    revision's share of production traffic, the next change, or (nothing asked) a terminal status."""
+    wait_for = wait_for or {}
+    found = own(wait_for) if own else None
+    if found:
+        return found
+    if wait_for.get("replacement_traffic_percent") is not None:
+        percent = float(wait_for["replacement_traffic_percent"])
+        return (
+            lambda snap, timeline: (snap["traffic"].get("replacement") or 0) >= percent,
+            f"the new revision at {percent:g}% of production traffic",
+        )
+    if wait_for.get("progress"):
+        return (lambda snap, timeline: len(timeline) > 0), "the next change"
+    return (lambda snap, timeline: False), "a terminal status"
+
+
 def wait_as_asked(module, watch, deployment_id, result, *, wait_for, what, roll_back, failure_message):
     """The deployment modules' wait (codedeploy_deployment, ecs_service_deployment): wait as the module's options
     say (`wait_timeout`, `report_every`, `progress_since`, `on_timeout`), fill `result`, return the last snapshot.

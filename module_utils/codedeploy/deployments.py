@@ -334,26 +334,6 @@ def progress_lines(previous, current):
 # ---------------------------------------------------------------------------------------------
 
 
-def wait_condition(wait_for):
-    """A predicate over snapshots for the module's `wait_for` option (None = a terminal status)."""
-    wait_for = wait_for or {}
-    if wait_for.get("status") == "Ready":
-        return lambda snap, timeline: snap["status"] == "Ready", "status Ready"
-    if wait_for.get("lifecycle_event"):
-        name = wait_for["lifecycle_event"]
-        wanted = ("Succeeded",) if wait_for.get("lifecycle_event_status", "succeeded") == "succeeded" else EVENT_STARTED
-        return (lambda snap, timeline: event_status(snap, name) in wanted), f"{name} {'/'.join(wanted)}"
-    if wait_for.get("replacement_traffic_percent") is not None:
-        percent = float(wait_for["replacement_traffic_percent"])
-        return (
-            lambda snap, timeline: (snap["traffic"].get("replacement") or 0) >= percent,
-            f"replacement task set at {percent:g}% of production traffic",
-        )
-    if wait_for.get("progress"):
-        return (lambda snap, timeline: len(timeline) > 0), "the next change"
-    return (lambda snap, timeline: False), "a terminal status"
-
-
 class DeploymentWatcher(Watcher):
     """Polls a CodeDeploy deployment and notices changes quickly without hammering the API (module_utils/
     deployment_wait.py: the loop, the back-off, the outage tolerance).

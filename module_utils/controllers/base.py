@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 
 from ..aws import retry_decorator
 from ..model.decisions import DecisionError, rollback_target
-from ..wait import AwsErrors, wait_as_asked
+from ..wait import AwsErrors, condition_for, wait_as_asked
 
 # The neutral state of a deployment, whichever controller ran it (the view's `state`).
 STATES = ("active", "succeeded", "failed", "stopped", "rolled_back")
@@ -29,6 +29,8 @@ class Controller(ABC):
     the service (module_utils/model/names.py)."""
 
     name = ""
+    # The AWS service whose API runs the deployments (a client of it: `client`).
+    api = ""
     # The lifecycle's unit in lines and summaries: CodeDeploy's "event", ECS's "stage".
     lifecycle_unit = ""
 
@@ -36,6 +38,12 @@ class Controller(ABC):
         self.module = module
         self.params = module.params
         self.names = names
+
+    @property
+    def client(self):
+        if not hasattr(self, "_client"):
+            self._client = self.module.client(self.api, retry_decorator=self.retry())
+        return self._client
 
     # -- reading ------------------------------------------------------------------------------------------------
 
@@ -117,9 +125,13 @@ class Controller(ABC):
     def watcher(self, deployment_id):
         """A controllers.wait.Watcher of the deployment."""
 
-    @abstractmethod
     def wait_condition(self, wait_for):
         """(condition over a snapshot and its timeline, its description) for the option `wait_for`."""
+        return condition_for(wait_for, self.own_condition)
+
+    def own_condition(self, wait_for):
+        """The (condition, description) of a point only this controller has (a lifecycle event, a stage), or None."""
+        return
 
     @abstractmethod
     def is_failure(self, snap):

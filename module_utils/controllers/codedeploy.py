@@ -13,6 +13,7 @@ from __future__ import annotations
 from ..codedeploy.appspec import AppSpecError, build_appspec, parse, render_json, sha256, task_definition_of
 from ..codedeploy.deployments import (
     ACTIVE_STATUSES,
+    EVENT_STARTED,
     TERMINAL_STATUSES,
     DeploymentWatcher,
     appspec_of,
@@ -26,7 +27,6 @@ from ..codedeploy.deployments import (
     list_deployment_ids,
     revision_sha256,
     snapshot,
-    wait_condition,
 )
 from ..codedeploy.explain import alarm_failure_reason, hook_failure_reason, hook_function, replacement_task_failure
 from ..model.alarms import activated_alarms
@@ -39,22 +39,12 @@ STATES = {"Succeeded": "succeeded", "Failed": "failed", "Stopped": "stopped"}
 
 
 class CodeDeployController(Controller):
-    name = "codedeploy"
+    name = api = "codedeploy"
     lifecycle_unit = "event"
 
-    @property
-    def client(self):
-        if not hasattr(self, "_client"):
-            self._client = self.module.client("codedeploy", retry_decorator=self.retry())
-        return self._client
-
-    @property
-    def application(self):
-        return self.names["codedeploy_application"]
-
-    @property
-    def group(self):
-        return self.names["deployment_group"]
+    def __init__(self, module, names):
+        super().__init__(module, names)
+        self.application, self.group = names.get("codedeploy_application"), names.get("deployment_group")
 
     def _fail_aws(self, error, msg, **extra):
         self.module.fail_json_aws(error, msg=msg, **extra)
@@ -346,11 +336,15 @@ class CodeDeployController(Controller):
     def watcher(self, deployment_id):
         return DeploymentWatcher(self.client, deployment_id)
 
-    def wait_condition(self, wait_for):
-        wait_for = dict(wait_for or {})
-        if wait_for.pop("paused", None):
-            wait_for["status"] = "Ready"
-        return wait_condition(wait_for)
+    def own_condition(self, wait_for):
+        if wait_for.get("paused"):
+            return (lambda snap, timeline: snap["status"] == "Ready"), "status Ready"
+        if wait_for.get("lifecycle_event"):
+            name = wait_for["lifecycle_event"]
+            succeeded = wait_for.get("lifecycle_event_status", "succeeded") == "succeeded"
+            wanted = ("Succeeded",) if succeeded else EVENT_STARTED
+            return (lambda snap, timeline: event_status(snap, name) in wanted), f"{name} {'/'.join(wanted)}"
+        return None
 
     def is_failure(self, snap):
         return is_failure(snap)

@@ -29,7 +29,6 @@ from ..ecs.deployments import (
     short,
     snapshot,
     stage_seconds,
-    wait_condition,
 )
 from ..model.alarms import alarm_report
 from ..model.ecs import ACTIVE_STATUSES, EcsPlanError, with_strategy
@@ -45,22 +44,12 @@ STATES = {"SUCCESSFUL": "succeeded", "STOPPED": "stopped", "ROLLBACK_SUCCESSFUL"
 
 
 class EcsController(Controller):
-    name = "ecs"
+    name = api = "ecs"
     lifecycle_unit = "stage"
 
-    @property
-    def client(self):
-        if not hasattr(self, "_client"):
-            self._client = self.module.client("ecs", retry_decorator=self.retry())
-        return self._client
-
-    @property
-    def cluster(self):
-        return self.names["cluster"]
-
-    @property
-    def service(self):
-        return self.names["ecs_service"]
+    def __init__(self, module, names):
+        super().__init__(module, names)
+        self.cluster, self.service = names.get("cluster"), names.get("ecs_service")
 
     def short(self, deployment_id):
         return short(deployment_id)
@@ -292,8 +281,13 @@ class EcsController(Controller):
     def watcher(self, deployment_id):
         return ServiceDeploymentWatcher(self.client, deployment_id)
 
-    def wait_condition(self, wait_for):
-        return wait_condition(wait_for)
+    def own_condition(self, wait_for):
+        if wait_for.get("paused"):
+            return (lambda snap, timeline: paused_hook(snap) is not None), "a PAUSE hook awaiting promote"
+        if wait_for.get("stage"):
+            stage = wait_for["stage"]
+            return (lambda snap, timeline: snap["stage"] == stage), f"stage {stage}"
+        return None
 
     def is_failure(self, snap):
         return is_failure(snap)

@@ -269,25 +269,6 @@ def revision_task_definitions(client, revision_arns):
     return {r["serviceRevisionArn"]: r.get("taskDefinition") for r in found.get("serviceRevisions") or []}
 
 
-def wait_condition(wait_for):
-    """A predicate over snapshots for the module's `wait_for` option (None = a terminal status)."""
-    wait_for = wait_for or {}
-    if wait_for.get("paused"):
-        return (lambda snap, timeline: paused_hook(snap) is not None), "a PAUSE hook awaiting promote"
-    if wait_for.get("stage"):
-        stage = wait_for["stage"]
-        return (lambda snap, timeline: snap["stage"] == stage), f"stage {stage}"
-    if wait_for.get("replacement_traffic_percent") is not None:
-        percent = float(wait_for["replacement_traffic_percent"])
-        return (
-            lambda snap, timeline: (snap["traffic"].get("replacement") or 0) >= percent,
-            f"the new revision at {percent:g}% of production traffic",
-        )
-    if wait_for.get("progress"):
-        return (lambda snap, timeline: len(timeline) > 0), "the next change"
-    return (lambda snap, timeline: False), "a terminal status"
-
-
 class ServiceDeploymentWatcher(Watcher):
     """Polls one service deployment (one DescribeServiceDeployments call a poll: stage, hooks, the target
     revision's counts and traffic weights, rollback and alarms are all in it)."""
