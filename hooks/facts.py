@@ -167,7 +167,7 @@ def appspec_content(info: dict) -> str:
         raise CheckFailed(
             f"deployment {info['deploymentId']} has no AppSpecContent revision with a sha256, and GetDeployment "
             "never returns the AppSpec itself: create ECS deployments with revision.appSpecContent {content, "
-            "sha256} (the codedeploy_deployment module does)"
+            "sha256} (the bluegreen_deployment module does)"
         )
     codedeploy = client("codedeploy")
     try:

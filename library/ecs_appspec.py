@@ -9,7 +9,7 @@ short_description: Render the AppSpec of an ECS blue/green deployment
 description:
   - Validates its inputs and renders the AppSpec that a CodeDeploy ECS deployment takes, as JSON and
     YAML, with the sha256 of the content.
-  - The JSON form is what M(codedeploy_deployment) sends; the hook Lambdas read it with the standard
+  - The JSON form is what M(bluegreen_deployment) sends; the hook Lambdas read it with the standard
     library alone.
   - Makes no AWS call. With O(dest), writes the file only when its content differs.
 version_added: 0.1.0

@@ -12,7 +12,7 @@ description:
     role ECS modifies them with. community.aws.ecs_service has none of these settings.
   - On an existing service, converges what may change without a deployment (the deployment configuration, the
     desired count, the health check grace period) and reports the difference; the task definition changes only
-    through a deployment (M(ecs_service_deployment)). A different load balancer or network is refused, since
+    through a deployment (M(bluegreen_deployment)). A different load balancer or network is refused, since
     UpdateService would start a deployment with it; change it with a deployment, or recreate the service.
   - A service with another deployment controller (CODE_DEPLOY) is refused with what to do, the migration
     playbook (playbooks/migrate_controller.yml).
@@ -101,7 +101,7 @@ options:
         (UpdateService with C(deploymentController) ECS, this deployment configuration and load balancer), as the ECS
         developer guide's migration documents it; its tasks keep serving while the service deployment the move
         starts (UpdateService with loadBalancers starts one) runs new tasks into the other target group, every
-        lifecycle hook and the traffic shift (follow it with M(ecs_service_deployment)). The target group its
+        lifecycle hook and the traffic shift (follow it with M(bluegreen_deployment)). The target group its
         PRIMARY task set serves from becomes O(target_group_arn)'s role, the other one of the pair the alternate,
         whichever order they are given in. Refused while a CodeDeploy deployment is in progress (more than one
         task set).

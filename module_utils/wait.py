@@ -151,7 +151,7 @@ def condition_for(wait_for, own=None):
 
 
 def wait_as_asked(module, watch, deployment_id, result, *, wait_for, what, roll_back, failure_message):
-    """The deployment modules' wait (codedeploy_deployment, ecs_service_deployment): wait as the module's options
+    """The deployment module's wait (bluegreen_deployment, whichever controller): wait as the module's options
     say (`wait_timeout`, `report_every`, `progress_since`, `on_timeout`), fill `result`, return the last snapshot.
 
     With `report_every` the wait returns at the first change for the action plugin to print, and the module exits

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The AppSpec of an ECS blue/green deployment: validation and rendering, pure functions.
 
-Shared by the `ecs_appspec` module (which renders it), the `codedeploy_deployment` module (which
+Shared by the `ecs_appspec` module (which renders it), the `bluegreen_deployment` module (which
 hashes what it sends) and the tests. No AWS call here.
 
 The content sent to CodeDeploy is JSON (valid YAML too): the hook Lambdas parse it with the standard

@@ -336,7 +336,7 @@ def progress_lines(previous, current):
 
 class DeploymentWatcher(Watcher):
     """Polls a CodeDeploy deployment and notices changes quickly without hammering the API (module_utils/
-    deployment_wait.py: the loop, the back-off, the outage tolerance).
+    wait.py: the loop, the back-off, the outage tolerance).
 
     GetDeployment is polled every time; the targets (lifecycle events, weights), which take two calls, are read
     when GetDeployment shows a change and otherwise at most every `targets_max_interval` seconds. Throttling is

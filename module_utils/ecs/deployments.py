@@ -166,8 +166,9 @@ def paused_hook(snap: dict) -> dict | None:
 
 
 def progress_lines(previous: dict | None, current: dict) -> list[str]:
-    """What changed between two snapshots, in the words of the CodeDeploy wait's lines (module_utils/codedeploy.py
-    progress_lines): the status, each stage as it starts, each hook as it changes, each traffic step."""
+    """What changed between two snapshots, in the words of the CodeDeploy wait's lines
+    (module_utils/codedeploy/deployments.py progress_lines): the status, each stage as it starts, each hook as it
+    changes, each traffic step."""
     lines = []
     status_line = None
     if previous is None or previous["status"] != current["status"]:

@@ -1,4 +1,5 @@
-"""The pure parts of module_utils/codedeploy.py: progress lines, failure messages, group comparison."""
+"""The pure parts of module_utils/codedeploy/ (deployments, groups): progress lines, failure messages, group
+comparison."""
 
 from __future__ import annotations
 
