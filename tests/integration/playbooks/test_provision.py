@@ -136,7 +136,9 @@ def test_provision_twice_then_after_a_deployment(ansible_playbook, boto3_client,
         check=False,
     )
     assert deploy.returncode == 2
-    assert "TASK [Deploy, reporting each lifecycle event and traffic step as it happens]" in deploy.stdout
+    assert (
+        "TASK [Deploy, reporting each lifecycle event or stage, hook and traffic step as it happens]" in deploy.stdout
+    )
     assert "Deploy of 2.0.0 to orders-dev FAILED at task" in deploy.stdout
     assert "Unable to follow deployment" in deploy.stdout
     assert "Check what production serves: ansible-playbook playbooks/status.yml -i inventories/dev" in deploy.stdout
