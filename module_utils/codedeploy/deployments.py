@@ -117,9 +117,14 @@ def deployments_of_group(client, application_name, deployment_group_name, status
     return infos[:limit] if limit else infos
 
 
-def get_ecs_targets(client, deployment_id):
-    """The ECS targets of a deployment: lifecycle events and task sets with their traffic weights."""
-    target_ids = _paginated(client, "list_deployment_targets", "targetIds", deploymentId=deployment_id)
+def list_target_ids(client, deployment_id):
+    return _paginated(client, "list_deployment_targets", "targetIds", deploymentId=deployment_id)
+
+
+def get_ecs_targets(client, deployment_id, target_ids=None):
+    """The ECS targets of a deployment: lifecycle events and task sets with their traffic weights. `target_ids`:
+    listed before (an ECS deployment has one target, its service, from its start to its end)."""
+    target_ids = target_ids or list_target_ids(client, deployment_id)
     targets: list[dict] = []
     for chunk in _chunks(target_ids):
         response = client.batch_get_deployment_targets(deploymentId=deployment_id, targetIds=chunk, aws_retry=True)
@@ -363,6 +368,7 @@ class DeploymentWatcher(Watcher):
         self.targets_max_interval = targets_max_interval
         self.read_targets = read_targets
         self._targets = []
+        self._target_ids: list[str] = []
         self._targets_read_at = None
         self._targets_interval = min_interval
         self._last_info_key = None
@@ -383,8 +389,11 @@ class DeploymentWatcher(Watcher):
         now = self.clock()
         due = self._targets_read_at is None or now - self._targets_read_at >= self._targets_interval
         if self.read_targets and (force or key != self._last_info_key or due):
-            targets = get_ecs_targets(self.client, self.deployment_id)
-            self.api_calls += 2
+            if not self._target_ids:  # listed once: the deployment's one target does not change
+                self._target_ids = list_target_ids(self.client, self.deployment_id)
+                self.api_calls += 1
+            targets = get_ecs_targets(self.client, self.deployment_id, self._target_ids) if self._target_ids else []
+            self.api_calls += 1 if self._target_ids else 0
             if targets == self._targets:
                 self._targets_interval = min(self._targets_interval * 2, self.targets_max_interval)
             else:

@@ -799,3 +799,13 @@ def test_with_a_progress_file_the_whole_wait_is_one_run_and_each_change_is_writt
     assert messages == [entry["message"] for entry in result["progress"]]
     assert all(entry["deployment_id"] == result["deployment_id"] for entry in written)
     assert any("still" in entry for entry in written), "a quiet stretch longer than report_every is said"
+
+
+def test_the_deployment_s_target_is_listed_once_per_wait(run_module, codedeploy) -> None:
+    """An ECS deployment has one target, its service, from start to end: the wait lists it once and then only reads
+    it (BatchGetDeploymentTargets), so a long deployment costs one call a read, not two."""
+    codedeploy.next_script = LINEAR_HAPPY_PATH
+    result = run_module(module, BASE_ARGS, {"codedeploy": codedeploy})
+    assert result["status"] == "Succeeded"
+    assert len(codedeploy.called("ListDeploymentTargets")) == 1
+    assert len(codedeploy.called("BatchGetDeploymentTargets")) > 3
