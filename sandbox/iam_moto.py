@@ -59,6 +59,11 @@ def signing_name(headers) -> str:
 
 
 _current = threading.local()  # the caller of the request this thread serves (set by Endpoints.wsgi)
+# moto's IAM backend is plain dicts, read and written by the server's threads: a GetRole iterating the roles while a
+# CreateRole adds one raised "dictionary changed size during iteration" (a 500 no AWS answer has). IAM and STS
+# requests, and every authorization decision (it reads the same policies), hold this lock: in-process work only,
+# nothing holding it calls the sandbox over HTTP.
+_IAM_STATE = threading.RLock()
 
 
 def enforce(authority: Authority, backend: Callable[[str], Any]) -> None:
@@ -82,7 +87,8 @@ def enforce(authority: Authority, backend: Callable[[str], Any]) -> None:
                 # The signer's identity: moto's answer names its default user/moto for a key it did not issue.
                 return caller_identity(caller)
             request = Request(self.region, _params(self, protocol), urlparse(self.uri).path, backend)
-            check(authority, caller, action, request, "api")
+            with _IAM_STATE:
+                check(authority, caller, action, request, "api")
         except Denied as e:
             code = {"ec2": "UnauthorizedOperation"}.get(
                 protocol, "AccessDeniedException" if protocol in _JSON_PROTOCOLS else "AccessDenied"
@@ -90,6 +96,9 @@ def enforce(authority: Authority, backend: Callable[[str], Any]) -> None:
             return error_response(protocol, code, str(e), 400 if protocol == "json" else 403)
         except Unauthenticated as e:
             return error_response(protocol, e.code, str(e), 403)
+        if action.split(":", 1)[0] in ("iam", "sts"):
+            with _IAM_STATE:
+                return original(self)
         return original(self)
 
     BaseResponse.call_action = call_action  # type: ignore[method-assign]

@@ -34,7 +34,9 @@ def test_provision_makes_an_ecs_native_service_with_listener_rules_and_no_codede
 
     assert result_of("TASK [load_balancer : Listener rules of a new load balancer") == "changed"
     assert result_of("TASK [ecs_service : The service, deploying itself blue/green") == "changed"
-    assert result_of("TASK [ecs_service : The service, blue/green through CodeDeploy") == "skipping"
+    # The ECS controller's provider of the service role ran; CodeDeploy's (present_codedeploy.yml) was not included.
+    assert "TASK [ecs_service : The service as its deployment controller has it - ecs]" in output
+    assert "TASK [ecs_service : The service, blue/green through CodeDeploy" not in output
     assert result_of("TASK [codedeploy : CodeDeploy, present]") == "skipping"  # no CodeDeploy resources
     assert seen["served_first"] == {"1.0.0": 10}
 
