@@ -28,9 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sandbox.canary import CANARY, bad_canary, blast_radius
-from sandbox.harness import APP, PROD_PORT, Sandbox
-from sandbox.observe import ListenerWatcher, LoadGenerator
+from sandbox.drivers.canary import CANARY, bad_canary, blast_radius
+from sandbox.drivers.harness import APP, PROD_PORT, Sandbox
+from sandbox.drivers.observe import ListenerWatcher, LoadGenerator
 
 KINDS = {
     "errors": ({"SANDBOX_FAULT_ERROR_PERCENT": "30"}, 0.3, None),

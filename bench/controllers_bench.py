@@ -27,8 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sandbox.harness import PROD_PORT, Sandbox
-from sandbox.observe import ListenerWatcher, LoadGenerator
+from sandbox.drivers.harness import PROD_PORT, Sandbox
+from sandbox.drivers.observe import ListenerWatcher, LoadGenerator
 
 RATE = 30.0
 CONTROLLERS = {"codedeploy": ("inventories/local", "local"), "ecs": ("inventories/local-ecs", "ecs")}

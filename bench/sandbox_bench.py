@@ -40,8 +40,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sandbox.harness import APP, BIN, PROD_PORT, Sandbox
-from sandbox.observe import ListenerWatcher, LoadGenerator, Sample
+from sandbox.drivers.harness import APP, BIN, PROD_PORT, Sandbox
+from sandbox.drivers.observe import ListenerWatcher, LoadGenerator, Sample
 
 RATE = 40.0
 # The headline figures of the last run, printed beside this run's (and rewritten by it).

@@ -1,7 +1,7 @@
 """The ECS-native adapter: ECS's lifecycle hook protocol in front of the same checks CodeDeploy runs.
 
 The event (ECS developer guide, "Lifecycle hooks for Amazon ECS service deployments" and "Lambda hooks for Amazon
-ECS service deployments"; the shape the sandbox sends is recorded in docs/fidelity-ledger.md):
+ECS service deployments"; the shape the sandbox sends is recorded in docs/dev/fidelity-ledger.md):
 
     {"executionId": "...", "lifecycleStage": "POST_SCALE_UP",
      "resourceArn": "arn:aws:ecs:<region>:<account>:service-deployment/<cluster>/<service>/<id>",

@@ -31,7 +31,7 @@ class ApiCalls:
             return "codedeploy-engine"
         if f"app/{LAMBDA_APP_ID}" in user_agent:
             return "hooks"
-        if "app/sandbox-ecs" in user_agent:  # sandbox/ecs_native.py: ECS itself, shifting rules, invoking hooks
+        if "app/sandbox-ecs" in user_agent:  # sandbox/ecs/deployments.py: ECS itself, shifting rules, invoking hooks
             return "ecs-engine"
         if "Ansible" in user_agent:
             return "ansible"

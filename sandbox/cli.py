@@ -21,8 +21,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from sandbox import alb
 from sandbox import config as sandbox_config
+from sandbox.elbv2.haproxy import HAProxy
 
 SERVICES = {"aws": "sandbox.aws", "codedeploy": "sandbox.codedeploy.server"}
 
@@ -114,7 +114,7 @@ def stop_service(cfg, name: str, sig: int = signal.SIGTERM) -> bool:
 
 
 def up(args) -> None:
-    if alb.HAProxy.available() is None:
+    if HAProxy.available() is None:
         sys.exit("HAProxy is not installed; it is the sandbox's load balancer: apt-get install -y haproxy")
     existing = sandbox_config.default_home() / "config.json"
     cfg = sandbox_config.load() if existing.exists() else sandbox_config.from_environment()
@@ -142,9 +142,9 @@ def up(args) -> None:
 
 
 def seed_network(cfg) -> None:
-    """What an account has before this project's playbooks run: a VPC (tag Name=sandbox) with two private
-    and two public subnets (tag Tier) in two availability zones (inventories/local/group_vars/all/network.yml),
-    an internet gateway for the public ones and a NAT gateway for the private ones."""
+    """The network an account has before anything is deployed in it: a VPC (tag Name=sandbox) with two private and
+    two public subnets (tag Tier) in two availability zones, an internet gateway for the public ones and a NAT gateway
+    for the private ones."""
     import boto3
 
     ec2 = boto3.client(
@@ -188,9 +188,8 @@ def seed_network(cfg) -> None:
 
 
 def seed_secrets(cfg) -> None:
-    """The secrets the account already has, which the sandbox's inventories' tasks read (ecs_service_secrets):
-    inventories/local's and inventories/local-ecs's. Each ARN carries Secrets Manager's random six-character suffix,
-    as on AWS; each value is made here, never stored."""
+    """The secrets the account already has (config.py: the project's `[tool.sandbox] secrets`). Each ARN carries
+    Secrets Manager's random six-character suffix, as on AWS; each value is made here, never stored."""
     import secrets
 
     import boto3
@@ -202,8 +201,8 @@ def seed_secrets(cfg) -> None:
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-    for environment in ("local", "ecs"):
-        client.create_secret(Name=f"orders-{environment}/api-token", SecretString=secrets.token_urlsafe(24))
+    for name in cfg.secrets:
+        client.create_secret(Name=name, SecretString=secrets.token_urlsafe(24))
 
 
 def write_env_file(cfg) -> None:

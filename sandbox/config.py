@@ -6,6 +6,11 @@ SANDBOX_LAMBDA_ENI_LINGER_SECONDS, SANDBOX_LAMBDA_NETWORK, SANDBOX_IAM_ENFORCEME
 SANDBOX_BALANCER_NETWORK,
 SANDBOX_TASK_NETWORK), so two sandboxes can run side by side (the end-to-end tests use their own).
 The image mapping is re-read each time a task starts, so a test can add an image while the sandbox runs.
+
+What the account holds when `up` starts it, besides its network, is the project's to say, not the emulator's: the
+`[tool.sandbox]` table of the repository's pyproject.toml names the images the ECS agent can run (`images`), the
+Secrets Manager secrets that exist already (`secrets`, each value made at `up`) and the IAM users with no policy
+whose access key id is their name (`users`).
 """
 
 from __future__ import annotations
@@ -14,24 +19,12 @@ import json
 import os
 import secrets
 import sys
+import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 ACCOUNT_ID = "123456789012"
-
-# How the sandbox runs an image: the container's command (unless the task definition or an override gives
-# one), the folder it runs in, and the environment the sandbox adds to the task definition's. "{python}" is
-# the sandbox's interpreter, "{repo}" this repository, "{ip}" / "{port}" the task's address (awsvpc: each task
-# has its own IP, here a loopback address) and the container port. A command starting with "python" runs
-# with the sandbox's interpreter. Keys: "repository:tag" first, then "repository", then its last path part.
-DEFAULT_IMAGES = {
-    "orders": {
-        "command": ["{python}", "-m", "service", "serve"],
-        "workdir": "{repo}",
-        "environment": {"HOST": "{ip}", "PORT": "{port}", "PYTHONPATH": "{repo}"},
-    }
-}
 
 
 @dataclass
@@ -59,11 +52,21 @@ class Config:
     # them (TEST-NET-2, a documentation address); and a function outside any VPC (TEST-NET-3).
     internet_address: str = "198.51.100.7"
     lambda_public_address: str = "203.0.113.10"
-    images: dict = field(default_factory=lambda: json.loads(json.dumps(DEFAULT_IMAGES)))
+    # How the sandbox runs an image: the container's command (unless the task definition or an override gives
+    # one), the folder it runs in, and the environment the sandbox adds to the task definition's. "{python}" is
+    # the sandbox's interpreter, "{repo}" the repository, "{ip}" / "{port}" the task's address (awsvpc: each task
+    # has its own IP, here a loopback address) and the container port. A command starting with "python" runs
+    # with the sandbox's interpreter. Keys: "repository:tag" first, then "repository", then its last path part.
+    images: dict = field(default_factory=dict)
+    # The Secrets Manager secrets the account has before anything runs (names; each value is made at `up`).
+    secrets: list[str] = field(default_factory=list)
+    # IAM users the account has before anything runs, without any policy: the access key id is the user's name, the
+    # secret `<name>-secret` (sandbox/iam/authority.py).
+    users: list[str] = field(default_factory=list)
     # The account's Fargate On-Demand vCPU quota (Service Quotas L-3032A538), as GetServiceQuota answers it. AWS
     # sets it per account and documents no default here: **assumed** (fidelity ledger).
     fargate_vcpu_quota: float = 6.0
-    # IAM is enforced on every call (sandbox/iam_authority.py); False only to debug a policy (decisions are still
+    # IAM is enforced on every call (sandbox/iam/authority.py); False only to debug a policy (decisions are still
     # recorded, nothing is refused): SANDBOX_IAM_ENFORCEMENT=off at `up`.
     iam_enforcement: bool = True
     # What the sandbox's own processes present to the AWS process's internal endpoints (/_sandbox/iam/...).
@@ -92,7 +95,7 @@ class Config:
 
     def client_environment(self) -> dict[str, str]:
         """What an operator's client (a playbook, the AWS CLI, a test) needs to talk to the sandbox instead of AWS:
-        the endpoints, and the access key of the sandbox's operator user (sandbox/iam_authority.py)."""
+        the endpoints, and the access key of the sandbox's operator user (sandbox/iam/authority.py)."""
         return {**self.endpoint_environment(), "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
     def save(self) -> None:
@@ -115,7 +118,17 @@ def default_home() -> Path:
     return Path(os.environ.get("SANDBOX_HOME") or REPO / ".sandbox").resolve()
 
 
+def project_settings(path: Path = REPO / "pyproject.toml") -> dict:
+    """The `[tool.sandbox]` table of the repository's pyproject.toml (empty without one): images, secrets, users."""
+    try:
+        with path.open("rb") as f:
+            return dict(tomllib.load(f).get("tool", {}).get("sandbox", {}))
+    except FileNotFoundError:
+        return {}
+
+
 def from_environment() -> Config:
+    project = project_settings()
     return Config(
         home=str(default_home()),
         aws_port=int(os.environ.get("SANDBOX_AWS_PORT", "4566")),
@@ -129,6 +142,9 @@ def from_environment() -> Config:
         lambda_network=os.environ.get("SANDBOX_LAMBDA_NETWORK", "127.3.0.0/16"),
         fargate_vcpu_quota=float(os.environ.get("SANDBOX_FARGATE_VCPU_QUOTA", "6")),
         iam_enforcement=os.environ.get("SANDBOX_IAM_ENFORCEMENT", "on").lower() not in ("off", "0", "false", "no"),
+        images=dict(project.get("images") or {}),
+        secrets=list(project.get("secrets") or []),
+        users=list(project.get("users") or []),
     )
 
 

@@ -37,7 +37,7 @@ def docs_markdown() -> str:
         "SSM parameter and a customer managed KMS key (without them, their statements are left out). Each role is",
         "trusted by its one service and carries one inline policy, `least-privilege`; no AWS managed policy.",
         "",
-        "The sandbox enforces these exactly as AWS does (sandbox/iam_authority.py): every call of every principal is",
+        "The sandbox enforces these exactly as AWS does (sandbox/iam/authority.py): every call of every principal is",
         "authorized against them, resource by resource, with the request's condition keys. Trust policies carry no",
         "`aws:SourceAccount` / `aws:SourceArn` condition: no AWS page found documents that Lambda, ECS tasks or",
         "CodeDeploy send those keys when assuming these roles, and a condition on a key the service does not send",

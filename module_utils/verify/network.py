@@ -1,6 +1,6 @@
 """The tasks and the hook functions reach the AWS APIs from their subnets: through a NAT gateway, or the VPC
 endpoints of the services they call. Written from the VPC user guide, not shared with the sandbox's model of it
-(sandbox/network.py): the sandbox is the AWS this code is tested against, and a shared mistake would pass both."""
+(sandbox/ec2/network.py): the sandbox is the AWS this code is tested against, and a shared mistake would pass both."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The hooks' requests reach the test and production listeners, following the load balancer's scheme and the
 security groups. Written from the VPC and ELB user guides, not shared with the sandbox's model of who reaches a
-listener (sandbox/network.py): the sandbox is the AWS this code is tested against, and a shared mistake would pass
+listener (sandbox/ec2/network.py): the sandbox is the AWS this code is tested against, and a shared mistake would pass
 both."""
 
 from __future__ import annotations

@@ -17,9 +17,9 @@ import threading
 
 from sandbox.codedeploy import views
 from sandbox.codedeploy.effects import Aws
-from sandbox.codedeploy.lifecycle import Lifecycle, new_deployment
+from sandbox.codedeploy.lifecycle import Lifecycle
 from sandbox.codedeploy.model import ACTIVE, TERMINAL, ApiError
-from sandbox.codedeploy.state import Deployments, group_key
+from sandbox.codedeploy.state import Deployments, group_key, new_deployment
 from sandbox.codedeploy.store import Store
 
 log = logging.getLogger("sandbox.codedeploy.engine")

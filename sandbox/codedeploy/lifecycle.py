@@ -25,15 +25,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import random
-import string
 import time
 
 import yaml
 
 from sandbox.codedeploy.effects import Abort, Aws, failed
-from sandbox.codedeploy.model import EVENTS, HOOK_EVENTS, PREDEFINED_CONFIGS, now
-from sandbox.codedeploy.state import Deployments, group_key
+from sandbox.codedeploy.model import EVENTS, HOOK_EVENTS, PREDEFINED_CONFIGS, now, traffic_steps
+from sandbox.codedeploy.state import Deployments, group_key, new_deployment
 from sandbox.codedeploy.store import Store
 
 log = logging.getLogger("sandbox.codedeploy.lifecycle")
@@ -44,64 +42,6 @@ INSTALL_TIMEOUT_MINUTES = 10
 TICK = 0.2
 
 
-def traffic_steps(config: dict) -> list[tuple[int, float]]:
-    """[(replacement %, minutes to wait after this step)] for a deployment config's traffic routing."""
-    routing = config.get("trafficRoutingConfig") or {"type": "AllAtOnce"}
-    if routing["type"] == "TimeBasedCanary":
-        canary = routing["timeBasedCanary"]
-        return [(canary["canaryPercentage"], canary["canaryInterval"]), (100, 0)]
-    if routing["type"] == "TimeBasedLinear":
-        linear = routing["timeBasedLinear"]
-        steps, percent = [], 0
-        while percent + linear["linearPercentage"] < 100:
-            percent += linear["linearPercentage"]
-            steps.append((percent, linear["linearInterval"]))
-        return [*steps, (100, 0)]
-    return [(100, 0)]
-
-
-def new_deployment(
-    group: dict,
-    request: dict,
-    config_name: str,
-    *,
-    creator: str,
-    previous: dict | None,
-    rollback_of: dict | None = None,
-) -> dict:
-    """A new deployment's record (Created), as CreateDeployment makes it; `previous`: the group's last success."""
-    style = group["deploymentStyle"]
-    body = {
-        "applicationName": group["applicationName"],
-        "deploymentGroupName": group["deploymentGroupName"],
-        "deploymentConfigName": config_name,
-        "deploymentId": _deployment_id(),
-        "revision": request["revision"],
-        "status": "Created",
-        "createTime": now(),
-        "creator": creator,
-        "ignoreApplicationStopFailures": False,
-        "autoRollbackConfiguration": request.get("autoRollbackConfiguration") or group["autoRollbackConfiguration"],
-        "updateOutdatedInstancesOnly": False,
-        "deploymentStyle": style,
-        "instanceTerminationWaitTimeStarted": False,
-        "blueGreenDeploymentConfiguration": group["blueGreenDeploymentConfiguration"],
-        "loadBalancerInfo": group["loadBalancerInfo"],
-        "fileExistsBehavior": "DISALLOW",
-        "deploymentStatusMessages": [],
-        "computePlatform": "ECS",
-        "_engine": {"events": {name: {"status": "Pending"} for name in EVENTS}, "hooks": {}},
-    }
-    if request.get("description"):
-        body["description"] = request["description"]
-    if rollback_of is not None:
-        body["rollbackInfo"] = {"rollbackTriggeringDeploymentId": rollback_of["deploymentId"]}
-        body["_engine"]["rollback_of"] = rollback_of["deploymentId"]
-    if previous:
-        body["previousRevision"] = previous["revision"]
-    return body
-
-
 def _at_weight(percent: int):
     """The change that records the replacement's share of production traffic and when it began."""
 
@@ -109,10 +49,6 @@ def _at_weight(percent: int):
         d["_engine"].update(green_weight=percent, step_started=now())
 
     return change
-
-
-def _deployment_id() -> str:
-    return "d-" + "".join(random.choices(string.ascii_uppercase + string.digits, k=9))
 
 
 class Lifecycle:

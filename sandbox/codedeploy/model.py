@@ -66,3 +66,19 @@ PREDEFINED_CONFIGS = {
         config("CodeDeployDefault.AllAtOnce", "Server", minimum={"type": "HOST_COUNT", "value": 0}),
     ]
 }
+
+
+def traffic_steps(config: dict) -> list[tuple[int, float]]:
+    """[(replacement %, minutes to wait after this step)] for a deployment config's traffic routing."""
+    routing = config.get("trafficRoutingConfig") or {"type": "AllAtOnce"}
+    if routing["type"] == "TimeBasedCanary":
+        canary = routing["timeBasedCanary"]
+        return [(canary["canaryPercentage"], canary["canaryInterval"]), (100, 0)]
+    if routing["type"] == "TimeBasedLinear":
+        linear = routing["timeBasedLinear"]
+        steps, percent = [], 0
+        while percent + linear["linearPercentage"] < 100:
+            percent += linear["linearPercentage"]
+            steps.append((percent, linear["linearInterval"]))
+        return [*steps, (100, 0)]
+    return [(100, 0)]

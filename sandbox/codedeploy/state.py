@@ -7,10 +7,12 @@ under the store's lock, so none is lost, and a restarted service resumes from wh
 
 from __future__ import annotations
 
+import random
+import string
 import uuid
 from collections.abc import Callable
 
-from sandbox.codedeploy.model import ApiError, now
+from sandbox.codedeploy.model import EVENTS, ApiError, now
 from sandbox.codedeploy.store import Store
 
 
@@ -103,3 +105,49 @@ class Deployments:
                     },
                 ),
             )
+
+
+def new_deployment(
+    group: dict,
+    request: dict,
+    config_name: str,
+    *,
+    creator: str,
+    previous: dict | None,
+    rollback_of: dict | None = None,
+) -> dict:
+    """A new deployment's record (Created), as CreateDeployment makes it; `previous`: the group's last success."""
+    style = group["deploymentStyle"]
+    body = {
+        "applicationName": group["applicationName"],
+        "deploymentGroupName": group["deploymentGroupName"],
+        "deploymentConfigName": config_name,
+        "deploymentId": _deployment_id(),
+        "revision": request["revision"],
+        "status": "Created",
+        "createTime": now(),
+        "creator": creator,
+        "ignoreApplicationStopFailures": False,
+        "autoRollbackConfiguration": request.get("autoRollbackConfiguration") or group["autoRollbackConfiguration"],
+        "updateOutdatedInstancesOnly": False,
+        "deploymentStyle": style,
+        "instanceTerminationWaitTimeStarted": False,
+        "blueGreenDeploymentConfiguration": group["blueGreenDeploymentConfiguration"],
+        "loadBalancerInfo": group["loadBalancerInfo"],
+        "fileExistsBehavior": "DISALLOW",
+        "deploymentStatusMessages": [],
+        "computePlatform": "ECS",
+        "_engine": {"events": {name: {"status": "Pending"} for name in EVENTS}, "hooks": {}},
+    }
+    if request.get("description"):
+        body["description"] = request["description"]
+    if rollback_of is not None:
+        body["rollbackInfo"] = {"rollbackTriggeringDeploymentId": rollback_of["deploymentId"]}
+        body["_engine"]["rollback_of"] = rollback_of["deploymentId"]
+    if previous:
+        body["previousRevision"] = previous["revision"]
+    return body
+
+
+def _deployment_id() -> str:
+    return "d-" + "".join(random.choices(string.ascii_uppercase + string.digits, k=9))

@@ -311,7 +311,7 @@ def test_batch_limits_and_withheld_appspec(codedeploy, resources):
 
 def test_a_deployment_created_without_sha256_keeps_no_way_to_read_its_appspec_back(codedeploy, resources):
     """`sha256` is optional in CreateDeployment, and whether AWS computes it when omitted is not documented: the
-    sandbox keeps none (the strictest reading, docs/fidelity-ledger.md), so GetDeployment shows no sha256 and the
+    sandbox keeps none (the strictest reading, docs/dev/fidelity-ledger.md), so GetDeployment shows no sha256 and the
     AppSpec cannot be found by the hash of its content. The hooks do not need it after Install (hooks/facts.py)."""
     codedeploy.create_application(applicationName="api", computePlatform="ECS")
     codedeploy.create_deployment_group(**group_request(resources))

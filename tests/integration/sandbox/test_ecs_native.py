@@ -1,4 +1,4 @@
-"""ECS-native blue/green in the sandbox (sandbox/ecs_native.py), through boto3 as AWS's clients see it: a service
+"""ECS-native blue/green in the sandbox (sandbox/ecs/deployments.py), through boto3 as AWS's clients see it: a service
 with `deploymentController: ECS`, its revisions' tasks as real processes behind the real load balancer, its
 listener rules modified as the load balancer role, the project's real hook code invoked with ECS's event (polled
 with IN_PROGRESS), PAUSE and ContinueServiceDeployment, StopServiceDeployment, alarms, rollback. The resources are
@@ -23,7 +23,7 @@ import pytest
 from hooks import build
 from module_utils.iam import role_policies
 from module_utils.model.names import names
-from sandbox.harness import Sandbox
+from sandbox.drivers.harness import Sandbox
 from tests.support import free_port
 
 CLUSTER, SERVICE = "nat-local", "nat"

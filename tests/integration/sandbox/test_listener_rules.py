@@ -1,4 +1,4 @@
-"""The sandbox's load balancer (HAProxy, sandbox/alb.py) with listener rules, for real: conditions in priority
+"""The sandbox's load balancer (HAProxy, sandbox/elbv2/haproxy.py) with listener rules, for real: conditions in priority
 order before the default action, ALB's wildcards and case rules, weighted forwards per rule changed at run time,
 fixed responses. Two real HTTP servers stand in for a blue and a green target."""
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import alb
+from sandbox.elbv2 import haproxy as alb
 from tests.support import free_port
 
 ADDRESS = "127.77.0.1"

@@ -12,7 +12,7 @@ import pytest
 
 from hooks.common import Budget
 from hooks.http_probe import request
-from sandbox import tls
+from sandbox.acm import tls
 
 HOSTNAME = "orders.example.test"
 

@@ -20,7 +20,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from hooks import build
-from sandbox import lambda_runner
+from sandbox.awslambda import runner as lambda_runner
 
 REPO = Path(build.__file__).resolve().parents[1]
 PINS = build.pinned_versions(build.CONSTRAINTS)

@@ -13,8 +13,8 @@ from hooks import run_migrations
 from module_utils import iam as bluegreen_iam
 from module_utils.iam import MIGRATION_TAG, REASONS, docs_markdown, ecr_repository_arn, role_policies
 from module_utils.model.names import names
-from sandbox import iam_policy
-from sandbox.iam_requests import AUTHORIZED_ON_STAR_WITHOUT, NEWER_THAN_THE_REFERENCE
+from sandbox.iam import policy as iam_policy
+from sandbox.iam.reference import AUTHORIZED_ON_STAR_WITHOUT, NEWER_THAN_THE_REFERENCE
 from tests.conftest import REPO_ROOT
 
 ACCOUNT = "123456789012"
@@ -242,7 +242,7 @@ def test_the_ecs_controller_has_the_roles_ecs_assumes_and_no_codedeploy_role():
 
 
 def test_the_ecs_roles_allow_what_the_sandboxs_ecs_does_and_nothing_wider():
-    """Evaluated as the sandbox's IAM evaluates them (sandbox/iam_policy.py)."""
+    """Evaluated as the sandbox's IAM evaluates them (sandbox/iam/policy.py)."""
     ecs = roles(controller="ecs")
     rule = f"arn:aws:elasticloadbalancing:eu-west-1:{ACCOUNT}:listener-rule/app/orders-prod/1/2/3"
     other_rule = f"arn:aws:elasticloadbalancing:eu-west-1:{ACCOUNT}:listener-rule/app/billing-prod/1/2/3"

@@ -21,7 +21,7 @@ from module_utils.verify.network import SECRET_ENDPOINTS, endpoint_service_names
 from module_utils.verify.reachability import _admits
 from module_utils.verify.simulation import _context_entries
 from module_utils.verify.tls import _tls_name_matches
-from sandbox import iam_policy
+from sandbox.iam import policy as iam_policy
 
 
 @pytest.mark.parametrize(
@@ -396,7 +396,7 @@ def test_the_active_service_deployment_named_is_the_newest_from_every_page():
 
 class SimulatingIam:
     """iam:SimulatePrincipalPolicy as AWS answers it (one result per action, each resource's decision in
-    ResourceSpecificResults: the sandbox's evaluator, sandbox/iam_policy.py) for the statements each principal holds;
+    ResourceSpecificResults: the sandbox's evaluator, sandbox/iam/policy.py) for the statements each principal holds;
     it keeps the requests."""
 
     def __init__(self, statements: dict[str, list[dict]]):

@@ -1,4 +1,4 @@
-"""What a subnet reaches of the AWS APIs (sandbox/network.py): a NAT route reaches every public endpoint; without
+"""What a subnet reaches of the AWS APIs (sandbox/ec2/network.py): a NAT route reaches every public endpoint; without
 one, only the services of its VPC endpoints (interface endpoints with private DNS in its availability zone,
 gateway endpoints on its route table). Read from moto's EC2 backend, as the sandbox reads it."""
 
@@ -8,7 +8,7 @@ import boto3
 from moto import mock_aws
 from moto.backends import get_backend
 
-from sandbox.network import UNREACHABLE, AwsPath, aws_path, unreachable_environment
+from sandbox.ec2.network import UNREACHABLE, AwsPath, aws_path, unreachable_environment
 
 REGION = "eu-west-1"
 

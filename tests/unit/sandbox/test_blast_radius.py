@@ -1,10 +1,10 @@
-"""The blast radius of a bad canary (sandbox/observe.py::BlastRadius), from samples and listener weights."""
+"""The blast radius of a bad canary (sandbox/drivers/observe.py::BlastRadius), from samples and listener weights."""
 
 from __future__ import annotations
 
 import pytest
 
-from sandbox.observe import BlastRadius, Sample
+from sandbox.drivers.observe import BlastRadius, Sample
 
 
 def test_bad_requests_against_rate_share_fault_and_the_time_from_the_first_bad_one_to_100_percent_back():

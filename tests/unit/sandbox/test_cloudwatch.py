@@ -1,4 +1,4 @@
-"""The sandbox's CloudWatch (sandbox/cloudwatch.py): the ALB's metrics from HAProxy's request log, metric math,
+"""The sandbox's CloudWatch (sandbox/cloudwatch/alarms.py): the ALB's metrics from HAProxy's request log, metric math,
 and alarm evaluation as the CloudWatch user guide describes it; through boto3 against moto with the sandbox's
 patches (new alarms INSUFFICIENT_DATA, an update keeps the state, SetAlarmState lasts until the next evaluation,
 DescribeAlarmHistory)."""
@@ -16,19 +16,11 @@ from moto.backends import get_backend
 from moto.cloudwatch.models import Alarm, CloudWatchBackend
 from moto.cloudwatch.responses import CloudWatchResponse
 
-from sandbox import cloudwatch
-from sandbox.cloudwatch import (
-    Alarms,
-    AlbMetrics,
-    MathError,
-    Series,
-    Topology,
-    datapoints,
-    evaluate,
-    evaluate_expression,
-    parse,
-    statistic,
-)
+from sandbox.cloudwatch.alarms import Alarms, evaluate
+from sandbox.cloudwatch.expressions import MathError, evaluate_expression
+from sandbox.cloudwatch.metrics import Series, statistic
+from sandbox.cloudwatch.patches import patch_cloudwatch
+from sandbox.elbv2.metrics import AlbMetrics, Topology, datapoints, parse
 
 REGION = "eu-west-1"
 LB = "app/orders-local/50dc6c495c0c9188"
@@ -298,7 +290,7 @@ def patched(monkeypatch) -> Alarms:
     monkeypatch.setattr(CloudWatchResponse, "describe_alarm_history", None, raising=False)
     series = Series()
     alarms = Alarms(lambda: get_backend("cloudwatch")["123456789012"][REGION], series, scale=0.05)
-    cloudwatch.patch_cloudwatch(alarms, series)
+    patch_cloudwatch(alarms, series)
     return alarms
 
 

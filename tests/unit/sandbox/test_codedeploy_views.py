@@ -80,7 +80,7 @@ def test_deployment_targets_carry_exactly_the_fields_of_aws_model() -> None:
 
 
 def test_get_deployment_of_a_revision_sent_without_sha256_shows_neither_content_nor_hash() -> None:
-    """The strictest reading of an undocumented case (docs/fidelity-ledger.md, CreateDeployment): no sha256 is
+    """The strictest reading of an undocumented case (docs/dev/fidelity-ledger.md, CreateDeployment): no sha256 is
     computed, so GetDeployment gives no way to read the AppSpec back."""
     info = views.deployment_info(installed_deployment())
     assert info["revision"] == {"revisionType": "AppSpecContent", "appSpecContent": {}}

@@ -1,8 +1,8 @@
-"""The least-privilege analysis (sandbox/iam_analysis.py): which statement was the only grant of a call."""
+"""The least-privilege analysis (sandbox/drivers/iam_analysis.py): which statement was the only grant of a call."""
 
 from __future__ import annotations
 
-from sandbox.iam_analysis import holder_of, needs, unneeded
+from sandbox.drivers.iam_analysis import holder_of, needs, unneeded
 
 ROLE = "orders-local-hooks"
 POLICY = "arn:aws:iam::123456789012:policy/orders-local-deploy"

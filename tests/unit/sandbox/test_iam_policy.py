@@ -11,8 +11,8 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.iam.responses import IamResponse
 
-from sandbox import aws
-from sandbox.iam_policy import Request, action_matches, arn_matches, condition_holds, evaluate, principal_matches
+from sandbox.iam import patches as iam_patches
+from sandbox.iam.policy import Request, action_matches, arn_matches, condition_holds, evaluate, principal_matches
 
 ACCOUNT = "123456789012"
 
@@ -261,7 +261,7 @@ def simulated_role(monkeypatch):
     """moto's IAM with the sandbox's SimulatePrincipalPolicy (undone after the test), and a role that may describe
     its own service, run its own family's tasks in its own cluster, and never delete a service."""
     monkeypatch.setattr(IamResponse, "simulate_principal_policy", None, raising=False)
-    aws.patch_simulate_principal_policy()
+    iam_patches.patch_simulate_principal_policy()
     ecs = f"arn:aws:ecs:eu-west-1:{ACCOUNT}"
     document = policy(
         {**allow("ecs:DescribeServices", f"{ecs}:service/orders-prod/orders-prod"), "Sid": "ReadTheService"},

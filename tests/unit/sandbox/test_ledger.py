@@ -6,7 +6,7 @@ import re
 
 import botocore.session
 
-from sandbox import ledger
+from sandbox.drivers import ledger
 from tests.conftest import REPO_ROOT
 
 

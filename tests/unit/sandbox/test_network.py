@@ -1,8 +1,8 @@
-"""Which connections a load balancer's security group admits, with AWS's addressing (sandbox/network.py)."""
+"""Which connections a load balancer's security group admits, with AWS's addressing (sandbox/ec2/network.py)."""
 
 from __future__ import annotations
 
-from sandbox.network import Client, Rule, admitted
+from sandbox.ec2.network import Client, Rule, admitted
 
 HOOK = Client(wire="127.3.0.1", private_ip="10.0.0.25", group_ids=frozenset({"sg-hooks"}), nat_public_ip="54.1.2.3")
 NO_NAT = Client(wire="127.3.0.2", private_ip="10.0.1.9", group_ids=frozenset({"sg-hooks"}))

@@ -17,12 +17,13 @@ from types import SimpleNamespace
 import pytest
 from moto.awslambda.models import LambdaFunction
 
-from sandbox import alb
 from sandbox.api_calls import ApiCalls
-from sandbox.aws import DataPlane, copy_functions_without_the_logs_backend
-from sandbox.codedeploy.lifecycle import traffic_steps
+from sandbox.awslambda.patches import copy_functions_without_the_logs_backend
+from sandbox.codedeploy.model import traffic_steps
 from sandbox.config import Config
-from sandbox.ecs_agent import Agent, TaskProcess, restart_delay
+from sandbox.dataplane import DataPlane
+from sandbox.ecs.agent import Agent, TaskProcess, restart_delay
+from sandbox.elbv2 import haproxy as alb
 
 
 @pytest.mark.parametrize(
@@ -144,7 +145,7 @@ def test_a_master_command_waits_while_the_masters_socket_is_away(tmp_path):
 
 def test_a_copied_lambda_function_shares_the_accounts_logs_backend():
     """moto copies a function for CreateFunction with Publish and for ListFunctions; the copy must not walk into
-    the account's CloudWatch Logs backend, which other threads write to meanwhile (sandbox/aws.py)."""
+    the account's CloudWatch Logs backend, which other threads write to meanwhile (sandbox/awslambda/patches.py)."""
     copy_functions_without_the_logs_backend()
     function = object.__new__(LambdaFunction)
     function.__dict__.update(logs_backend=SimpleNamespace(groups={}), environment_vars={"A": "1"})
@@ -181,19 +182,19 @@ def test_addresses_are_handed_out_once_when_environments_are_provisioned_at_once
             time.sleep(0.01)
             yield f"{prefix}.{n}"
 
-    monkeypatch.setattr(plane, "_wire_addresses", slow("127.1.0"))
-    monkeypatch.setattr(plane, "balancer_addresses", slow("127.2.0"))
+    monkeypatch.setattr(plane.functions, "_wire_addresses", slow("127.1.0"))
+    monkeypatch.setattr(plane.balancers, "addresses", slow("127.2.0"))
     start = threading.Barrier(8)
 
     def both(n: int) -> tuple[str, str]:
         start.wait()
-        return plane.wire_address(f"function-{n}"), plane.allocate_balancer_address()
+        return plane.functions.wire_address(f"function-{n}"), plane.balancers.allocate_address()
 
     with ThreadPoolExecutor(8) as pool:
         handed = list(pool.map(both, range(8)))
     assert len({wire for wire, _ in handed}) == 8
     assert len({balancer for _, balancer in handed}) == 8
-    assert plane.wire_address("function-3") == handed[3][0], "a function keeps its address"
+    assert plane.functions.wire_address("function-3") == handed[3][0], "a function keeps its address"
 
 
 def test_with_the_control_plane_isolated_a_starting_task_runs_beside_it_and_serves_on_the_data_planes_cpus(

@@ -1,4 +1,4 @@
-"""The sandbox's fault switch (sandbox/faulty_service.py) around the real service: the probes never meet it, API
+"""The sandbox's fault switch (sandbox/drivers/faulty_service.py) around the real service: the probes never meet it, API
 requests fail at the exact share asked for, evenly spread, and are still logged with their request id."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import logging
 from fastapi.testclient import TestClient
 from starlette.middleware import Middleware
 
-from sandbox.faulty_service import Fault
+from sandbox.drivers.faulty_service import Fault
 from service.app import create_app
 from service.settings import Settings
 

@@ -1,0 +1,1 @@
+"""Service Quotas: the account's quotas the sandbox sets (config.py)."""
