@@ -5,11 +5,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 REQS   := requirements/service.txt requirements/ops.txt requirements/dev.txt requirements/constraints.txt \
           requirements/lambda-runtime.txt
-# The SDK the sandbox's Lambda runtime bundles (sandbox/lambda_runner.py's RUNTIME_SDK, inside the venv).
+# The SDK the sandbox's Lambda runtime bundles (sandbox/awslambda/runner.py's RUNTIME_SDK, inside the venv).
 LAMBDA_RUNTIME := $(VENV)/lambda-runtime
 
 .DEFAULT_GOAL := help
-.PHONY: help venv haproxy lint test test-unit demo sandbox-up sandbox-down serve migrate bench bench-sandbox bench-controllers bench-blast-radius lock clean
+.PHONY: help venv haproxy lint test check test-unit demo sandbox-up sandbox-down serve migrate bench bench-sandbox bench-controllers bench-blast-radius lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,7 +34,7 @@ haproxy:  ## install HAProxy (the sandbox's load balancer) when it is missing
 	  $$sudo apt-get install -y -qq haproxy >/dev/null || { $$sudo apt-get update -qq && $$sudo apt-get install -y -qq haproxy >/dev/null; }; }
 
 demo: $(STAMP) haproxy  ## the main job: a blue/green deployment in the sandbox, under load, told as it happens
-	$(BIN)/python -m sandbox.demo $(if $(SCENARIO),--scenario $(SCENARIO),) $(if $(CONTROLLER),--controller $(CONTROLLER),)
+	$(BIN)/python -m sandbox.drivers.demo $(if $(SCENARIO),--scenario $(SCENARIO),) $(if $(CONTROLLER),--controller $(CONTROLLER),)
 
 sandbox-up: $(STAMP) haproxy  ## start the sandbox (an offline AWS; inventories/local points at it)
 	$(BIN)/python -m sandbox up
@@ -51,20 +51,26 @@ lint: $(STAMP)  ## ruff, mypy, yamllint, ansible-lint (production profile)
 	ANSIBLE_INVENTORY_UNPARSED_FAILED=false PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ansible-lint --offline --profile production
 
 test: lint haproxy  ## lint, then the whole test suite (PostgreSQL tests need 127.0.0.1:5432)
-	# Two pytest runs side by side: the end-to-end scenarios (one sandbox, mostly waiting on its scaled clock)
-	# and the unit and integration tests (their own moto servers on free ports), whose output follows the
-	# scenarios'. Either failing fails the target (pytest exits 5 when it collects nothing: a failure too).
-	# The end-to-end scenarios' main sequence is the critical path: the unit and integration tests run at a
-	# lower CPU priority (nice 10) and take the CPU it leaves while it waits.
+	# Two pytest runs side by side: the end-to-end scenarios against one sandbox, and the unit and integration tests
+	# (their own moto servers on free ports), whose output follows the scenarios'. Either failing fails the target
+	# (pytest exits 5 when it collects nothing: a failure too).
+	# The end-to-end scenarios: each environment's module on a pytest-xdist worker of its own (-n 5 --dist loadgroup:
+	# tests/e2e/conftest.py), mostly waiting on the sandbox's clock; then the audits of the whole run, from what the
+	# sandbox recorded (tests/e2e_audit/). They are the critical path: the unit and integration tests run at a lower
+	# CPU priority (nice 10) and take the CPU the scenarios leave while they wait.
 	# --durations: each scenario's time (every test of 2 s or more), slowest first, after the results.
 	@rm -f .test-rest.log; \
 	nice -n 10 $(BIN)/pytest tests/unit tests/integration --durations=0 --durations-min=2 -p no:cacheprovider \
 		> .test-rest.log 2>&1 & rest=$$!; \
-	$(BIN)/pytest tests/e2e --durations=0 --durations-min=2; e2e=$$?; \
+	$(BIN)/pytest tests/e2e -n 5 --dist loadgroup --durations=0 --durations-min=2 \
+		&& $(BIN)/pytest tests/e2e_audit; e2e=$$?; \
 	wait $$rest; others=$$?; \
 	echo; echo "=== unit and integration tests (run beside the end-to-end scenarios) ==="; cat .test-rest.log; \
 	echo "end-to-end: exit $$e2e; unit and integration: exit $$others"; \
 	test $$e2e -eq 0 && test $$others -eq 0
+
+check: lint  ## the everyday loop: lint, unit and integration tests (no sandbox, no end-to-end scenarios)
+	$(BIN)/pytest tests/unit tests/integration -n 2 -p no:cacheprovider
 
 test-unit: $(STAMP)  ## only the unit tests, no lint
 	$(BIN)/pytest tests/unit

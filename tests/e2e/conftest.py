@@ -1,189 +1,182 @@
-"""A sandbox of the tests' own, provisioned once with the real playbook and inventories/local; each test
-deploys through it as an operator would. HAProxy is required (make test installs it)."""
+"""The end-to-end scenarios: one sandbox for the run, each environment's scenarios in a test module of its own.
+
+Each module is one environment (its own stack in the sandbox, provisioned by a module-scoped fixture with the real
+playbooks), named by its `xdist_group` mark (the local environment's application service spans several modules of
+the group `local`): `make test` runs the environments side by side with pytest-xdist (`-n 5 --dist loadgroup`), each
+environment's scenarios in order on one worker, because most of a scenario is waiting on the sandbox's clock. Without
+`-n`, the same modules run one after another; any scenario runs alone with `-k`.
+
+- The sandbox: the first process that needs it starts it, under a file lock (pytest-xdist's documented way of
+  running a session fixture once); the process pytest was started in stops it at the end (pytest_sessionfinish).
+  Its home, E2E_SANDBOX_HOME (default .e2e/sandbox), stays after the run: the audits of the whole run
+  (tests/e2e_audit/) read its logs.
+- What an environment's modules share, each provisions once (`Sandbox.once`: a file lock and the result on disk).
+- Where environments meet, a lock (`Sandbox.lock`, fcntl.flock): a scenario that breaks what every environment
+  shares (the VPC's routes, a secret, the environment's deploy policy) takes "shared" exclusively (the
+  `nothing_beside` fixture); the other environments hold it shared while their module runs. The worker service's
+  module holds "worker" while it deploys that service; the local environment's scenarios that also deploy the worker
+  (two services side by side, the teardown) take it after.
+
+HAProxy is required (make test installs it).
+"""
 
 from __future__ import annotations
 
-import inspect
+import functools
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
-from sandbox.harness import Sandbox
-from tests.e2e import background
+from sandbox.drivers.harness import REPO, Sandbox
 
-# The environment's other service (inventories/local/services/worker.yml), where the lane's scenarios run.
-LANE_SERVICE = "worker"
-
-
-@pytest.fixture(scope="session")
-def sandbox(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    if shutil.which("haproxy") is None and not Path("/usr/sbin/haproxy").exists():
-        pytest.fail("HAProxy is not installed (the sandbox's load balancer): make test installs it")
-    # E2E_SANDBOX_PORTS / E2E_SANDBOX_NETWORK: to run beside another e2e run on this machine.
-    aws_port, codedeploy_port = (int(p) for p in os.environ.get("E2E_SANDBOX_PORTS", "4766,4767").split(","))
-    network = int(os.environ.get("E2E_SANDBOX_NETWORK", "11"))
-    # IAM propagation longer than the time provision takes from creating the roles to creating the hook functions
-    # (40-50 s here beside the unit tests; once 59 s with more work beside them, and the first CreateFunction met no
-    # delay): the first CreateFunction meets "cannot be assumed by Lambda", as it can on AWS, and provisioning must
-    # ride it out (test_first_provision_rode_out_iam_propagation).
-    # Lambda's network interfaces outlive their functions longer than teardown takes from deleting the functions
-    # to deleting their security group (about 15 s), so teardown meets them (test_teardown.py), as on AWS.
-    box = Sandbox(
-        tmp_path_factory.mktemp("sandbox"),
-        ports=(aws_port, codedeploy_port),
-        network=network,
-        iam_propagation_seconds=float(os.environ.get("E2E_IAM_PROPAGATION_SECONDS", "75")),
-        lambda_eni_linger_seconds=30,
-    )
-    box.cli("up")
-    started = time.time()
-    try:
-        box.grant_operator_access()
-        # inventories/local's further service (test_services.py) is provisioned beside the application's own, at
-        # the same time: most of a provision is waiting (IAM propagation, tasks starting), and the two stacks
-        # share only the cluster, so the single-service scenarios run with a neighbour, as on a real account.
-        worker = box.start_playbook("playbooks/provision.yml", "-e", "service=worker")
-        box.provisioned = box.playbook("playbooks/provision.yml")
-        output, _ = worker.communicate(timeout=900)
-        assert worker.returncode == 0, f"provisioning the worker service failed:\n{output[-6000:]}"
-        box.worker_provisioned = output
-        box.worker_first_served = box.versions_served(10, service=LANE_SERVICE)
-        record_scenario(box, "provision (the session's first provision.yml, both services)", started)
-        # Scenarios in environments of their own run beside the others (tests/e2e/background.py). Their
-        # playbooks run at a lower CPU priority: the main sequence of scenarios is the session's critical path,
-        # and the background environments (like the unit and integration tests beside this run: the Makefile)
-        # have slack, so they take the CPU the main sequence leaves while it waits.
-        pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="background-scenario")
-        side = box.deprioritized()
-        # The lane: the scenarios marked `lane`, run one after another on the worker service beside the main
-        # sequence (see run_lane).
-        lane_items = [item for item in request.session.items if item.get_closest_marker("lane")]
-        box.lane = {item.nodeid: Future() for item in lane_items}
-        box.lane_done = pool.submit(run_lane, lane_items, side.service(LANE_SERVICE), box.lane)
-        box.background = {
-            "https": pool.submit(timed, "https", background.https_environment, side, tmp_path_factory.mktemp("https")),
-            # The ECS controller's environment, its scenarios one after another (tests/e2e/test_ecs_controller.py).
-            "ecs": pool.submit(timed, "ecs", background.ecs_environment, side, tmp_path_factory.mktemp("ecs")),
-            # A CodeDeploy environment moved to the ECS controller under load (playbooks/migrate_controller.yml).
-            "migration": pool.submit(
-                timed, "migration", background.migration_environment, side, tmp_path_factory.mktemp("migration")
-            ),
-        }
-        yield box
-        pool.shutdown(wait=True)
-    finally:
-        box.cli("down")
-        log_dir = box.home / "logs"
-        if log_dir.exists():
-            print(f"sandbox logs: {log_dir}")
+GROUP_OF_A_SCENARIO = "xdist_group"
+_GROUP_MARK = re.compile(r"pytest\.mark\.xdist_group\(\"([\w-]+)\"\)")
 
 
-# Each background environment's (start, end), for the summary: pytest's --durations lists tests only.
-BACKGROUND_TIMES: dict[str, tuple[float, float]] = {}
-SESSION_START = time.time()
+class EnvironmentScheduling(LoadScopeScheduling):
+    """pytest-xdist's scope scheduling, a scope being an environment: the xdist_group its module is marked with.
+
+    What --dist loadgroup does, without relying on renaming each test's node id (pytest-xdist 3.8 sets a node's
+    `_nodeid`, which pytest 9 no longer reads, so its loadgroup spreads a group over every worker). The controller
+    does not collect the tests, so the group is read from the module's source."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return group_of_module(self.config.rootpath / nodeid.split("::", 1)[0]) or nodeid
 
 
-def timed(name: str, scenario, box: Sandbox, folder: Path):
-    started = time.time()
-    try:
-        return scenario(box, folder)
-    finally:
-        BACKGROUND_TIMES[name] = (started, time.time())
-        record_scenario(box, f"background: {name}", started)
+@functools.cache
+def group_of_module(path: Path) -> str | None:
+    marks = set(_GROUP_MARK.findall(path.read_text()))
+    return marks.pop() if len(marks) == 1 else None
 
 
-# The scenarios that read a background environment's results, the lane's (reported, not run, there) and
-# test_services.py (the worker service, after the lane) come after the main environment's others: the main sequence
-# goes on while the background environments and the lane finish, instead of waiting for them part way. Then the
-# scenarios that break what every environment shares (the VPC's routes, a secret both services read, the
-# environment's deploy policy), once nothing runs beside them (the `nothing_beside` fixture). The teardown checks
-# stay last.
-READS_A_BACKGROUND_ENVIRONMENT = (
-    "test_ecs_controller.py",
-    "test_services.py",
-    "test_production_over_https_is_probed_by_the_service_hostname",
-)
+@pytest.hookimpl
+def pytest_xdist_make_scheduler(config: pytest.Config, log) -> LoadScopeScheduling | None:
+    return EnvironmentScheduling(config, log) if config.getvalue("dist") == "loadgroup" else None
+
+
+def sandbox_home() -> Path:
+    return Path(os.environ.get("E2E_SANDBOX_HOME", REPO / ".e2e" / "sandbox")).resolve()
+
+
+def in_the_first_process(config: pytest.Config) -> bool:
+    """The process pytest was started in (the xdist controller, or the only process without -n)."""
+    return not hasattr(config, "workerinput")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if in_the_first_process(config):
+        home = sandbox_home()
+        if (home / "config.json").exists():  # a run interrupted before its end: its sandbox may still run
+            Sandbox(home, **sandbox_settings()).cli("down")
+        shutil.rmtree(home, ignore_errors=True)
+        home.mkdir(parents=True)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if in_the_first_process(session.config) and (sandbox_home() / "config.json").exists():
+        box = Sandbox(sandbox_home(), **sandbox_settings())
+        try:  # for the audits of the whole run (tests/e2e_audit/): the counter lives in the sandbox's memory
+            (box.home / "logs" / "api-calls.json").write_text(json.dumps(box.api_calls()))
+        finally:
+            box.cli("down")
+        print(f"\nsandbox logs: {box.home / 'logs'}")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def rank(item: pytest.Item) -> int:
-        if item.path.name == "test_teardown.py":
-            return 3
-        if "nothing_beside" in getattr(item, "fixturenames", ()):
-            return 2
-        if item.get_closest_marker("lane"):
-            return 1
-        return int(item.path.name in READS_A_BACKGROUND_ENVIRONMENT or item.name in READS_A_BACKGROUND_ENVIRONMENT)
-
-    items.sort(key=rank)  # stable: each group keeps the files' order
+    """Every scenario belongs to its environment's group: pytest-xdist keeps a group's scenarios on one worker, in
+    order (a scenario without one could run beside its own environment's)."""
     for item in items:
-        if item.get_closest_marker("lane") and list(inspect.signature(item.obj).parameters) != ["sandbox"]:
-            raise pytest.UsageError(f"{item.nodeid}: a lane scenario takes the sandbox fixture alone (run_lane)")
+        if item.path.is_relative_to(Path(__file__).parent) and item.get_closest_marker(GROUP_OF_A_SCENARIO) is None:
+            raise pytest.UsageError(f"{item.nodeid}: no pytest.mark.xdist_group (its environment: conftest.py)")
 
 
-def run_lane(items: list[pytest.Item], box: Sandbox, outcomes: dict[str, Future]) -> None:
-    """The scenarios marked `lane`, from the session's start, one after another, each with `sandbox` the worker
-    service's view (Sandbox.service): most of a scenario is waiting on the sandbox's clock, and the worker shares
-    only the cluster with the main sequence's service, as on a real account. Each test body runs here; its outcome
-    (None, or what it raised) is what pytest reports when it reaches the test (pytest_pyfunc_call)."""
-    for item in items:
-        started = time.time()
-        try:
-            item.obj(sandbox=box)
-        except BaseException as error:  # an assertion, pytest.fail: reported as the test's own
-            outcomes[item.nodeid].set_result(error)
-        else:
-            outcomes[item.nodeid].set_result(None)
-        finally:
-            record_scenario(box, f"lane ({LANE_SERVICE}): {item.nodeid}", started)
+def sandbox_settings() -> dict:
+    # E2E_SANDBOX_PORTS / E2E_SANDBOX_NETWORK: to run beside another e2e run on this machine.
+    aws_port, codedeploy_port = (int(p) for p in os.environ.get("E2E_SANDBOX_PORTS", "4766,4767").split(","))
+    return {
+        "ports": (aws_port, codedeploy_port),
+        "network": int(os.environ.get("E2E_SANDBOX_NETWORK", "11")),
+        # IAM propagation longer than the time provision takes from creating the roles to creating the hook
+        # functions: the first CreateFunction meets "cannot be assumed by Lambda", as it can on AWS, and provisioning
+        # must ride it out (test_first_provision_rode_out_iam_propagation). That time: 40-60 s with two provisions
+        # beside each other, 110 s with the five environments' provisions at once on two cores; the hooks role's
+        # retries (two minutes) ride out the rest.
+        "iam_propagation_seconds": float(os.environ.get("E2E_IAM_PROPAGATION_SECONDS", "120")),
+        # Lambda's network interfaces outlive their functions longer than teardown takes from deleting the
+        # functions to deleting their security group (about 15 s), so teardown meets them, as on AWS.
+        "lambda_eni_linger_seconds": 30,
+    }
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    """A lane scenario's outcome, from the lane (run_lane), instead of running its body again."""
-    if pyfuncitem.get_closest_marker("lane") is None:
-        return None
-    error = pyfuncitem.funcargs["sandbox"].lane[pyfuncitem.nodeid].result(timeout=3600)
-    if error is not None:
-        raise error
-    return True
+@pytest.fixture(scope="session")
+def sandbox() -> Sandbox:
+    """The run's sandbox, seen as inventories/local's application service (orders-local)."""
+    if shutil.which("haproxy") is None and not Path("/usr/sbin/haproxy").exists():
+        pytest.fail("HAProxy is not installed (the sandbox's load balancer): make test installs it")
+    box = Sandbox(sandbox_home(), **sandbox_settings())
+
+    def start() -> dict:
+        box.cli("up")
+        # What an administrator does once per environment: the local environment's operator policies.
+        box.grant_operator_access()
+        return {"started": time.time()}
+
+    box.once("sandbox", start)
+    return box
+
+
+@pytest.fixture(scope="session")
+def local(sandbox: Sandbox) -> Sandbox:
+    """inventories/local's application service, provisioned (once for the run, whichever module asks first)."""
+    sandbox.provisioned = sandbox.once("provision-orders", lambda: sandbox.playbook("playbooks/provision.yml").stdout)
+    return sandbox
+
+
+@pytest.fixture(scope="session")
+def worker_service(sandbox: Sandbox) -> Sandbox:
+    """inventories/local's further service (services/worker.yml), provisioned once for the run."""
+    worker = sandbox.service("worker")
+
+    def provision() -> dict:
+        output = worker.playbook("playbooks/provision.yml").stdout
+        return {"output": output, "first_served": dict(worker.versions_served(10))}
+
+    worker.provisioned_once = sandbox.once("provision-worker", provision)
+    return worker
 
 
 @pytest.fixture
-def nothing_beside(sandbox: Sandbox) -> None:
-    """For a scenario that breaks what every environment shares: the background environments and the lane are
-    over (their tests ran before: pytest_collection_modifyitems)."""
-    _done, running = wait([sandbox.lane_done, *sandbox.background.values()], timeout=3600)
-    assert not running, "the lane or a background environment still runs after an hour"
+def worker_alone(sandbox: Sandbox, worker_service: Sandbox) -> Iterator[dict]:
+    """For a scenario of the local environment that deploys or removes the worker service too: it waits until the
+    worker's own scenarios (test_worker_service.py, which hold the "worker" lock) are over. Gives what its provision
+    said and served."""
+    with sandbox.lock("worker"):
+        yield worker_service.provisioned_once
 
 
-def pytest_terminal_summary(terminalreporter) -> None:
-    """The background environments' durations, beside the tests' (make test prints every scenario's time)."""
-    if not BACKGROUND_TIMES:
-        return
-    terminalreporter.section("background environments (tests/e2e/background.py)")
-    for name, (start, end) in sorted(BACKGROUND_TIMES.items(), key=lambda item: item[1][1] - item[1][0]):
-        terminalreporter.write_line(
-            f"{end - start:7.1f}s  {name}  (from {start - SESSION_START:.0f} s to {end - SESSION_START:.0f} s "
-            "into the session)"
-        )
-
-
-def record_scenario(box: Sandbox, name: str, started: float) -> None:
-    """When each scenario ran: the IAM analysis (sandbox/iam_analysis.py) attributes each decision to one."""
-    with (box.home / "scenarios.jsonl").open("a") as f:
-        f.write(json.dumps({"test": name, "start": started, "end": time.time()}) + "\n")
+@pytest.fixture
+def nothing_beside(sandbox: Sandbox) -> Iterator[None]:
+    """For a scenario that breaks what every environment shares (the VPC's routes, a secret both services read, the
+    environment's deploy policy): it waits until no other environment's module runs, and none starts meanwhile."""
+    with sandbox.lock("shared", shared=False):
+        yield
 
 
 @pytest.fixture(autouse=True)
 def scenario_timeline(request: pytest.FixtureRequest, sandbox: Sandbox) -> Iterator[None]:
+    """When each scenario ran, and in which environment: the IAM analysis (sandbox/drivers/iam_analysis.py)
+    attributes each decision of the run to the scenarios that ran then."""
     started = time.time()
     yield
-    if request.node.get_closest_marker("lane") is None:  # the lane records its own (run_lane)
-        record_scenario(sandbox, request.node.nodeid, started)
+    marker = request.node.get_closest_marker(GROUP_OF_A_SCENARIO)
+    entry = {"test": request.node.nodeid, "group": marker.args[0], "start": started, "end": time.time()}
+    with (sandbox.home / "scenarios.jsonl").open("a") as f:
+        f.write(json.dumps(entry) + "\n")

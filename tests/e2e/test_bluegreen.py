@@ -1,9 +1,9 @@
 """Whole blue/green deployments in the sandbox, driven by the real playbooks, observed as a user would:
 through the load balancer, the AWS APIs, the AWS CLI and the hooks' CloudWatch logs.
 
-The tests share one provisioned environment and run in order; each starts from production serving a
-version that a deployment put there, and leaves it so. Those marked `lane` do the same on the environment's other
-service (worker), one after another beside the others, from the session's start (tests/e2e/conftest.py).
+The local environment's application service (orders-local), provisioned once for the run (conftest.py, `local`);
+its scenarios (this module's and the other modules of the `local` group) run in order on one worker, each starting
+from production serving a version that a deployment put there, and leaving it so. Each can run alone (`-k`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import re
 import sqlite3
 import subprocess
 import threading
-import time
 
 import httpx2 as httpx
 import pytest
@@ -23,9 +22,13 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import WaiterError
 
-from sandbox.harness import APP, BIN, NAMES, PROD_PORT, TEST_PORT
-from sandbox.observe import ListenerWatcher, LoadGenerator
-from tests.e2e.background import app_with_a_failing_migration
+from sandbox.drivers.harness import APP, BIN, NAMES, PROD_PORT, TEST_PORT
+from sandbox.drivers.observe import ListenerWatcher
+from tests.e2e.expect import assert_rolled_back, serving
+from tests.e2e.images import app_with_a_failing_migration
+from tests.e2e.steps import a_version_to_roll_back_to
+
+pytestmark = [pytest.mark.xdist_group("local"), pytest.mark.usefixtures("local")]
 
 EVENTS = [
     "BeforeInstall",
@@ -64,36 +67,20 @@ def image_like_orders(sandbox, **changes) -> dict:
     return spec
 
 
-def serving(sandbox) -> str:
-    served = sandbox.versions_served(10)
-    assert len(served) == 1, f"production serves a mix: {served}"
-    return next(iter(served))
-
-
-def assert_rolled_back(sandbox, failed: dict, old_version: str) -> None:
-    rollback_id = failed["rollbackInfo"]["rollbackDeploymentId"]
-    rollback = sandbox.client("codedeploy").get_deployment(deploymentId=rollback_id)["deploymentInfo"]
-    assert rollback["creator"] == "codeDeployRollback"
-    assert rollback["rollbackInfo"]["rollbackTriggeringDeploymentId"] == failed["deploymentId"]
-    assert rollback["status"] == "Succeeded"
-    assert sandbox.versions_served(20) == {old_version: 20}
-    assert len(sandbox.task_sets()) == 1, "the replacement task set was not removed"
-
-
 def test_first_provision_rode_out_iam_propagation(sandbox):
     """The sandbox's roles are assumable by Lambda only some seconds after their creation (IAM is eventually
     consistent): the first provision's CreateFunction met "cannot be assumed by Lambda" and retried it."""
-    output = sandbox.provisioned.stdout
+    output = sandbox.provisioned
     hooks_task = output.split("TASK [lambda_hooks : The hook functions]", 1)[1].split("TASK [", 1)[0]
     assert "FAILED - RETRYING: [localhost]: The hook functions" in hooks_task, hooks_task[:3000]
-    # This environment's (another, tests/e2e/background.py, may be provisioning beside it).
+    # This service's, and maybe the worker's (its module provisions it beside: test_worker_service.py).
     functions = {
         f["FunctionName"]
         for f in sandbox.client("lambda").list_functions()["Functions"]
         if f["FunctionName"].startswith(f"{APP}-")
     }
     worker = sandbox.names("worker")["hook_functions"].values()
-    assert functions == {*NAMES["hook_functions"].values(), *worker}
+    assert set(NAMES["hook_functions"].values()) <= functions <= {*NAMES["hook_functions"].values(), *worker}
 
 
 def test_happy_path_with_linear_shifting(sandbox):
@@ -134,56 +121,6 @@ def test_happy_path_with_linear_shifting(sandbox):
     status = " ".join(sandbox.playbook("playbooks/status.yml").stdout.split())
     assert f"Production answers version: {version}" in status
     assert f"Latest deployment: {deployment['deploymentId']} Succeeded" in status
-
-
-@pytest.mark.lane
-def test_zero_downtime_during_a_deploy_and_a_rollback(sandbox):
-    """Under steady load, through a deploy and a rollback: no failed request, and no alarm raised (the alarms
-    evaluate the load balancer's metrics of this very traffic: tests/e2e/test_alarms.py shows them firing)."""
-    previous = serving(sandbox)
-    version = sandbox.next_version()
-    started = time.time()
-    load = LoadGenerator(sandbox.balancer["DNSName"], PROD_PORT, rate=40).start()
-    try:
-        sandbox.playbook("deploy.yml", "-e", f"image_tag={version}")
-        during_deploy = len(load.samples)
-        sandbox.playbook("playbooks/rollback.yml")
-        time.sleep(1)
-    finally:
-        samples = load.stop()
-    assert len(samples) > during_deploy > 200
-    assert LoadGenerator.failed(samples) == []
-    served = LoadGenerator.by_version(samples)
-    assert served[version] > 0
-    assert served[previous] > 0
-    assert serving(sandbox) == previous
-    cloudwatch = sandbox.client("cloudwatch")
-    raised = [
-        (alarm, item["HistorySummary"])
-        for alarm in sandbox.names()["alarms"]
-        for item in cloudwatch.describe_alarm_history(
-            AlarmName=alarm, HistoryItemType="StateUpdate", StartDate=started
-        )["AlarmHistoryItems"]
-        if item["HistorySummary"].endswith("to ALARM")
-    ]
-    assert raised == [], f"a healthy deployment raised alarms: {raised}"
-    # The alarms did evaluate this traffic: every request of the load is in the load balancer's RequestCount
-    # (a period's datapoints are published when it ends: wait for the last one).
-    balancer = sandbox.balancer["LoadBalancerArn"].split(":loadbalancer/")[1]
-
-    def requests_counted() -> float:
-        points = cloudwatch.get_metric_statistics(
-            Namespace="AWS/ApplicationELB",
-            MetricName="RequestCount",
-            Dimensions=[{"Name": "LoadBalancer", "Value": balancer}],
-            StartTime=started - 60,
-            EndTime=time.time() + 60,
-            Period=60,
-            Statistics=["Sum"],
-        )["Datapoints"]
-        return sum(p["Sum"] for p in points)
-
-    sandbox.wait_for("the load's requests in CloudWatch", lambda: requests_counted() >= len(samples), timeout=15)
 
 
 def test_readiness_failure_rolls_back_at_after_allow_test_traffic(sandbox):
@@ -257,33 +194,8 @@ def test_a_crash_looping_version_fails_install_naming_why_and_is_throttled(sandb
     assert 2 <= len(crashed) <= 30, f"{len(crashed)} crashed tasks: the restarts were not throttled"
 
 
-@pytest.mark.lane
-def test_manual_promote_waits_at_ready_until_promote(sandbox):
-    old = serving(sandbox)
-    # Only the concerns the deployment group reads (provision.yml's tags): the rest is unchanged.
-    group_only = ("--tags", "network,iam,load_balancer,codedeploy")
-    sandbox.playbook("playbooks/provision.yml", *group_only, "-e", "codedeploy_manual_promote_minutes=60")
-    try:
-        version = sandbox.next_version()
-        deploy = sandbox.start_playbook("deploy.yml", "-e", f"image_tag={version}")
-        ready = sandbox.wait_for(
-            "the deployment to wait at Ready",
-            lambda: (d := sandbox.active_deployment()) and d["status"] == "Ready" and d,
-        )
-        assert sandbox.versions_served(10) == {old: 10}, "production moved before the promote"
-        assert sandbox.versions_served(5, port=TEST_PORT) == {version: 5}, "the test listener does not reach green"
-        time.sleep(2)
-        assert deploy.poll() is None, "the deploy playbook did not wait through Ready"
-        promote = sandbox.playbook("playbooks/promote.yml")
-        assert f"Promoted {ready['deploymentId']}" in promote.stdout
-        output, _ = deploy.communicate(timeout=300)
-        assert deploy.returncode == 0, output[-3000:]
-        assert serving(sandbox) == version
-    finally:
-        sandbox.playbook("playbooks/provision.yml", *group_only)
-
-
 def test_rollback_playbook_during_and_after_a_deployment(sandbox):
+    a_version_to_roll_back_to(sandbox)
     old = serving(sandbox)
     deploy = sandbox.start_playbook("deploy.yml", "-e", f"image_tag={sandbox.next_version()}")
     sandbox.wait_for("the production traffic shift", lambda: shifting(sandbox), timeout=120)
@@ -307,36 +219,6 @@ def test_rollback_playbook_during_and_after_a_deployment(sandbox):
     redeploy = sandbox.latest()
     assert redeploy["description"].startswith("rollback to ")
     assert redeploy["deploymentConfigName"] == "CodeDeployDefault.ECSAllAtOnce"
-
-
-@pytest.mark.lane
-def test_test_traffic_waits_for_health_checks_that_start_with_the_test_listener(sandbox):
-    """An ALB health-checks the replacement's targets only once the test listener forwards to them, and routes
-    to them only when healthy: with interval 30 s x healthy threshold 5, AfterAllowTestTraffic must wait longer
-    than the local inventory's 20 s retry budget. The hook's budget follows the target groups' settings."""
-    elbv2 = sandbox.client("elbv2")
-    groups = elbv2.describe_target_groups(Names=sandbox.names()["target_groups"])["TargetGroups"]
-    slow = {"HealthCheckIntervalSeconds": 30, "HealthyThresholdCount": 5, "HealthCheckTimeoutSeconds": 5}
-    for group in groups:
-        elbv2.modify_target_group(TargetGroupArn=group["TargetGroupArn"], **slow)
-    try:
-        version = sandbox.next_version()
-        sandbox.playbook("deploy.yml", "-e", f"image_tag={version}")
-        assert serving(sandbox) == version
-        deployment = sandbox.latest()
-        events = {e["lifecycleEventName"]: e for e in sandbox.target(deployment["deploymentId"])["lifecycleEvents"]}
-        test_traffic = events["AfterAllowTestTraffic"]
-        waited = (test_traffic["endTime"] - test_traffic["startTime"]).total_seconds()
-        # 5 checks x 30 s on the sandbox's health-check scale (0.2): about 30 s, past the 20 s of the inventory.
-        assert waited > 20, f"AfterAllowTestTraffic took {waited:.1f}s: green answered before its checks passed"
-    finally:
-        for group in groups:
-            elbv2.modify_target_group(
-                TargetGroupArn=group["TargetGroupArn"],
-                HealthCheckIntervalSeconds=group["HealthCheckIntervalSeconds"],
-                HealthyThresholdCount=group["HealthyThresholdCount"],
-                HealthCheckTimeoutSeconds=group["HealthCheckTimeoutSeconds"],
-            )
 
 
 def test_hooks_reach_an_internet_facing_test_listener_only_through_the_nat(sandbox):
@@ -439,9 +321,10 @@ def test_get_deployment_never_returns_the_appspec_as_on_aws(sandbox):
 def test_a_deployment_created_without_sha256_passes_its_hooks(sandbox):
     """Tried as a new user would, with another client (boto3 here; the AWS SDK for JavaScript and ecspresso send the
     same): CreateDeployment with the AppSpec's content and no sha256, which the API allows. GetDeployment then gives
-    no way to read the AppSpec back (the sandbox computes no sha256: the strictest reading, docs/fidelity-ledger.md),
-    so BeforeInstall checks what the deployment group tells and says what it could not check; the later hooks learn
-    the task definition, container and port from the replacement task set. Redeploys the version production serves."""
+    no way to read the AppSpec back (the sandbox computes no sha256: the strictest reading,
+    docs/dev/fidelity-ledger.md), so BeforeInstall checks what the deployment group tells and says what it could not
+    check; the later hooks learn the task definition, container and port from the replacement task set. Redeploys the
+    version production serves."""
     served = serving(sandbox)
     codedeploy = sandbox.client("codedeploy")
     application, group = NAMES["codedeploy_application"], NAMES["deployment_group"]
@@ -679,26 +562,3 @@ def test_codedeploy_killed_mid_deployment_resumes_and_loses_nothing(sandbox):
     assert events == dict.fromkeys(EVENTS, "Succeeded")
     assert sandbox.versions_served(20) == {version: 20}
     assert len(sandbox.task_sets()) == 1
-
-
-def test_production_over_https_is_probed_by_the_service_hostname(sandbox):
-    """A second environment whose production listener is HTTPS with an ACM certificate for the service's
-    hostname: the load balancer serves a certificate for that name only (as no ACM certificate covers
-    *.elb.amazonaws.com), and AfterAllowTraffic's probe passes because it sends the hostname (SNI, Host).
-    It ran beside the other scenarios, in its own environment, from the session's start (tests/e2e/background.py)."""
-    seen = sandbox.background["https"].result(timeout=900)
-    (deployment,) = seen["deployments"]
-    assert deployment["status"] == "Succeeded"
-    assert any('"message": "Succeeded"' in line for line in seen["probe_log"]), seen["probe_log"]
-    assert seen["health_by_hostname"]["version"] == seen["version"]
-    assert seen["by_balancer_name"].startswith("refused"), seen["by_balancer_name"]
-    # The preflight checks the certificate against the probe's hostname ...
-    assert "OK tls: production listener :8080: certificate covers orders-tls.sandbox.test" in " ".join(
-        seen["verify"].split()
-    ), seen["verify"][-4000:]
-    # ... and names a certificate for another name, with the fix.
-    code, output = seen["verify_wrong_certificate"]
-    assert code == 2
-    text = " ".join(output.replace("''", "'").split())
-    assert "FAILED tls: production listener :8080: the production probe checks orders-tls.sandbox.test" in text
-    assert "it is for ['elsewhere.sandbox.test'], not orders-tls.sandbox.test" in text

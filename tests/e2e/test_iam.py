@@ -1,6 +1,6 @@
 """IAM as AWS enforces it, seen from each principal of the provisioned environment: the hook functions' role, a
 task's role through the container credentials endpoint, and the task execution role reading the secrets. Every
-other e2e scenario runs with the same enforcement (sandbox/iam_authority.py); these show its edges."""
+other e2e scenario runs with the same enforcement (sandbox/iam/authority.py); these show its edges."""
 
 from __future__ import annotations
 
@@ -9,15 +9,16 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import unquote
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from module_utils.iam import MIGRATION_TAG
-from sandbox.harness import APP, NAMES
-from sandbox.iam_analysis import needs, project_operator_policies, project_roles, read
+from sandbox.drivers.harness import APP, NAMES
+from sandbox.drivers.iam_analysis import needs, project_roles, read
+
+pytestmark = [pytest.mark.xdist_group("local"), pytest.mark.usefixtures("local")]
 
 
 def role_session(sandbox, role: str, service: str, session: str) -> boto3.session.Session:
@@ -138,7 +139,7 @@ def without_statement(sandbox, role: str, sid: str) -> Iterator[dict]:
 )
 def test_without_a_needed_statement_the_predicted_call_is_refused(sandbox, role, sid, where):
     """The least-privilege analysis is honest: for one statement per principal that the decision log says was
-    needed (sandbox/iam_analysis.py), deploy's preflight names the denied pair (it simulates the role), and a
+    needed (sandbox/drivers/iam_analysis.py), deploy's preflight names the denied pair (it simulates the role), and a
     deploy without the preflight fails at the predicted call, refused as AWS refuses it, and production keeps
     serving."""
     roles = project_roles(
@@ -163,50 +164,4 @@ def test_without_a_needed_statement_the_predicted_call_is_refused(sandbox, role,
     assert f"assumed-role/{name}/" in said
     assert f"is not authorized to perform: {need.call} on resource: {need.resource} because" in said, said[-3000:]
     assert "production traffic is back on the original task set" in said
-    assert sandbox.versions_served(10) == before
-
-
-@contextmanager
-def without_operator_statement(sandbox, policy: str, sid: str) -> Iterator[None]:
-    """The operator policy's default version without one statement, for the duration (then the original again)."""
-    iam = sandbox.client("iam")
-    arn = f"arn:aws:iam::123456789012:policy/{policy}"
-    default = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
-    document = iam.get_policy_version(PolicyArn=arn, VersionId=default)["PolicyVersion"]["Document"]
-    document = json.loads(unquote(document)) if isinstance(document, str) else document
-    reduced = {**document, "Statement": [s for s in document["Statement"] if s["Sid"] != sid]}
-    assert len(reduced["Statement"]) == len(document["Statement"]) - 1, f"{policy} has no statement {sid}"
-    version = iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(reduced), SetAsDefault=True)
-    try:
-        yield
-    finally:
-        iam.set_default_policy_version(PolicyArn=arn, VersionId=default)
-        iam.delete_policy_version(PolicyArn=arn, VersionId=version["PolicyVersion"]["VersionId"])
-
-
-def test_a_deployer_without_a_needed_statement_is_refused_before_anything_changes(sandbox, nothing_beside):
-    """The operators' analysis is honest too: without the deploy policy's PassRole of the task roles (needed, says
-    the decision log), deploy.yml's preflight names the denied pair (it simulates the caller's policy), and
-    without the preflight deploy.yml is refused at the call predicted, as the deploy credential, before any
-    deployment exists; production keeps serving. (The policy is every service's of the environment: the lane's
-    deploys would be refused too, so nothing runs beside: nothing_beside.)"""
-    policy = f"{APP}-deploy"
-    found = needs(read(sandbox.home / "logs" / "iam-decisions.jsonl"), project_operator_policies())
-    need = next(n for (h, s, _), n in found.items() if (h, s) == (policy, "PassTheTaskRoles"))
-    before, deployments = sandbox.versions_served(10), len(sandbox.deployments())
-    with without_operator_statement(sandbox, policy, "PassTheTaskRoles"):
-        version = sandbox.next_version()
-        preflight = sandbox.playbook("deploy.yml", "-e", f"image_tag={version}", check=False)
-        result = sandbox.playbook("deploy.yml", "-e", f"image_tag={version}", "-e", "skip_verify=true", check=False)
-
-    predicted = " ".join(preflight.stdout.replace("''", "'").split())
-    assert preflight.returncode == 2
-    assert "FAILED iam: caller sandbox-deploy:" in predicted, predicted[-3000:]
-    assert f"iam:PassRole on {need.resource} (PassTheTaskRoles: implicitDeny)" in predicted, predicted[-3000:]
-    said = " ".join(result.stdout.split())
-    assert result.returncode != 0
-    assert f"user/sandbox-deploy is not authorized to perform: {need.call} on resource: {need.resource}" in said, said[
-        -3000:
-    ]
-    assert len(sandbox.deployments()) == deployments
     assert sandbox.versions_served(10) == before

@@ -9,19 +9,12 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sandbox.config import ACCOUNT_ID
-from sandbox.harness import NAMES
+import pytest
 
+from sandbox.drivers.harness import NAMES
+from tests.e2e.steps import failed_lines, verify
 
-def verify(sandbox, *extra: str):
-    result = sandbox.playbook("playbooks/verify.yml", *extra, check=False)
-    return result.returncode, result.stdout
-
-
-def failed_lines(output: str) -> list[str]:
-    """The FAILED findings, each on one line (the debug output wraps long lines)."""
-    quoted = re.findall(r"- '(FAILED(?:[^']|'')*)'", output)  # YAML single quotes: '' is one quote
-    return [" ".join(line.replace("''", "'").split()) for line in quoted]
+pytestmark = [pytest.mark.xdist_group("local"), pytest.mark.usefixtures("local")]
 
 
 def test_verify_passes_on_a_healthy_environment_in_seconds(sandbox):
@@ -133,91 +126,6 @@ def test_the_test_listener_closed_to_the_hooks_is_found(sandbox):
     assert "NAT gateways' public addresses ['192.0.2." in line
     assert "FIX: admit 192.0.2." in line
     assert "/32 on TCP 8443" in line
-
-
-def test_private_subnets_without_a_nat_route_are_found_and_fail_later_without_verify(sandbox, nothing_beside):
-    """No 0.0.0.0/0 route in the private subnets' route table and no VPC endpoint: verify names what each subnet's
-    tasks and hooks cannot reach. Without verify, it fails later, as on AWS: a task started there stops with
-    CannotPullContainerError (its image's registry is out of reach), and a hook function's calls to CodeDeploy time
-    out, so it can never report its lifecycle event (CodeDeploy would wait for the event's timeout)."""
-    ec2, ecs = sandbox.client("ec2"), sandbox.client("ecs")
-    tables = [
-        t for t in ec2.describe_route_tables()["RouteTables"] if any(r.get("NatGatewayId") for r in t.get("Routes", []))
-    ]
-    (table,) = tables
-    (route,) = [r for r in table["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
-    subnet = table["Associations"][0]["SubnetId"]
-    service = ecs.describe_services(cluster=NAMES["cluster"], services=[NAMES["ecs_service"]])["services"][0]
-    network = service["taskSets"][0]["networkConfiguration"]
-    ec2.delete_route(RouteTableId=table["RouteTableId"], DestinationCidrBlock="0.0.0.0/0")
-    try:
-        code, output = verify(sandbox, "-e", "image_tag=1.0.0")
-        # A task that reads an SSM parameter instead needs the ssm endpoint, not Secrets Manager's.
-        sandbox.client("ssm").put_parameter(Name="/orders-local/flag", Value="on", Type="String", Overwrite=True)
-        parameter = f"arn:aws:ssm:eu-west-1:{ACCOUNT_ID}:parameter/orders-local/flag"
-        secrets = json.dumps({"ecs_service_secrets": {"FLAG": parameter}})
-        _, ssm_output = verify(sandbox, "-e", "image_tag=1.0.0", "-e", secrets)
-        task = ecs.run_task(
-            cluster=NAMES["cluster"],
-            taskDefinition=service["taskSets"][0]["taskDefinition"],
-            launchType="FARGATE",
-            networkConfiguration={"awsvpcConfiguration": {**network["awsvpcConfiguration"], "subnets": [subnet]}},
-            startedBy="preflight-test",
-        )["tasks"][0]["taskArn"]
-        invoked = sandbox.client("lambda").invoke(
-            FunctionName=NAMES["hook_functions"]["BeforeInstall"],
-            Payload=json.dumps({"DeploymentId": "d-NOROUTE00", "LifecycleEventHookExecutionId": "nothing"}),
-        )
-        hook_output = invoked["Payload"].read().decode()
-        stopped = sandbox.wait_for(
-            "the task to stop",
-            lambda: [
-                t
-                for t in ecs.describe_tasks(cluster=NAMES["cluster"], tasks=[task])["tasks"]
-                if t["lastStatus"] == "STOPPED"
-            ],
-            timeout=60,
-        )
-    finally:
-        ec2.create_route(
-            RouteTableId=table["RouteTableId"], DestinationCidrBlock="0.0.0.0/0", NatGatewayId=route["NatGatewayId"]
-        )
-    assert code == 2
-    lines = failed_lines(output)
-    network_lines = [line for line in lines if line.startswith("FAILED network:")]
-    assert len(network_lines) == 2, lines  # both private subnets
-    assert "no VPC endpoint for: logs (CloudWatch Logs)" in network_lines[0]
-    assert "secretsmanager (Secrets Manager (the task's secrets))" in network_lines[0]
-    assert "codedeploy (CodeDeploy (to report the hook's result))" in network_lines[0]
-    assert "the image's registry (not ECR: only a NAT gateway reaches it)" in network_lines[0]
-    (ssm_line, _) = [line for line in failed_lines(ssm_output) if line.startswith("FAILED network:")]
-    assert "ssm (SSM Parameter Store (the task's parameters))" in ssm_line, ssm_line
-    assert "secretsmanager" not in ssm_line, ssm_line
-    assert any(line.startswith("FAILED reachability: test listener") and "no NAT gateway" in line for line in lines)
-    # ... and what happens without the preflight.
-    assert "CannotPullContainerError" in stopped[0]["stoppedReason"], stopped[0]
-    assert "i/o timeout" in stopped[0]["stoppedReason"]
-    logs = sandbox.client("logs").filter_log_events(
-        logGroupName=f"/aws/lambda/{NAMES['hook_functions']['BeforeInstall']}", filterPattern='"d-NOROUTE00"'
-    )["events"]
-    seen = hook_output + " ".join(e["message"] for e in logs)
-    assert "Connect timeout" in seen, seen[-3000:]
-
-
-def test_a_secret_scheduled_for_deletion_is_found(sandbox, nothing_beside):
-    """The task's secret scheduled for deletion: new tasks would stop with ResourceInitializationError and the
-    deployment roll back; the preflight says how to restore it. (The worker's tasks read it too: nothing_beside.)"""
-    secrets = sandbox.client("secretsmanager")
-    arn = secrets.describe_secret(SecretId="orders-local/api-token")["ARN"]
-    secrets.delete_secret(SecretId=arn, RecoveryWindowInDays=7)
-    try:
-        code, output = verify(sandbox)
-    finally:
-        secrets.restore_secret(SecretId=arn)
-    assert code == 2
-    (line,) = [line for line in failed_lines(output) if line.startswith("FAILED secrets:")]
-    assert "scheduled for deletion" in line
-    assert f"FIX: aws secretsmanager restore-secret --secret-id {arn}" in line
 
 
 def test_an_active_deployment_is_found_and_deploy_follows_it(sandbox):

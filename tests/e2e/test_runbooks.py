@@ -6,7 +6,11 @@ from __future__ import annotations
 import json
 import subprocess
 
-from sandbox.harness import APP, BIN, NAMES, PROD_PORT, REPO
+import pytest
+
+from sandbox.drivers.harness import APP, BIN, NAMES, PROD_PORT, REPO
+
+pytestmark = [pytest.mark.xdist_group("local"), pytest.mark.usefixtures("local")]
 
 
 def aws(sandbox, *args: str) -> str:

@@ -1,13 +1,17 @@
 """Two services in one environment: inventories/local's own (orders) and services/worker.yml, each with a stack of
 its own (load balancer, target groups, listeners, deployment group, hooks, alarms, roles) in the environment's
 cluster. Both deploy blue/green at the same time; one rolls back while the other keeps serving; neither fails a
-request. Runs after the single-service scenarios and the lane's (which run on the worker: tests/e2e/conftest.py) in
-the same sandbox; teardown comes last."""
+request. The worker's own scenarios (test_worker_service.py) run beside the application's; this one waits for them to
+end (the "worker" lock), then deploys both."""
 
 from __future__ import annotations
 
-from sandbox.harness import PROD_PORT
-from sandbox.observe import LoadGenerator
+import pytest
+
+from sandbox.drivers.harness import PROD_PORT
+from sandbox.drivers.observe import LoadGenerator
+
+pytestmark = [pytest.mark.xdist_group("local"), pytest.mark.usefixtures("local")]
 
 WORKER = "worker"
 
@@ -18,14 +22,14 @@ def serving(sandbox, service: str | None = None) -> str:
     return next(iter(served))
 
 
-def test_two_services_deploy_side_by_side_and_one_rolls_back_while_the_other_serves(sandbox):
+def test_two_services_deploy_side_by_side_and_one_rolls_back_while_the_other_serves(sandbox, worker_alone):
     worker = sandbox.names(WORKER)
-    # Provisioned with the application's own service (tests/e2e/conftest.py), in the same run of the sandbox.
+    # Provisioned in the same sandbox as the application's own service, with the same playbook and inventory.
     assert worker["name"] == "orders-local-worker"
-    assert "TASK [codedeploy : Deployment group" in sandbox.worker_provisioned
-    # Its own stack, in the environment's cluster, first version migrated and serving (before the lane deployed it).
+    assert "TASK [codedeploy : Deployment group" in worker_alone["output"]
+    # Its own stack, in the environment's cluster, first version migrated and serving (before its scenarios).
     assert worker["cluster"] == sandbox.names()["cluster"]
-    assert sandbox.worker_first_served == {"1.0.0": 10}
+    assert worker_alone["first_served"] == {"1.0.0": 10}
     worker_before = serving(sandbox, WORKER)
     services = sandbox.client("ecs").list_services(cluster=worker["cluster"])["serviceArns"]
     assert sorted(arn.rsplit("/", 1)[1] for arn in services) == ["orders-local", "orders-local-worker"]
