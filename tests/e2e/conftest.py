@@ -57,7 +57,7 @@ def group_of_module(path: Path) -> str | None:
     return marks.pop() if len(marks) == 1 else None
 
 
-@pytest.hookimpl
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: unknown when xdist is not loaded (-p no:xdist)
 def pytest_xdist_make_scheduler(config: pytest.Config, log) -> LoadScopeScheduling | None:
     return EnvironmentScheduling(config, log) if config.getvalue("dist") == "loadgroup" else None
 
